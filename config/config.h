@@ -1,0 +1,83 @@
+/* config — synguard's configuration file.
+ *
+ * The file is libconfig syntax; config/synguard.conf.example documents every
+ * setting. Parsing is pure: it reads the file (or a string, for tests) and
+ * fills a struct config, doing no network or kernel I/O. Every error names
+ * the file and line and says what is wrong; unknown settings are errors.
+ */
+#ifndef SYNGUARD_CONFIG_H
+#define SYNGUARD_CONFIG_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define CONFIG_MAX_LISTEN 16
+#define CONFIG_MAX_BACKENDS 64
+#define CONFIG_PATH_MAX 4096
+#define CONFIG_ERR_MAX 512
+
+enum config_proxy_protocol {
+	CONFIG_PROXY_OFF = 0,
+	CONFIG_PROXY_V1, /* HAProxy PROXY protocol, text */
+	CONFIG_PROXY_V2, /* HAProxy PROXY protocol, binary */
+};
+
+enum config_log_level {
+	CONFIG_LOG_ERROR = 0,
+	CONFIG_LOG_WARN,
+	CONFIG_LOG_INFO,
+	CONFIG_LOG_DEBUG,
+};
+
+/* An address and port. A wildcard address (0.0.0.0 or ::) in `listen`
+ * protects the port on every address of the interface. */
+struct config_endpoint {
+	struct sockaddr_storage addr;
+	socklen_t len;
+};
+
+struct config_backend {
+	struct config_endpoint ep;
+	unsigned weight; /* 1..100 */
+	enum config_proxy_protocol proxy_protocol;
+};
+
+struct config {
+	char path[CONFIG_PATH_MAX];  /* the file this came from */
+	char interface[IF_NAMESIZE]; /* where clients' packets arrive */
+	struct config_endpoint listen[CONFIG_MAX_LISTEN];
+	size_t n_listen;
+	struct config_backend backends[CONFIG_MAX_BACKENDS];
+	size_t n_backends;
+	uint16_t mss;                 /* our MSS in SYN-ACKs; default 1460 */
+	uint32_t key_period_s;        /* cookie key rotation; default 30 */
+	char key_file[CONFIG_PATH_MAX]; /* empty: random key per start */
+	bool admin_enabled;
+	struct config_endpoint admin; /* metrics/admin HTTP endpoint */
+	unsigned workers;             /* event-loop threads; default 1 */
+	enum config_log_level log_level; /* default info */
+	unsigned connect_timeout_ms;  /* backend connect; default 2000 */
+	unsigned max_connections;     /* adopted connections at once; default 65536 */
+	unsigned relay_buffer_kb;     /* per direction per connection; default 256 */
+};
+
+/* Defaults for every optional setting; required ones left empty. */
+void config_defaults(struct config *cfg);
+
+/* Parse the file at `path` into `cfg`. Returns 0, or -1 with
+ * "FILE:LINE: what is wrong" in `err`. */
+int config_load_file(const char *path, struct config *cfg, char *err, size_t errlen);
+
+/* The same from a string; `name` stands for the file name in messages. */
+int config_load_string(const char *text, const char *name, struct config *cfg, char *err, size_t errlen);
+
+/* "192.0.2.1:80" or "[2001:db8::1]:443" into `ep`. Returns 0 or -1. */
+int config_parse_endpoint(const char *text, struct config_endpoint *ep);
+
+/* Back to text, for logs: "192.0.2.1:80" / "[2001:db8::1]:443". */
+const char *config_endpoint_str(const struct config_endpoint *ep, char *buf, size_t buflen);
+
+#endif
