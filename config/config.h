@@ -67,17 +67,22 @@ struct config {
 /* Defaults for every optional setting; required ones left empty. */
 void config_defaults(struct config *cfg);
 
-/* Parse the file at `path` into `cfg`. Returns 0, or -1 with
- * "FILE:LINE: what is wrong" in `err`. */
+/* Parse the file at `path` into `cfg`, starting from config_defaults().
+ * Returns 0, or -1 with "FILE:LINE: what is wrong" in `err` ("FILE: ..." for
+ * a missing top-level setting, "cannot open FILE: reason" if it cannot be
+ * read); on error the content of `cfg` is unspecified. */
 int config_load_file(const char *path, struct config *cfg, char *err, size_t errlen);
 
 /* The same from a string; `name` stands for the file name in messages. */
 int config_load_string(const char *text, const char *name, struct config *cfg, char *err, size_t errlen);
 
-/* "192.0.2.1:80" or "[2001:db8::1]:443" into `ep`. Returns 0 or -1. */
+/* "192.0.2.1:80" or "[2001:db8::1]:443" into `ep`, zero-filled so that
+ * equal endpoints are equal bytes. Port 1..65535 in decimal digits; IPv6
+ * only in brackets; no names, scope ids or trailing text. Returns 0 or -1. */
 int config_parse_endpoint(const char *text, struct config_endpoint *ep);
 
-/* Back to text, for logs: "192.0.2.1:80" / "[2001:db8::1]:443". */
+/* Back to text, for logs: "192.0.2.1:80" / "[2001:db8::1]:443"; returns
+ * `buf`, truncated to `buflen`. */
 const char *config_endpoint_str(const struct config_endpoint *ep, char *buf, size_t buflen);
 
 #endif
