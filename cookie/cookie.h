@@ -19,6 +19,14 @@
  *   epoch = now / period (wall-clock seconds, so instances sharing a master
  *          key and a synchronised clock accept each other's cookies)
  *
+ * Exact bytes, since instances sharing a key file must agree on them: the
+ * label is its 15 characters without a NUL, epoch is 8 bytes big-endian. The
+ * SipHash input is 42 bytes: family (1, its AF_ value), saddr and daddr (16
+ * each; for AF_INET only the first 4 count, the other 12 enter as zeros),
+ * sport, dport (2 each) and client ISN (4) big-endian, the low 8 bits (1).
+ * SipHash has the 64-bit output, serialised little-endian as in the reference
+ * code; its bytes 0, 1, 2 become cookie bits 31..24, 23..16, 15..8.
+ *
  * The low 8 bits are themselves under the MAC, so a forger must hit one of
  * 2^8 valid values out of 2^32: probability 2^-24 per guess. The parity bit
  * picks exactly one key (current or previous epoch), so allowing the previous
@@ -26,7 +34,9 @@
  *
  * MSS is rounded down to cookie_mss_table[] and window scale down to
  * cookie_wscale_table[]; rounding down is always safe (we believe the client's
- * window or segment limit is a little smaller than it is, never larger).
+ * window or segment limit is a little smaller than it is, never larger). The
+ * one exception: an MSS below 48 becomes 48, the floor Linux applies to any
+ * socket anyway (tcp_min_snd_mss).
  * Timestamps are not encoded: the ACK itself says whether they were agreed.
  *
  * A jar is not thread-safe: use one per thread, made from the same master.
@@ -71,7 +81,7 @@ struct cookie_opts {
 struct cookie_jar;
 
 /* A jar keyed by `master`, rotating its key every `period_s` seconds (>= 1).
- * Returns NULL if OpenSSL cannot provide the MAC. */
+ * Returns NULL if period_s is 0 or OpenSSL cannot provide the MACs. */
 struct cookie_jar *cookie_jar_new(const uint8_t master[COOKIE_MASTER_LEN], uint32_t period_s);
 void cookie_jar_free(struct cookie_jar *jar);
 
@@ -79,12 +89,17 @@ void cookie_jar_free(struct cookie_jar *jar);
 int cookie_master_random(uint8_t master[COOKIE_MASTER_LEN]);
 
 /* The ISN to send for a SYN. `granted` (may be NULL) receives the options as
- * cookie_check() will recover them (rounded down). */
+ * cookie_check() will recover them (rounded down). Should OpenSSL fail at run
+ * time (it has no reason to once the jar exists), the MAC bits are zero: the
+ * cookie is then no better than a guess, and the failed step is retried on
+ * the next call. */
 uint32_t cookie_make(struct cookie_jar *jar, const struct cookie_tuple *t, uint32_t client_isn,
 		     const struct cookie_opts *offered, uint64_t now, struct cookie_opts *granted);
 
 /* Verify the third packet of a handshake: `seq` and `ack` as in its header.
- * On COOKIE_VALID, `out` receives the recovered options. Constant-time compare. */
+ * On COOKIE_VALID, `out` (may be NULL) receives the recovered options; it is
+ * untouched otherwise. Constant-time compare. A cookie from an epoch ahead of
+ * `now` (a peer's clock running fast) is COOKIE_BAD_MAC. */
 enum cookie_verdict cookie_check(struct cookie_jar *jar, const struct cookie_tuple *t, uint32_t seq,
 				 uint32_t ack, uint64_t now, struct cookie_opts *out);
 

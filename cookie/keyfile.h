@@ -14,7 +14,7 @@
 #include "cookie.h"
 
 /* Read `path` into `master`. Returns 0, or -1 with a message naming the file
- * and what is wrong in `err`. */
+ * and what is wrong in `err` (and `master` zeroed). */
 int keyfile_load(const char *path, uint8_t master[COOKIE_MASTER_LEN], char *err, size_t errlen);
 
 /* Create `path` (mode 0600, must not exist yet) holding a fresh random key.

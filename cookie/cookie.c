@@ -1,0 +1,247 @@
+#include "cookie.h"
+
+#include <string.h>
+#include <sys/socket.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+#include <openssl/rand.h>
+
+const uint16_t cookie_mss_table[8] = { 48, 536, 1220, 1300, 1360, 1440, 1452, 1460 };
+const uint8_t cookie_wscale_table[8] = { COOKIE_WSCALE_NONE, 0, 4, 6, 7, 8, 9, 10 };
+
+enum {
+	COOKIE_KEY_LEN = 16, /* SipHash key */
+	COOKIE_SIP_LEN = 8,  /* SipHash-2-4 with the 64-bit output */
+	COOKIE_MSG_LEN = 42, /* family, 2 addresses, 2 ports, client ISN, low bits */
+	/* Epochs now, now-1, and the two before those for COOKIE_EXPIRED. */
+	COOKIE_SLOTS = 4,
+};
+
+static const char cookie_label[] = "synguard-cookie";
+
+struct cookie_key {
+	EVP_MAC_CTX *mac; /* SipHash keyed with K_epoch; re-initialised per use */
+	uint64_t epoch;
+	bool ready;       /* false until derived, and after a failed derivation */
+};
+
+struct cookie_jar {
+	EVP_MAC_CTX *kdf; /* HMAC-SHA256 keyed with the master, which lives only here */
+	uint64_t period;
+	struct cookie_key keys[COOKIE_SLOTS]; /* epoch e in slot e % COOKIE_SLOTS */
+};
+
+static uint8_t *cookie_put(uint8_t *p, uint64_t v, size_t len)
+{
+	for (size_t i = len; i-- > 0; v >>= 8)
+		p[i] = (uint8_t)v;
+	return p + len;
+}
+
+static bool cookie_derive(struct cookie_jar *jar, struct cookie_key *k, uint64_t epoch)
+{
+	uint8_t msg[sizeof(cookie_label) - 1 + 8];
+	uint8_t out[32];
+	size_t outl;
+
+	memcpy(msg, cookie_label, sizeof(cookie_label) - 1);
+	cookie_put(msg + sizeof(cookie_label) - 1, epoch, 8);
+	/* A NULL key re-initialises with the master set in cookie_jar_new(). */
+	k->ready = EVP_MAC_init(jar->kdf, NULL, 0, NULL) && EVP_MAC_update(jar->kdf, msg, sizeof(msg)) &&
+		   EVP_MAC_final(jar->kdf, out, &outl, sizeof(out)) &&
+		   EVP_MAC_init(k->mac, out, COOKIE_KEY_LEN, NULL);
+	k->epoch = epoch;
+	OPENSSL_cleanse(out, sizeof(out));
+	return k->ready;
+}
+
+/* The key for `epoch`, derived on first use; slots hold the epoch they were
+ * derived for, so any change of `now`, backwards too, is caught here. */
+static struct cookie_key *cookie_key(struct cookie_jar *jar, uint64_t epoch)
+{
+	struct cookie_key *k = &jar->keys[epoch % COOKIE_SLOTS];
+
+	if ((!k->ready || k->epoch != epoch) && !cookie_derive(jar, k, epoch))
+		return NULL;
+	return k;
+}
+
+/* The full cookie for these inputs under `k`: MAC bits over `low`. */
+static bool cookie_compute(struct cookie_key *k, const struct cookie_tuple *t, uint32_t client_isn,
+			   uint8_t low, uint32_t *cookie)
+{
+	/* Zeroed so the unused 12 bytes of IPv4 addresses are fixed, not caller garbage. */
+	uint8_t msg[COOKIE_MSG_LEN] = { 0 };
+	uint8_t out[COOKIE_SIP_LEN];
+	size_t alen = t->family == AF_INET ? 4 : 16;
+	size_t outl;
+	uint8_t *p = msg;
+
+	*p++ = t->family;
+	memcpy(p, t->saddr, alen);
+	p += sizeof(t->saddr);
+	memcpy(p, t->daddr, alen);
+	p += sizeof(t->daddr);
+	p = cookie_put(p, t->sport, 2);
+	p = cookie_put(p, t->dport, 2);
+	p = cookie_put(p, client_isn, 4);
+	*p = low;
+	/* A NULL key restores the SipHash state keyed in cookie_derive(). */
+	if (!EVP_MAC_init(k->mac, NULL, 0, NULL) || !EVP_MAC_update(k->mac, msg, sizeof(msg)) ||
+	    !EVP_MAC_final(k->mac, out, &outl, sizeof(out)))
+		return false;
+	*cookie = (uint32_t)out[0] << 24 | (uint32_t)out[1] << 16 | (uint32_t)out[2] << 8 | low;
+	return true;
+}
+
+static bool cookie_matches(struct cookie_jar *jar, uint64_t epoch, const struct cookie_tuple *t,
+			   uint32_t client_isn, uint32_t cookie)
+{
+	struct cookie_key *k = cookie_key(jar, epoch);
+	uint32_t want;
+
+	return k && cookie_compute(k, t, client_isn, (uint8_t)cookie, &want) &&
+	       CRYPTO_memcmp(&want, &cookie, sizeof(cookie)) == 0;
+}
+
+/* Index of the largest entry <= mss; below the table, its floor. */
+static unsigned cookie_mss_index(uint16_t mss)
+{
+	unsigned i = 7;
+
+	while (i > 0 && cookie_mss_table[i] > mss)
+		i--;
+	return i;
+}
+
+/* Index of the largest entry <= wscale; shifts over 14 (RFC 7323 caps them
+ * there) round down to the top entry like 14 itself does. */
+static unsigned cookie_wscale_index(uint8_t wscale)
+{
+	unsigned i = 7;
+
+	if (wscale == COOKIE_WSCALE_NONE)
+		return 0;
+	while (i > 1 && cookie_wscale_table[i] > wscale)
+		i--;
+	return i;
+}
+
+static void cookie_decode(uint8_t low, struct cookie_opts *o)
+{
+	o->mss = cookie_mss_table[low >> 4 & 7];
+	o->wscale = cookie_wscale_table[low >> 1 & 7];
+	o->sack_ok = low & 1;
+}
+
+struct cookie_jar *cookie_jar_new(const uint8_t master[COOKIE_MASTER_LEN], uint32_t period_s)
+{
+	static char digest[] = "SHA256";
+	size_t sip_len = COOKIE_SIP_LEN;
+	const OSSL_PARAM kdf_params[] = {
+		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+		OSSL_PARAM_construct_end(),
+	};
+	const OSSL_PARAM sip_params[] = {
+		OSSL_PARAM_construct_size_t(OSSL_MAC_PARAM_SIZE, &sip_len),
+		OSSL_PARAM_construct_end(),
+	};
+	EVP_MAC *hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	EVP_MAC *sip = EVP_MAC_fetch(NULL, "SIPHASH", NULL);
+	struct cookie_jar *jar = OPENSSL_zalloc(sizeof(*jar));
+	bool ok = period_s > 0 && hmac && sip && jar;
+
+	if (ok) {
+		jar->period = period_s;
+		jar->kdf = EVP_MAC_CTX_new(hmac);
+		ok = jar->kdf && EVP_MAC_init(jar->kdf, master, COOKIE_MASTER_LEN, kdf_params);
+	}
+	for (size_t i = 0; ok && i < COOKIE_SLOTS; i++) {
+		jar->keys[i].mac = EVP_MAC_CTX_new(sip);
+		ok = jar->keys[i].mac && EVP_MAC_CTX_set_params(jar->keys[i].mac, sip_params);
+	}
+	/* The contexts hold their own references. */
+	EVP_MAC_free(hmac);
+	EVP_MAC_free(sip);
+	if (!ok) {
+		cookie_jar_free(jar);
+		return NULL;
+	}
+	return jar;
+}
+
+void cookie_jar_free(struct cookie_jar *jar)
+{
+	static const uint8_t zero_key[COOKIE_KEY_LEN];
+
+	if (!jar)
+		return;
+	for (size_t i = 0; i < COOKIE_SLOTS; i++) {
+		/* OpenSSL frees a SipHash context without cleansing it: overwrite
+		 * the keyed state (and its saved copy) with a zero key first. */
+		if (jar->keys[i].mac)
+			EVP_MAC_init(jar->keys[i].mac, zero_key, sizeof(zero_key), NULL);
+		EVP_MAC_CTX_free(jar->keys[i].mac);
+	}
+	/* HMAC's free cleanses the master and its digest states. */
+	EVP_MAC_CTX_free(jar->kdf);
+	OPENSSL_free(jar);
+}
+
+int cookie_master_random(uint8_t master[COOKIE_MASTER_LEN])
+{
+	return RAND_bytes(master, COOKIE_MASTER_LEN) == 1 ? 0 : -1;
+}
+
+uint32_t cookie_make(struct cookie_jar *jar, const struct cookie_tuple *t, uint32_t client_isn,
+		     const struct cookie_opts *offered, uint64_t now, struct cookie_opts *granted)
+{
+	uint64_t epoch = now / jar->period;
+	uint8_t low = (uint8_t)((epoch & 1) << 7 | cookie_mss_index(offered->mss) << 4 |
+				cookie_wscale_index(offered->wscale) << 1 | offered->sack_ok);
+	struct cookie_key *k = cookie_key(jar, epoch);
+	uint32_t cookie = low; /* MAC bits stay zero if OpenSSL fails */
+
+	if (k)
+		cookie_compute(k, t, client_isn, low, &cookie);
+	if (granted)
+		cookie_decode(low, granted);
+	return cookie;
+}
+
+enum cookie_verdict cookie_check(struct cookie_jar *jar, const struct cookie_tuple *t, uint32_t seq,
+				 uint32_t ack, uint64_t now, struct cookie_opts *out)
+{
+	uint32_t cookie = ack - 1;
+	uint32_t client_isn = seq - 1;
+	uint64_t epoch = now / jar->period;
+
+	/* The parity bit names one key: this epoch's or the previous one's. */
+	if ((epoch & 1) != (cookie >> 7 & 1))
+		epoch--;
+	if (cookie_matches(jar, epoch, t, client_isn, cookie)) {
+		if (out)
+			cookie_decode((uint8_t)cookie, out);
+		return COOKIE_VALID;
+	}
+	/* Same parity two epochs back: ours, but too old. */
+	if (cookie_matches(jar, epoch - 2, t, client_isn, cookie))
+		return COOKIE_EXPIRED;
+	return COOKIE_BAD_MAC;
+}
+
+const char *cookie_verdict_str(enum cookie_verdict v)
+{
+	switch (v) {
+	case COOKIE_VALID:
+		return "valid";
+	case COOKIE_BAD_MAC:
+		return "bad MAC";
+	case COOKIE_EXPIRED:
+		return "expired";
+	}
+	return "unknown verdict";
+}
