@@ -73,7 +73,8 @@ struct pkt_tcp {
 	size_t payload_len;
 };
 
-/* Ethernet II frame, with up to two 802.1Q/802.1ad tags, down to TCP. */
+/* Ethernet II frame, with up to two 802.1Q/802.1ad tags, down to TCP. On
+ * an error `out` may be partly written. */
 enum pkt_result pkt_parse_eth(const uint8_t *frame, size_t len, struct pkt_tcp *out);
 
 /* An IP packet (IPv4 or IPv6, no link header) down to TCP. */
@@ -90,7 +91,7 @@ struct pkt_synack {
 	uint32_t isn;
 	uint16_t mss;    /* our MSS */
 	uint8_t wscale;  /* our shift */
-	uint16_t window; /* unscaled, as in a SYN-ACK header (never 0) */
+	uint16_t window; /* unscaled, as in a SYN-ACK header; never 0 (asserted) */
 	uint32_t tsval;
 	uint8_t ttl;
 };
@@ -101,7 +102,8 @@ size_t pkt_build_synack(uint8_t *buf, size_t cap, const struct pkt_tcp *syn, con
 
 /* Build the RST answering `seg` as RFC 9293 §3.10.7.1 prescribes: if it has
  * ACK, seq = its ack and no ACK flag; otherwise seq 0, ACK set, ack = its seq
- * + its length (SYN and FIN count one). Returns the length, or 0. */
+ * + its length (SYN and FIN count one). Returns the length, or 0 if `cap` is
+ * too small or `seg` is itself an RST (a reset is never answered). */
 size_t pkt_build_rst(uint8_t *buf, size_t cap, const struct pkt_tcp *seg, uint8_t ttl);
 
 const char *pkt_result_str(enum pkt_result r);
