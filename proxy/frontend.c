@@ -1,0 +1,502 @@
+#include "frontend.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <sys/random.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "adopt.h"
+#include "backend.h"
+#include "conntab.h"
+#include "fw.h"
+#include "log.h"
+#include "pkt.h"
+#include "relay.h"
+#include "ring.h"
+#include "tx.h"
+
+#define FE_WSCALE 7          /* our receive window shift, as Linux uses by default */
+#define FE_WINDOW 65535      /* SYN-ACK window: never 0, so early data is deliverable */
+#define FE_NO_OPTS_MSS 536   /* RFC 9293 default when a SYN has no MSS option */
+#define FE_TTL 64
+#define FE_PENDING_MAX 64    /* handshakes verified in one ring block */
+#define FE_SEGS_MAX 8        /* early segments kept per handshake */
+#define FE_EARLY_MAX 65536   /* early bytes: at most the window we offered */
+#define FE_LINGER_S 60       /* keep finished connections known as long as TIME_WAIT */
+
+/* A verified handshake waiting for the end of its ring block. Pointers refer
+ * to frames in the block, valid until the block goes back to the kernel. */
+struct fe_pending {
+	struct pkt_tcp ack;
+	struct cookie_tuple tuple;
+	struct cookie_opts opts;
+	uint32_t next_seq;  /* where the next in-order early byte belongs */
+	unsigned n_segs;
+	struct {
+		const uint8_t *data;
+		size_t len;
+	} segs[FE_SEGS_MAX];
+};
+
+/* An adopted connection: its conntab entry and the way back to us. When
+ * the relay is done it lingers, so the last packets of its close are known
+ * as such rather than counted as forged ACKs. */
+struct fe_conn {
+	struct conntab_entry entry;
+	struct frontend *fe;
+	uint32_t rcv_isn;
+	uint64_t closed_at; /* 0 while open */
+	TAILQ_ENTRY(fe_conn) linger;
+};
+
+struct frontend {
+	const struct config *cfg;
+	struct stats *stats;
+	struct ring *ring;
+	struct tx *tx;
+	struct cookie_jar *jar;
+	struct conntab *conns;
+	struct backend_pool *pool;
+	struct relay_ctx *relay;
+	struct event *ev_ring;
+	struct event *ev_tick;
+	TAILQ_HEAD(, fe_conn) lingering; /* finished connections, oldest first */
+	size_t n_lingering;
+	uint64_t now_s;  /* wall clock for cookies, read once per wakeup */
+	uint32_t ts_ms;  /* our TCP timestamp clock */
+	time_t last_warn;
+	unsigned n_pending;
+	struct fe_pending pending[FE_PENDING_MAX];
+	uint8_t early[FE_EARLY_MAX];
+};
+
+static uint32_t fe_ts_clock(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint32_t)((uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u);
+}
+
+/* At most one warning a second per worker: a flood must not flood the log. */
+#define fe_warn(fe, ...)                                            \
+	do {                                                        \
+		time_t now_ = time(NULL);                           \
+		if (now_ != (fe)->last_warn) {                      \
+			(fe)->last_warn = now_;                     \
+			log_warn(__VA_ARGS__);                      \
+		}                                                   \
+	} while (0)
+
+static void fe_tuple(const struct pkt_tcp *seg, struct cookie_tuple *t)
+{
+	size_t alen = seg->family == AF_INET ? 4 : 16;
+
+	memset(t, 0, sizeof(*t));
+	t->family = seg->family;
+	memcpy(t->saddr, seg->saddr, alen);
+	memcpy(t->daddr, seg->daddr, alen);
+	t->sport = seg->sport;
+	t->dport = seg->dport;
+}
+
+static void fe_sockaddr(uint8_t family, const uint8_t *addr, uint16_t port, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		memcpy(&sin->sin_addr, addr, 4);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+		memcpy(&sin6->sin6_addr, addr, 16);
+	}
+}
+
+/* Is the segment's destination one of the protected address:ports? */
+static bool fe_protected(const struct config *cfg, const struct pkt_tcp *seg)
+{
+	static const uint8_t any[16];
+
+	for (size_t i = 0; i < cfg->n_listen; i++) {
+		const struct sockaddr_storage *ss = &cfg->listen[i].addr;
+		const uint8_t *addr;
+		uint16_t port;
+		size_t alen;
+
+		if (ss->ss_family != seg->family)
+			continue;
+		if (ss->ss_family == AF_INET) {
+			const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
+			addr = (const uint8_t *)&sin->sin_addr;
+			port = ntohs(sin->sin_port);
+			alen = 4;
+		} else {
+			const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
+			addr = (const uint8_t *)&sin6->sin6_addr;
+			port = ntohs(sin6->sin6_port);
+			alen = 16;
+		}
+		if (port == seg->dport &&
+		    (memcmp(addr, seg->daddr, alen) == 0 || memcmp(addr, any, alen) == 0))
+			return true;
+	}
+	return false;
+}
+
+static void fe_send_rst(struct frontend *fe, const struct pkt_tcp *seg)
+{
+	size_t len = pkt_build_rst(tx_slot(fe->tx, seg->family), PKT_BUILD_MAX, seg, FE_TTL);
+
+	if (len)
+		tx_commit(fe->tx, seg->family, seg->saddr, len);
+}
+
+static void fe_syn(struct frontend *fe, const struct pkt_tcp *syn)
+{
+	struct cookie_tuple t;
+	struct cookie_opts offered = {
+		.mss = syn->opt.has_mss ? syn->opt.mss : FE_NO_OPTS_MSS,
+		.wscale = syn->opt.has_wscale ? (syn->opt.wscale > 14 ? 14 : syn->opt.wscale)
+					      : COOKIE_WSCALE_NONE,
+		.sack_ok = syn->opt.sack_ok,
+	};
+	struct pkt_synack sa = {
+		/* Ours, bounded by theirs (DESIGN §3). */
+		.mss = offered.mss < fe->cfg->mss ? offered.mss : fe->cfg->mss,
+		.wscale = FE_WSCALE,
+		.window = FE_WINDOW,
+		.tsval = fe->ts_ms,
+		.ttl = FE_TTL,
+	};
+	size_t len;
+
+	stats_inc(fe->stats, STAT_syn_received);
+	fe_tuple(syn, &t);
+	sa.isn = cookie_make(fe->jar, &t, syn->seq, &offered, fe->now_s, NULL);
+	len = pkt_build_synack(tx_slot(fe->tx, syn->family), PKT_BUILD_MAX, syn, &sa);
+	if (len) {
+		tx_commit(fe->tx, syn->family, syn->saddr, len);
+		stats_inc(fe->stats, STAT_synack_sent);
+	}
+}
+
+static void fe_conn_forget(struct frontend *fe, struct fe_conn *c)
+{
+	conntab_remove(fe->conns, &c->entry);
+	if (c->closed_at) {
+		TAILQ_REMOVE(&fe->lingering, c, linger);
+		fe->n_lingering--;
+	}
+	free(c);
+}
+
+static void fe_conn_done(void *arg)
+{
+	struct fe_conn *c = arg;
+	struct frontend *fe = c->fe;
+
+	c->closed_at = (uint64_t)time(NULL);
+	TAILQ_INSERT_TAIL(&fe->lingering, c, linger);
+	/* Bounded: under heavy churn the oldest are forgotten early. */
+	if (++fe->n_lingering > fe->cfg->max_connections)
+		fe_conn_forget(fe, TAILQ_FIRST(&fe->lingering));
+}
+
+static void fe_linger_expire(struct frontend *fe, uint64_t now)
+{
+	struct fe_conn *c;
+
+	while ((c = TAILQ_FIRST(&fe->lingering)) && c->closed_at + FE_LINGER_S <= now)
+		fe_conn_forget(fe, c);
+}
+
+/* A segment right behind a pending handshake's ACK: keep its bytes if they
+ * are the next in order. Returns true if the segment belonged to one. */
+static bool fe_early_data(struct frontend *fe, const struct cookie_tuple *t, const struct pkt_tcp *seg)
+{
+	for (unsigned i = 0; i < fe->n_pending; i++) {
+		struct fe_pending *p = &fe->pending[i];
+		if (memcmp(&p->tuple, t, sizeof(*t)) != 0)
+			continue;
+		if (seg->payload_len && seg->seq == p->next_seq && p->n_segs < FE_SEGS_MAX) {
+			p->segs[p->n_segs].data = seg->payload;
+			p->segs[p->n_segs].len = seg->payload_len;
+			p->n_segs++;
+			p->next_seq += (uint32_t)seg->payload_len;
+		}
+		return true;
+	}
+	return false;
+}
+
+static void fe_adopt_all(struct frontend *fe);
+
+/* An ACK for no open connection. `old` is a finished one on the same
+ * 4-tuple, if any: a failed check then means a late packet of it, not a
+ * forgery; a valid cookie means the client reused its port. */
+static void fe_ack(struct frontend *fe, const struct pkt_tcp *ack, const struct cookie_tuple *t,
+		   struct fe_conn *old)
+{
+	struct cookie_opts opts;
+	struct fe_pending *p;
+
+	if (fe_early_data(fe, t, ack))
+		return;
+	switch (cookie_check(fe->jar, t, ack->seq, ack->ack, fe->now_s, &opts)) {
+	case COOKIE_VALID:
+		break;
+	case COOKIE_EXPIRED:
+		stats_inc(fe->stats, old ? STAT_rx_ignored : STAT_ack_expired);
+		return;
+	default:
+		stats_inc(fe->stats, old ? STAT_rx_ignored : STAT_ack_bad_cookie);
+		return;
+	}
+	stats_inc(fe->stats, STAT_ack_valid);
+	if (old)
+		fe_conn_forget(fe, old);
+	if (fe->n_pending == FE_PENDING_MAX)
+		fe_adopt_all(fe);
+	p = &fe->pending[fe->n_pending++];
+	p->ack = *ack;
+	p->tuple = *t;
+	p->opts = opts;
+	p->n_segs = 0;
+	p->next_seq = ack->seq;
+	fe_early_data(fe, t, ack);
+}
+
+/* The early bytes of `p` as one buffer: the ACK's own payload in place, or
+ * several segments copied together. */
+static const uint8_t *fe_gather(struct frontend *fe, const struct fe_pending *p, size_t *len)
+{
+	size_t off = 0;
+
+	if (p->n_segs == 1) {
+		*len = p->segs[0].len;
+		return p->segs[0].data;
+	}
+	for (unsigned i = 0; i < p->n_segs && off + p->segs[i].len <= sizeof(fe->early); i++) {
+		memcpy(fe->early + off, p->segs[i].data, p->segs[i].len);
+		off += p->segs[i].len;
+	}
+	*len = off;
+	return fe->early;
+}
+
+static void fe_adopt(struct frontend *fe, const struct fe_pending *p)
+{
+	const struct pkt_tcp *ack = &p->ack;
+	struct adopt_req req = {
+		.snd_isn = ack->ack - 1,
+		.rcv_isn = ack->seq - 1,
+		.mss = p->opts.mss,
+		.snd_wscale = p->opts.wscale == COOKIE_WSCALE_NONE ? ADOPT_WSCALE_NONE : p->opts.wscale,
+		.rcv_wscale = FE_WSCALE,
+		.sack_ok = p->opts.sack_ok,
+		.ts_ok = ack->opt.has_ts,
+		.ts_now = fe_ts_clock(),
+		.window = ack->window,
+		.rcv_wnd = FE_WINDOW,
+		.mark_repair = FW_MARK_REPAIR,
+		.mark_live = FW_MARK_LIVE,
+	};
+	struct fe_conn *c;
+	enum adopt_result res;
+	bool tw_killed;
+	int fd, err_no;
+
+	c = malloc(sizeof(*c));
+	if (!c || relay_active(fe->relay) >= fe->cfg->max_connections) {
+		stats_inc(fe->stats, STAT_conn_limit_rejected);
+		fe_warn(fe, "refusing a connection: %zu open (max_connections)", relay_active(fe->relay));
+		free(c);
+		fe_send_rst(fe, ack);
+		return;
+	}
+	fe_sockaddr(ack->family, ack->daddr, ack->dport, &req.local);
+	fe_sockaddr(ack->family, ack->saddr, ack->sport, &req.peer);
+	req.data = fe_gather(fe, p, &req.data_len);
+	res = adopt_socket(&req, &fd, &tw_killed, &err_no);
+	if (res != ADOPT_OK) {
+		stats_inc(fe->stats, STAT_adopt_failed);
+		fe_warn(fe, "adoption failed at %s: %s", adopt_result_str(res), strerror(err_no));
+		free(c);
+		fe_send_rst(fe, ack);
+		return;
+	}
+	stats_inc(fe->stats, STAT_adopted);
+	if (tw_killed)
+		stats_inc(fe->stats, STAT_adopt_tw_killed);
+	if (req.data_len) {
+		stats_add(fe->stats, STAT_early_data_segments, p->n_segs);
+		stats_add(fe->stats, STAT_early_data_bytes, req.data_len);
+	}
+	c->fe = fe;
+	c->entry.key = p->tuple;
+	c->entry.cookie = req.snd_isn;
+	c->rcv_isn = req.rcv_isn;
+	c->closed_at = 0;
+	conntab_insert(fe->conns, &c->entry);
+	if (relay_start(fe->relay, fd, &req.peer, &req.local, fe_conn_done, c) < 0)
+		fe_conn_forget(fe, c);
+}
+
+static void fe_adopt_all(struct frontend *fe)
+{
+	for (unsigned i = 0; i < fe->n_pending; i++)
+		fe_adopt(fe, &fe->pending[i]);
+	fe->n_pending = 0;
+}
+
+static void fe_frame(void *arg, const uint8_t *frame, size_t len)
+{
+	struct frontend *fe = arg;
+	struct conntab_entry *e;
+	struct fe_conn *old = NULL;
+	struct cookie_tuple t;
+	struct pkt_tcp seg;
+	enum pkt_result r;
+
+	stats_inc(fe->stats, STAT_rx_frames);
+	r = pkt_parse_eth(frame, len, &seg);
+	if (r != PKT_OK) {
+		stats_inc(fe->stats, STAT_rx_malformed);
+		log_debug("dropped a malformed frame: %s", pkt_result_str(r));
+		return;
+	}
+	if (!fe_protected(fe->cfg, &seg)) {
+		stats_inc(fe->stats, STAT_rx_ignored);
+		return;
+	}
+	fe_tuple(&seg, &t);
+	e = conntab_find(fe->conns, &t);
+	if (e) {
+		struct fe_conn *c = (struct fe_conn *)e;
+		if (!c->closed_at) {
+			/* The kernel socket owns this connection (a SYN on it
+			 * too: the kernel sends a challenge ACK, RFC 5961). */
+			bool dup = seg.flags == PKT_TCP_ACK && seg.payload_len == 0 &&
+				   seg.ack == e->cookie + 1 && seg.seq == c->rcv_isn + 1;
+			stats_inc(fe->stats, dup ? STAT_ack_duplicate : STAT_rx_ignored);
+			return;
+		}
+		old = c;
+	}
+	switch (seg.flags & (PKT_TCP_SYN | PKT_TCP_ACK | PKT_TCP_RST | PKT_TCP_FIN)) {
+	case PKT_TCP_SYN:
+		fe_syn(fe, &seg);
+		break;
+	case PKT_TCP_ACK:
+	case PKT_TCP_ACK | PKT_TCP_FIN:
+		fe_ack(fe, &seg, &t, old);
+		break;
+	default: /* SYN+ACK, SYN+RST, RST, ...: not a connection request (§5b) */
+		stats_inc(fe->stats, STAT_rx_ignored);
+		break;
+	}
+}
+
+static void fe_block_end(void *arg)
+{
+	struct frontend *fe = arg;
+	unsigned refused;
+
+	fe_adopt_all(fe);
+	refused = tx_flush(fe->tx);
+	if (refused) {
+		stats_add(fe->stats, STAT_synack_send_failed, refused);
+		/* synack_sent counted them optimistically. */
+		atomic_fetch_sub_explicit(&fe->stats->v[STAT_synack_sent], refused, memory_order_relaxed);
+	}
+}
+
+static void fe_on_ring(evutil_socket_t fd, short what, void *arg)
+{
+	struct frontend *fe = arg;
+
+	(void)fd;
+	(void)what;
+	fe->now_s = (uint64_t)time(NULL);
+	fe->ts_ms = fe_ts_clock();
+	ring_drain(fe->ring, fe_frame, fe_block_end, fe);
+}
+
+static void fe_on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct frontend *fe = arg;
+
+	(void)fd;
+	(void)what;
+	stats_add(fe->stats, STAT_ring_drops, ring_take_drops(fe->ring));
+	fe_linger_expire(fe, (uint64_t)time(NULL));
+}
+
+struct frontend *frontend_new(struct event_base *base, const struct config *cfg,
+			      const uint8_t master[COOKIE_MASTER_LEN], uint16_t fanout_group,
+			      struct stats *stats, char *err, size_t errlen)
+{
+	struct frontend *fe = calloc(1, sizeof(*fe));
+	uint64_t seed;
+	struct timeval one_second = { 1, 0 };
+
+	if (!fe) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	fe->cfg = cfg;
+	fe->stats = stats;
+	TAILQ_INIT(&fe->lingering);
+	if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed)) {
+		snprintf(err, errlen, "getrandom: %s", strerror(errno));
+		goto fail;
+	}
+	if (!(fe->ring = ring_open(cfg, fanout_group, err, errlen)) || !(fe->tx = tx_open(err, errlen)))
+		goto fail;
+	if (!(fe->jar = cookie_jar_new(master, cfg->key_period_s)) ||
+	    !(fe->conns = conntab_new(cfg->max_connections, seed)) ||
+	    !(fe->pool = backend_pool_new(cfg)) ||
+	    !(fe->relay = relay_ctx_new(base, cfg, fe->pool, stats)) ||
+	    !(fe->ev_ring = event_new(base, ring_fd(fe->ring), EV_READ | EV_PERSIST, fe_on_ring, fe)) ||
+	    !(fe->ev_tick = event_new(base, -1, EV_PERSIST, fe_on_tick, fe)) ||
+	    event_add(fe->ev_ring, NULL) < 0 || event_add(fe->ev_tick, &one_second) < 0) {
+		snprintf(err, errlen, "worker set-up failed (out of memory or OpenSSL)");
+		goto fail;
+	}
+	return fe;
+fail:
+	frontend_free(fe);
+	return NULL;
+}
+
+void frontend_free(struct frontend *fe)
+{
+	if (!fe)
+		return;
+	if (fe->ev_ring)
+		event_free(fe->ev_ring);
+	if (fe->ev_tick)
+		event_free(fe->ev_tick);
+	/* The relay's done callbacks unlink from conns: free it first. */
+	relay_ctx_free(fe->relay);
+	while (!TAILQ_EMPTY(&fe->lingering))
+		fe_conn_forget(fe, TAILQ_FIRST(&fe->lingering));
+	backend_pool_free(fe->pool);
+	conntab_free(fe->conns);
+	cookie_jar_free(fe->jar);
+	tx_close(fe->tx);
+	ring_close(fe->ring);
+	free(fe);
+}

@@ -1,0 +1,118 @@
+#include "fw.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <nftables/libnftables.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Append to buf at *off; returns 0, or -1 once it no longer fits. */
+static int fw_append(char *buf, size_t cap, size_t *off, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf + *off, cap - *off, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= cap - *off)
+		return -1;
+	*off += (size_t)n;
+	return 0;
+}
+
+/* "ip daddr 192.0.2.1 " / "ip6 daddr 2001:db8::1 " / "meta nfproto ipv4 " for a wildcard. */
+static int fw_match_daddr(const struct config_endpoint *ep, char *buf, size_t cap, size_t *off)
+{
+	char addr[INET6_ADDRSTRLEN];
+
+	if (ep->addr.ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)&ep->addr;
+		if (sin->sin_addr.s_addr == htonl(INADDR_ANY))
+			return fw_append(buf, cap, off, "meta nfproto ipv4 ");
+		inet_ntop(AF_INET, &sin->sin_addr, addr, sizeof(addr));
+		return fw_append(buf, cap, off, "ip daddr %s ", addr);
+	}
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&ep->addr;
+	if (IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr))
+		return fw_append(buf, cap, off, "meta nfproto ipv6 ");
+	inet_ntop(AF_INET6, &sin6->sin6_addr, addr, sizeof(addr));
+	return fw_append(buf, cap, off, "ip6 daddr %s ", addr);
+}
+
+static uint16_t fw_port(const struct config_endpoint *ep)
+{
+	if (ep->addr.ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)&ep->addr)->sin_port);
+	return ntohs(((const struct sockaddr_in6 *)&ep->addr)->sin6_port);
+}
+
+size_t fw_ruleset(const struct config *cfg, char *buf, size_t cap)
+{
+	size_t off = 0;
+
+	/* "add" then "delete" makes the delete succeed whether or not a stale
+	 * table from a crashed run exists; nft applies the file atomically. */
+	if (fw_append(buf, cap, &off,
+		      "add table inet " FW_TABLE "\n"
+		      "delete table inet " FW_TABLE "\n"
+		      "table inet " FW_TABLE " {\n"
+		      "\tchain guard {\n"
+		      "\t\tsocket mark 0x%08x accept\n"
+		      "\t\tcounter drop\n"
+		      "\t}\n"
+		      "\tchain prerouting {\n"
+		      "\t\ttype filter hook prerouting priority raw; policy accept;\n",
+		      FW_MARK_LIVE) < 0)
+		return 0;
+	for (size_t i = 0; i < cfg->n_listen; i++) {
+		const struct config_endpoint *ep = &cfg->listen[i];
+		if (fw_append(buf, cap, &off, "\t\tiifname \"%s\" ", cfg->interface) < 0 ||
+		    fw_match_daddr(ep, buf, cap, &off) < 0 ||
+		    fw_append(buf, cap, &off, "tcp dport %u jump guard\n", fw_port(ep)) < 0)
+			return 0;
+	}
+	if (fw_append(buf, cap, &off, "\t}\n}\n") < 0)
+		return 0;
+	return off;
+}
+
+/* Run an nft script; on failure copy nft's own error text into err. */
+static int fw_run(const char *script, char *err, size_t errlen)
+{
+	struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
+	int rc;
+
+	if (!nft) {
+		snprintf(err, errlen, "nftables: cannot create a context");
+		return -1;
+	}
+	nft_ctx_buffer_output(nft);
+	nft_ctx_buffer_error(nft);
+	rc = nft_run_cmd_from_buffer(nft, script);
+	if (rc != 0) {
+		const char *msg = nft_ctx_get_error_buffer(nft);
+		snprintf(err, errlen, "nftables: %s", msg && *msg ? msg : "command failed");
+		/* nft ends its message with a newline; logs want one line. */
+		err[strcspn(err, "\n")] = '\0';
+	}
+	nft_ctx_free(nft);
+	return rc == 0 ? 0 : -1;
+}
+
+int fw_install(const struct config *cfg, char *err, size_t errlen)
+{
+	char script[8192];
+
+	if (fw_ruleset(cfg, script, sizeof(script)) == 0) {
+		snprintf(err, errlen, "nftables: ruleset too large");
+		return -1;
+	}
+	return fw_run(script, err, errlen);
+}
+
+int fw_remove(char *err, size_t errlen)
+{
+	return fw_run("add table inet " FW_TABLE "\ndelete table inet " FW_TABLE "\n", err, errlen);
+}

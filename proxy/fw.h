@@ -1,0 +1,35 @@
+/* fw — the nftables table that keeps the kernel out of synguard's way.
+ *
+ * There is no listening socket on a protected port, so the kernel would
+ * answer every SYN, ACK and early data segment with a reset. The table drops,
+ * at prerouting priority raw, every packet to a protected address:port that
+ * has no socket marked FW_MARK_LIVE. AF_PACKET taps frames before netfilter,
+ * so synguard still sees them. An adopted socket carries FW_MARK_REPAIR while
+ * it is being built (its packets stay dropped) and FW_MARK_LIVE from then on.
+ * A TIME_WAIT socket carries no mark and so does not swallow a reused port.
+ */
+#ifndef SYNGUARD_FW_H
+#define SYNGUARD_FW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+#define FW_TABLE "synguard"
+#define FW_MARK_REPAIR 0x53470001u
+#define FW_MARK_LIVE 0x53470002u
+
+/* The nft script that (re)creates the table: pure, for tests. It replaces
+ * any table of the same name atomically. Returns the length written, or 0 if
+ * `cap` is too small. */
+size_t fw_ruleset(const struct config *cfg, char *buf, size_t cap);
+
+/* Install the table in the current network namespace. Returns 0, or -1 with
+ * nft's message in `err`. */
+int fw_install(const struct config *cfg, char *err, size_t errlen);
+
+/* Remove the table if it exists. Returns 0, or -1 with a message. */
+int fw_remove(char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,42 @@
+/* ring — frames for the protected ports from an AF_PACKET TPACKET_V3 ring.
+ *
+ * The kernel fills fixed-size blocks of frames and hands a block over when it
+ * is full or after RING_BLOCK_TIMEOUT_MS, so one wakeup serves a whole batch
+ * (DESIGN §2). A classic BPF filter keeps only TCP to the protected ports;
+ * the front end checks addresses itself. Workers share the interface's
+ * traffic by flow hash (PACKET_FANOUT), so one connection's packets always
+ * reach the same worker. The ring's memory is mapped once at open.
+ */
+#ifndef SYNGUARD_RING_H
+#define SYNGUARD_RING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+#define RING_BLOCK_SIZE (256u * 1024u)
+#define RING_BLOCK_COUNT 32u
+#define RING_BLOCK_TIMEOUT_MS 1u
+
+struct ring;
+
+/* Open a ring on cfg->interface; `fanout_group` joins workers (0: none).
+ * Returns NULL with a message in `err`. */
+struct ring *ring_open(const struct config *cfg, uint16_t fanout_group, char *err, size_t errlen);
+void ring_close(struct ring *r);
+int ring_fd(const struct ring *r);
+
+/* One frame as the kernel captured it (link header first). */
+typedef void (*ring_frame_fn)(void *arg, const uint8_t *frame, size_t len);
+/* Called after each block's frames, while they are still valid. */
+typedef void (*ring_block_fn)(void *arg);
+
+/* Walk every block the kernel has handed over, then give them back.
+ * Returns the number of frames seen. */
+size_t ring_drain(struct ring *r, ring_frame_fn on_frame, ring_block_fn on_block_end, void *arg);
+
+/* Frames the kernel dropped for lack of ring space since the last call. */
+uint64_t ring_take_drops(struct ring *r);
+
+#endif
