@@ -102,18 +102,21 @@ static int check_capabilities(void)
 	return missing ? -1 : 0;
 }
 
-/* After set-up only TCP_REPAIR, SO_MARK, SOCK_DESTROY and removing our nft
- * table (CAP_NET_ADMIN) and binding adopted sockets to the protected port
- * (CAP_NET_BIND_SERVICE, for ports below 1024) remain. Drop everything else,
+/* After set-up what remains is TCP_REPAIR, SO_MARK, SOCK_DESTROY and removing
+ * our nft table (CAP_NET_ADMIN), binding adopted sockets to a protected port
+ * below 1024 (CAP_NET_BIND_SERVICE), and relay pipes of the configured size:
+ * without CAP_SYS_RESOURCE the kernel caps a user's pipes at 64 MB in all
+ * (fs.pipe-user-pages-soft), a few hundred connections. Drop everything else,
  * before any worker thread exists (capabilities are per thread). */
 static int drop_capabilities(void)
 {
-	static const cap_value_t keep[] = { CAP_NET_ADMIN, CAP_NET_BIND_SERVICE };
+	static const cap_value_t keep[] = { CAP_NET_ADMIN, CAP_NET_BIND_SERVICE, CAP_SYS_RESOURCE };
+	const int n_keep = (int)(sizeof(keep) / sizeof(keep[0]));
 	cap_t caps = cap_init();
 	int rc = -1;
 
-	if (caps && cap_set_flag(caps, CAP_PERMITTED, 2, keep, CAP_SET) == 0 &&
-	    cap_set_flag(caps, CAP_EFFECTIVE, 2, keep, CAP_SET) == 0 && cap_set_proc(caps) == 0 &&
+	if (caps && cap_set_flag(caps, CAP_PERMITTED, n_keep, keep, CAP_SET) == 0 &&
+	    cap_set_flag(caps, CAP_EFFECTIVE, n_keep, keep, CAP_SET) == 0 && cap_set_proc(caps) == 0 &&
 	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0)
 		rc = 0;
 	if (rc < 0)

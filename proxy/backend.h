@@ -1,0 +1,46 @@
+/* backend — which backend the next connection goes to.
+ *
+ * Smooth weighted round-robin (as nginx does it): over any window of
+ * sum(weights) picks, each backend is chosen weight times, interleaved.
+ * Passive health: a backend whose connect failed is skipped for a hold-down
+ * period; when every backend is held down they are all tried again anyway
+ * (better a likely failure than certain refusal). Pure logic: callers pass
+ * the time. One pool per worker thread; not thread-safe.
+ */
+#ifndef SYNGUARD_BACKEND_H
+#define SYNGUARD_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+#define BACKEND_HOLD_DOWN_MS 2000
+
+/* backend_pick records tried backends in a 64-bit set. */
+_Static_assert(CONFIG_MAX_BACKENDS <= 64, "backend_pick's tried set holds 64 backends");
+
+struct backend_pool;
+
+/* A pool over cfg->backends (copied; cfg may go away). NULL on ENOMEM. */
+struct backend_pool *backend_pool_new(const struct config *cfg);
+void backend_pool_free(struct backend_pool *pool);
+
+size_t backend_count(const struct backend_pool *pool);
+const struct config_backend *backend_get(const struct backend_pool *pool, size_t idx);
+
+/* Index of the backend for one connect attempt at time `now_ms`, or -1 when
+ * every backend was tried. `tried` is the connection's own record of the
+ * backends it already tried (bit i stands for backend i; start at 0): the
+ * pick is never one of them, and is added to it. So the first call is the
+ * round-robin choice and each further call is the failover, one backend at a
+ * time, held-down backends last. */
+long backend_pick(struct backend_pool *pool, uint64_t now_ms, uint64_t *tried);
+
+/* Report the outcome of a connect to backend `idx`. Returns true when this
+ * changed the backend's health (it went down, or came back up), so the caller
+ * can log the transition once rather than every failed connect. */
+bool backend_report(struct backend_pool *pool, size_t idx, bool ok, uint64_t now_ms);
+
+#endif
