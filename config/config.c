@@ -203,7 +203,8 @@ static int config_parse_enum(struct config_parse *p, const config_setting_t *s, 
 	return config_error(p, s, "%s must be one of %s (got '%s')", kw->name, choices, str);
 }
 
-/* As the kernel's dev_valid_name(): these could never name an interface. */
+/* Stricter than the kernel's dev_valid_name(): the name is written into an
+ * nft script, so only characters that cannot end its quoted string. */
 static bool config_ifname_valid(const char *name)
 {
 	size_t len = strlen(name);
@@ -211,7 +212,7 @@ static bool config_ifname_valid(const char *name)
 	if (len == 0 || len >= IF_NAMESIZE || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
 		return false;
 	for (; *name != '\0'; name++)
-		if (*name == '/' || *name == ':' || isspace((unsigned char)*name))
+		if (!isalnum((unsigned char)*name) && !strchr("_.@-", *name))
 			return false;
 	return true;
 }
@@ -225,7 +226,7 @@ static int config_parse_interface(struct config_parse *p, const config_setting_t
 	if ((str = config_string(p, s, kw->name)) == NULL)
 		return -1;
 	if (!config_ifname_valid(str))
-		return config_error(p, s, "interface '%s' is not a valid interface name (1 to %d characters, no '/', ':' or spaces)",
+		return config_error(p, s, "interface '%s' is not a valid interface name (1 to %d of A-Z a-z 0-9 _ . @ -)",
 			str, IF_NAMESIZE - 1);
 	strcpy(cfg->interface, str);
 	return 0;

@@ -19,6 +19,8 @@ size_t admin_format_metrics(const uint64_t values[STAT_COUNT], char *buf, size_t
 {
 	size_t off = 0;
 
+	if (cap == 0)
+		return 0;
 	for (size_t i = 0; i < STAT_COUNT && off < cap; i++) {
 		enum stats_id id = (enum stats_id)i;
 		int n = snprintf(buf + off, cap - off,
@@ -54,7 +56,8 @@ static void admin_on_request(struct evhttp_request *req, void *arg)
 	char body[16384];
 	uint64_t v[STAT_COUNT];
 
-	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET || !path) {
+	/* HEAD too: some health checkers use it (evhttp sends no body then). */
+	if (!(evhttp_request_get_command(req) & (EVHTTP_REQ_GET | EVHTTP_REQ_HEAD)) || !path) {
 		admin_reply(req, HTTP_NOTFOUND, "text/plain", "not found\n", 10);
 	} else if (strcmp(path, "/metrics") == 0) {
 		stats_sum(v, a->all, a->n);

@@ -21,7 +21,7 @@ struct conntab;
 
 struct conntab_entry {
 	struct conntab_entry *next;
-	struct cookie_tuple key; /* unused address bytes must be zero */
+	struct cookie_tuple key; /* compared as bytes: zero-fill the whole key first */
 	uint32_t cookie;         /* our ISN for this connection */
 };
 
