@@ -95,17 +95,17 @@ static int adopt_window(int fd, const struct adopt_req *req)
 	return setsockopt(fd, IPPROTO_TCP, TCP_REPAIR_WINDOW, &w, sizeof(w));
 }
 
-/* Step 6: the client's early bytes, straight into the receive queue. */
-static int adopt_inject(int fd, const struct adopt_req *req)
+/* Bytes straight into the receive queue (the socket is in repair mode). */
+static int adopt_send_rcvq(int fd, const uint8_t *data, size_t len)
 {
 	size_t off = 0;
 
-	if (req->data_len == 0)
+	if (len == 0)
 		return 0;
 	if (adopt_setint(fd, IPPROTO_TCP, TCP_REPAIR_QUEUE, TCP_RECV_QUEUE) < 0)
 		return -1;
-	while (off < req->data_len) {
-		ssize_t n = send(fd, req->data + off, req->data_len - off, 0);
+	while (off < len) {
+		ssize_t n = send(fd, data + off, len - off, 0);
 		if (n <= 0) {
 			if (n == 0)
 				errno = EIO;
@@ -114,6 +114,12 @@ static int adopt_inject(int fd, const struct adopt_req *req)
 		off += (size_t)n;
 	}
 	return 0;
+}
+
+/* Step 6: the client's early bytes. */
+static int adopt_inject(int fd, const struct adopt_req *req)
+{
+	return adopt_send_rcvq(fd, req->data, req->data_len);
 }
 
 static enum adopt_result adopt_finish(int fd, const struct adopt_req *req)
@@ -158,6 +164,27 @@ enum adopt_result adopt_socket(const struct adopt_req *req, int *fd, bool *tw_ki
 	if (s >= 0)
 		close(s);
 	return res;
+}
+
+int adopt_inject_late(int fd, uint32_t seq, const uint8_t *data, size_t len)
+{
+	uint32_t rcv_nxt;
+	socklen_t sl = sizeof(rcv_nxt);
+	int rc = -1, saved;
+
+	/* Repair mode on a live socket pauses nothing on receive: the socket
+	 * lock orders us against a retransmission the kernel takes itself. */
+	if (adopt_setint(fd, IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_ON) < 0)
+		return -1;
+	if (adopt_setint(fd, IPPROTO_TCP, TCP_REPAIR_QUEUE, TCP_RECV_QUEUE) == 0 &&
+	    getsockopt(fd, IPPROTO_TCP, TCP_QUEUE_SEQ, &rcv_nxt, &sl) == 0)
+		rc = rcv_nxt != seq ? 0 : adopt_send_rcvq(fd, data, len) == 0 ? 1 : -1;
+	saved = errno;
+	/* Leaving repair sends a window probe, which ACKs what was injected. */
+	if (adopt_setint(fd, IPPROTO_TCP, TCP_REPAIR, rc == 1 ? TCP_REPAIR_OFF : TCP_REPAIR_OFF_NO_WP) < 0)
+		return -1;
+	errno = saved;
+	return rc;
 }
 
 const char *adopt_result_str(enum adopt_result r)

@@ -56,6 +56,13 @@ enum adopt_result {
  * On error nothing is left open and *err_no holds the failing call's errno. */
 enum adopt_result adopt_socket(const struct adopt_req *req, int *fd, bool *tw_killed, int *err_no);
 
+/* A segment the client sent before `fd` went live was dropped by the
+ * firewall; the ring saw it only later. Put it where it belongs: if the
+ * socket still expects exactly `seq`, inject `data` through repair mode
+ * (leaving it sends the ACK). Returns 1 if injected, 0 if the kernel already
+ * has those bytes or more, -1 on error (errno set). */
+int adopt_inject_late(int fd, uint32_t seq, const uint8_t *data, size_t len);
+
 const char *adopt_result_str(enum adopt_result r);
 
 #endif

@@ -52,7 +52,10 @@ struct fe_pending {
 struct fe_conn {
 	struct conntab_entry entry;
 	struct frontend *fe;
+	int fd;             /* the client socket (the relay owns it) */
 	uint32_t rcv_isn;
+	uint32_t next_seq;  /* the client's first byte not injected by us */
+	uint64_t live_ns;   /* when the socket went live (CLOCK_REALTIME) */
 	uint64_t closed_at; /* 0 while open */
 	TAILQ_ENTRY(fe_conn) linger;
 };
@@ -77,6 +80,14 @@ struct frontend {
 	struct fe_pending pending[FE_PENDING_MAX];
 	uint8_t early[FE_EARLY_MAX];
 };
+
+static uint64_t fe_realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 static uint32_t fe_ts_clock(void)
 {
@@ -243,9 +254,17 @@ static bool fe_early_data(struct frontend *fe, const struct cookie_tuple *t, con
 
 static void fe_adopt_all(struct frontend *fe);
 
+/* Does `seg` belong to the handshake of `c`: the same ISNs both ways? */
+static bool fe_conn_handshake(const struct fe_conn *c, const struct pkt_tcp *seg)
+{
+	return seg->ack == c->entry.cookie + 1 && seg->seq == c->rcv_isn + 1;
+}
+
 /* An ACK for no open connection. `old` is a finished one on the same
- * 4-tuple, if any: a failed check then means a late packet of it, not a
- * forgery; a valid cookie means the client reused its port. */
+ * 4-tuple, if any: its late packets (the ring can lag the kernel by a few
+ * ms) are not forgeries, and the first segments carry the very seq/ack of
+ * its handshake, so they pass the cookie check too: only a valid cookie with
+ * new ISNs means the client reused its port. */
 static void fe_ack(struct frontend *fe, const struct pkt_tcp *ack, const struct cookie_tuple *t,
 		   struct fe_conn *old)
 {
@@ -254,6 +273,10 @@ static void fe_ack(struct frontend *fe, const struct pkt_tcp *ack, const struct 
 
 	if (fe_early_data(fe, t, ack))
 		return;
+	if (old && fe_conn_handshake(old, ack)) {
+		stats_inc(fe->stats, STAT_rx_ignored);
+		return;
+	}
 	switch (cookie_check(fe->jar, t, ack->seq, ack->ack, fe->now_s, &opts)) {
 	case COOKIE_VALID:
 		break;
@@ -338,6 +361,13 @@ static void fe_adopt(struct frontend *fe, const struct fe_pending *p)
 		return;
 	}
 	stats_inc(fe->stats, STAT_adopted);
+	if (log_enabled(LOG_DEBUG)) {
+		struct config_endpoint ep = { .addr = req.peer, .len = sizeof(req.peer) };
+		char peer[64];
+		log_debug("adopted %s (fe %p), %zu early bytes in %u segments%s",
+			  config_endpoint_str(&ep, peer, sizeof(peer)), (void *)fe, req.data_len, p->n_segs,
+			  tw_killed ? ", old socket on the 4-tuple removed" : "");
+	}
 	if (tw_killed)
 		stats_inc(fe->stats, STAT_adopt_tw_killed);
 	if (req.data_len) {
@@ -347,7 +377,10 @@ static void fe_adopt(struct frontend *fe, const struct fe_pending *p)
 	c->fe = fe;
 	c->entry.key = p->tuple;
 	c->entry.cookie = req.snd_isn;
+	c->fd = fd;
 	c->rcv_isn = req.rcv_isn;
+	c->next_seq = req.rcv_isn + 1 + (uint32_t)req.data_len;
+	c->live_ns = fe_realtime_ns();
 	c->closed_at = 0;
 	conntab_insert(fe->conns, &c->entry);
 	if (relay_start(fe->relay, fd, &req.peer, &req.local, fe_conn_done, c) < 0)
@@ -361,7 +394,26 @@ static void fe_adopt_all(struct frontend *fe)
 	fe->n_pending = 0;
 }
 
-static void fe_frame(void *arg, const uint8_t *frame, size_t len)
+/* A segment that reached the kernel before `c` went live was dropped by the
+ * firewall, but the ring delivered it only now (a later block): inject it,
+ * unless the kernel has meanwhile taken a retransmission itself. */
+static void fe_inject_late(struct frontend *fe, struct fe_conn *c, const struct pkt_tcp *seg)
+{
+	int rc = adopt_inject_late(c->fd, seg->seq, seg->payload, seg->payload_len);
+
+	if (rc < 0) {
+		fe_warn(fe, "late early-data injection failed: %s", strerror(errno));
+		return;
+	}
+	if (rc == 1) {
+		c->next_seq += (uint32_t)seg->payload_len;
+		stats_inc(fe->stats, STAT_early_data_segments);
+		stats_inc(fe->stats, STAT_early_data_late);
+		stats_add(fe->stats, STAT_early_data_bytes, seg->payload_len);
+	}
+}
+
+static void fe_frame(void *arg, const uint8_t *frame, size_t len, uint64_t arrived_ns)
 {
 	struct frontend *fe = arg;
 	struct conntab_entry *e;
@@ -386,10 +438,14 @@ static void fe_frame(void *arg, const uint8_t *frame, size_t len)
 	if (e) {
 		struct fe_conn *c = (struct fe_conn *)e;
 		if (!c->closed_at) {
+			if (seg.payload_len && seg.seq == c->next_seq && arrived_ns < c->live_ns) {
+				fe_inject_late(fe, c, &seg);
+				return;
+			}
 			/* The kernel socket owns this connection (a SYN on it
 			 * too: the kernel sends a challenge ACK, RFC 5961). */
 			bool dup = seg.flags == PKT_TCP_ACK && seg.payload_len == 0 &&
-				   seg.ack == e->cookie + 1 && seg.seq == c->rcv_isn + 1;
+				   fe_conn_handshake(c, &seg);
 			stats_inc(fe->stats, dup ? STAT_ack_duplicate : STAT_rx_ignored);
 			return;
 		}

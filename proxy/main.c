@@ -110,17 +110,24 @@ static int check_capabilities(void)
  * before any worker thread exists (capabilities are per thread). */
 static int drop_capabilities(void)
 {
-	static const cap_value_t keep[] = { CAP_NET_ADMIN, CAP_NET_BIND_SERVICE, CAP_SYS_RESOURCE };
-	const int n_keep = (int)(sizeof(keep) / sizeof(keep[0]));
-	cap_t caps = cap_init();
-	int rc = -1;
+	static const cap_value_t wanted[] = { CAP_NET_ADMIN, CAP_NET_BIND_SERVICE, CAP_SYS_RESOURCE };
+	cap_value_t keep[sizeof(wanted) / sizeof(wanted[0])];
+	cap_t now = cap_get_proc(), caps = cap_init();
+	int n_keep = 0, rc = -1;
 
-	if (caps && cap_set_flag(caps, CAP_PERMITTED, n_keep, keep, CAP_SET) == 0 &&
+	/* Keep only what we have: a container may withhold CAP_SYS_RESOURCE. */
+	for (size_t i = 0; now && i < sizeof(wanted) / sizeof(wanted[0]); i++) {
+		cap_flag_value_t v = CAP_CLEAR;
+		if (cap_get_flag(now, wanted[i], CAP_PERMITTED, &v) == 0 && v == CAP_SET)
+			keep[n_keep++] = wanted[i];
+	}
+	if (now && caps && cap_set_flag(caps, CAP_PERMITTED, n_keep, keep, CAP_SET) == 0 &&
 	    cap_set_flag(caps, CAP_EFFECTIVE, n_keep, keep, CAP_SET) == 0 && cap_set_proc(caps) == 0 &&
 	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0)
 		rc = 0;
 	if (rc < 0)
 		log_error("cannot drop capabilities: %s", strerror(errno));
+	cap_free(now);
 	cap_free(caps);
 	return rc;
 }

@@ -191,7 +191,8 @@ size_t ring_drain(struct ring *r, ring_frame_fn on_frame, ring_block_fn on_block
 		const struct tpacket3_hdr *h =
 			(const struct tpacket3_hdr *)((uint8_t *)bd + bd->hdr.bh1.offset_to_first_pkt);
 		for (uint32_t i = 0; i < n; i++) {
-			on_frame(arg, (const uint8_t *)h + h->tp_mac, h->tp_snaplen);
+			on_frame(arg, (const uint8_t *)h + h->tp_mac, h->tp_snaplen,
+				 (uint64_t)h->tp_sec * 1000000000u + h->tp_nsec);
 			h = (const struct tpacket3_hdr *)((const uint8_t *)h + h->tp_next_offset);
 		}
 		frames += n;

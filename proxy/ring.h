@@ -27,8 +27,9 @@ struct ring *ring_open(const struct config *cfg, uint16_t fanout_group, char *er
 void ring_close(struct ring *r);
 int ring_fd(const struct ring *r);
 
-/* One frame as the kernel captured it (link header first). */
-typedef void (*ring_frame_fn)(void *arg, const uint8_t *frame, size_t len);
+/* One frame as the kernel captured it (link header first), and when it
+ * arrived (CLOCK_REALTIME, ns). */
+typedef void (*ring_frame_fn)(void *arg, const uint8_t *frame, size_t len, uint64_t arrived_ns);
 /* Called after each block's frames, while they are still valid. */
 typedef void (*ring_block_fn)(void *arg);
 

@@ -28,6 +28,7 @@
 	X(adopt_tw_killed, "TIME_WAIT sockets removed so a client could reuse its port") \
 	X(early_data_segments, "segments injected that arrived before adoption")        \
 	X(early_data_bytes, "bytes injected that arrived before adoption")              \
+	X(early_data_late, "of those segments, ones the ring delivered after adoption")  \
 	X(conn_limit_rejected, "valid handshakes refused: max_connections reached")      \
 	X(backend_connect_ok, "backend connections established")                         \
 	X(backend_connect_failed, "backend connects refused or timed out")               \
