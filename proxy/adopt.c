@@ -183,6 +183,11 @@ int adopt_inject_late(int fd, uint32_t seq, const uint8_t *data, size_t len)
 	/* Leaving repair sends a window probe, which ACKs what was injected. */
 	if (adopt_setint(fd, IPPROTO_TCP, TCP_REPAIR, rc == 1 ? TCP_REPAIR_OFF : TCP_REPAIR_OFF_NO_WP) < 0)
 		return -1;
+	/* Injection queues the bytes without waking readers (no sk_data_ready),
+	 * and the relay already waits on this socket: setting the low-water
+	 * mark makes TCP check for readable data and wake it. */
+	if (rc == 1 && adopt_setint(fd, SOL_SOCKET, SO_RCVLOWAT, 1) < 0)
+		return -1;
 	errno = saved;
 	return rc;
 }

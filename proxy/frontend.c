@@ -6,6 +6,7 @@
 #include <sys/random.h>
 #include <event2/event.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,9 @@
 #define FE_SEGS_MAX 8        /* early segments kept per handshake */
 #define FE_EARLY_MAX 65536   /* early bytes: at most the window we offered */
 #define FE_LINGER_S 60       /* keep finished connections known as long as TIME_WAIT */
+#define FE_BLOCKS_PER_WAKEUP 4 /* then let the relay run: accepted clients come first */
+#define FE_PRIO_COUNT 3      /* libevent priorities: relay events get the default, 1 */
+#define FE_PRIO_RING 2       /* the ring the lowest */
 
 /* A verified handshake waiting for the end of its ring block. Pointers refer
  * to frames in the block, valid until the block goes back to the kernel. */
@@ -56,7 +60,9 @@ struct fe_conn {
 	uint32_t rcv_isn;
 	uint32_t next_seq;  /* the client's first byte not injected by us */
 	uint64_t live_ns;   /* when the socket went live (CLOCK_REALTIME) */
-	uint64_t closed_at; /* 0 while open */
+	uint64_t closed_at; /* when the relay finished; 0 while it runs */
+	bool linked;        /* in the conntab (not yet replaced by a port reuse) */
+	bool superseded;    /* a SYN for its 4-tuple was answered: a reuse is under way */
 	TAILQ_ENTRY(fe_conn) linger;
 };
 
@@ -203,9 +209,17 @@ static void fe_syn(struct frontend *fe, const struct pkt_tcp *syn)
 	}
 }
 
+static void fe_conn_unlink(struct frontend *fe, struct fe_conn *c)
+{
+	if (c->linked)
+		conntab_remove(fe->conns, &c->entry);
+	c->linked = false;
+}
+
+/* Free a connection whose relay is done. */
 static void fe_conn_forget(struct frontend *fe, struct fe_conn *c)
 {
-	conntab_remove(fe->conns, &c->entry);
+	fe_conn_unlink(fe, c);
 	if (c->closed_at) {
 		TAILQ_REMOVE(&fe->lingering, c, linger);
 		fe->n_lingering--;
@@ -213,11 +227,25 @@ static void fe_conn_forget(struct frontend *fe, struct fe_conn *c)
 	free(c);
 }
 
+/* A new connection takes over the 4-tuple of `c`. A relay still running
+ * keeps its struct until done. */
+static void fe_conn_replace(struct frontend *fe, struct fe_conn *c)
+{
+	if (c->closed_at)
+		fe_conn_forget(fe, c);
+	else
+		fe_conn_unlink(fe, c);
+}
+
 static void fe_conn_done(void *arg)
 {
 	struct fe_conn *c = arg;
 	struct frontend *fe = c->fe;
 
+	if (!c->linked) {
+		free(c);
+		return;
+	}
 	c->closed_at = (uint64_t)time(NULL);
 	TAILQ_INSERT_TAIL(&fe->lingering, c, linger);
 	/* Bounded: under heavy churn the oldest are forgotten early. */
@@ -289,7 +317,7 @@ static void fe_ack(struct frontend *fe, const struct pkt_tcp *ack, const struct 
 	}
 	stats_inc(fe->stats, STAT_ack_valid);
 	if (old)
-		fe_conn_forget(fe, old);
+		fe_conn_replace(fe, old);
 	if (fe->n_pending == FE_PENDING_MAX)
 		fe_adopt_all(fe);
 	p = &fe->pending[fe->n_pending++];
@@ -382,6 +410,8 @@ static void fe_adopt(struct frontend *fe, const struct fe_pending *p)
 	c->next_seq = req.rcv_isn + 1 + (uint32_t)req.data_len;
 	c->live_ns = fe_realtime_ns();
 	c->closed_at = 0;
+	c->superseded = false;
+	c->linked = true;
 	conntab_insert(fe->conns, &c->entry);
 	if (relay_start(fe->relay, fd, &req.peer, &req.local, fe_conn_done, c) < 0)
 		fe_conn_forget(fe, c);
@@ -392,6 +422,17 @@ static void fe_adopt_all(struct frontend *fe)
 	for (unsigned i = 0; i < fe->n_pending; i++)
 		fe_adopt(fe, &fe->pending[i]);
 	fe->n_pending = 0;
+}
+
+/* Has our side of `c` become TIME_WAIT (or closed) before the relay noticed?
+ * Then the firewall drops what the client sends to that 4-tuple, and a
+ * client reusing its port must be answered by us. Only asked on a SYN. */
+static bool fe_conn_kernel_closed(const struct fe_conn *c)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	return getsockopt(c->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 && ti.tcpi_state == TCP_CLOSE;
 }
 
 /* A segment that reached the kernel before `c` went live was dropped by the
@@ -437,17 +478,24 @@ static void fe_frame(void *arg, const uint8_t *frame, size_t len, uint64_t arriv
 	e = conntab_find(fe->conns, &t);
 	if (e) {
 		struct fe_conn *c = (struct fe_conn *)e;
-		if (!c->closed_at) {
+		if (!c->closed_at && !c->superseded) {
 			if (seg.payload_len && seg.seq == c->next_seq && arrived_ns < c->live_ns) {
 				fe_inject_late(fe, c, &seg);
 				return;
 			}
-			/* The kernel socket owns this connection (a SYN on it
-			 * too: the kernel sends a challenge ACK, RFC 5961). */
-			bool dup = seg.flags == PKT_TCP_ACK && seg.payload_len == 0 &&
-				   fe_conn_handshake(c, &seg);
-			stats_inc(fe->stats, dup ? STAT_ack_duplicate : STAT_rx_ignored);
-			return;
+			if (seg.flags == PKT_TCP_SYN && fe_conn_kernel_closed(c)) {
+				c->superseded = true;
+			} else {
+				/* The kernel socket owns this connection (a SYN
+				 * on it too: a challenge ACK, RFC 5961). A copy of
+				 * the handshake ACK from before it went live is a
+				 * retransmission; after, the client's answer to
+				 * the window probe. */
+				bool dup = seg.flags == PKT_TCP_ACK && seg.payload_len == 0 &&
+					   fe_conn_handshake(c, &seg) && arrived_ns < c->live_ns;
+				stats_inc(fe->stats, dup ? STAT_ack_duplicate : STAT_rx_ignored);
+				return;
+			}
 		}
 		old = c;
 	}
@@ -487,7 +535,7 @@ static void fe_on_ring(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	fe->now_s = (uint64_t)time(NULL);
 	fe->ts_ms = fe_ts_clock();
-	ring_drain(fe->ring, fe_frame, fe_block_end, fe);
+	ring_drain(fe->ring, FE_BLOCKS_PER_WAKEUP, fe_frame, fe_block_end, fe);
 }
 
 static void fe_on_tick(evutil_socket_t fd, short what, void *arg)
@@ -521,12 +569,17 @@ struct frontend *frontend_new(struct event_base *base, const struct config *cfg,
 	}
 	if (!(fe->ring = ring_open(cfg, fanout_group, err, errlen)) || !(fe->tx = tx_open(err, errlen)))
 		goto fail;
+	if (event_base_priority_init(base, FE_PRIO_COUNT) < 0) {
+		snprintf(err, errlen, "cannot set event priorities");
+		goto fail;
+	}
 	if (!(fe->jar = cookie_jar_new(master, cfg->key_period_s)) ||
 	    !(fe->conns = conntab_new(cfg->max_connections, seed)) ||
 	    !(fe->pool = backend_pool_new(cfg)) ||
 	    !(fe->relay = relay_ctx_new(base, cfg, fe->pool, stats)) ||
 	    !(fe->ev_ring = event_new(base, ring_fd(fe->ring), EV_READ | EV_PERSIST, fe_on_ring, fe)) ||
 	    !(fe->ev_tick = event_new(base, -1, EV_PERSIST, fe_on_tick, fe)) ||
+	    event_priority_set(fe->ev_ring, FE_PRIO_RING) < 0 ||
 	    event_add(fe->ev_ring, NULL) < 0 || event_add(fe->ev_tick, &one_second) < 0) {
 		snprintf(err, errlen, "worker set-up failed (out of memory or OpenSSL)");
 		goto fail;

@@ -21,7 +21,9 @@
 struct event_base;
 struct frontend;
 
-/* Everything a worker needs, opened now (so errors surface at start).
+/* Everything a worker needs, opened now (so errors surface at start). `base`
+ * must be fresh: the front end sets its priorities so that, under a flood,
+ * the ring is served only when connections already accepted have been.
  * `fanout_group` joins the workers' rings (0 for a single worker). `cfg` and
  * `stats` are borrowed. NULL with a message in `err`. */
 struct frontend *frontend_new(struct event_base *base, const struct config *cfg,

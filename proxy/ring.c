@@ -178,11 +178,12 @@ int ring_fd(const struct ring *r)
 	return r->fd;
 }
 
-size_t ring_drain(struct ring *r, ring_frame_fn on_frame, ring_block_fn on_block_end, void *arg)
+size_t ring_drain(struct ring *r, unsigned max_blocks, ring_frame_fn on_frame, ring_block_fn on_block_end,
+		  void *arg)
 {
 	size_t frames = 0;
 
-	for (;;) {
+	for (unsigned b = 0; b < max_blocks; b++) {
 		struct tpacket_block_desc *bd =
 			(struct tpacket_block_desc *)(r->map + (size_t)r->next_block * RING_BLOCK_SIZE);
 		if (!(__atomic_load_n(&bd->hdr.bh1.block_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER))

@@ -33,9 +33,10 @@ typedef void (*ring_frame_fn)(void *arg, const uint8_t *frame, size_t len, uint6
 /* Called after each block's frames, while they are still valid. */
 typedef void (*ring_block_fn)(void *arg);
 
-/* Walk every block the kernel has handed over, then give them back.
- * Returns the number of frames seen. */
-size_t ring_drain(struct ring *r, ring_frame_fn on_frame, ring_block_fn on_block_end, void *arg);
+/* Walk up to `max_blocks` of the blocks the kernel has handed over, giving
+ * each back after it. Returns the number of frames seen. */
+size_t ring_drain(struct ring *r, unsigned max_blocks, ring_frame_fn on_frame, ring_block_fn on_block_end,
+		  void *arg);
 
 /* Frames the kernel dropped for lack of ring space since the last call. */
 uint64_t ring_take_drops(struct ring *r);

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# 09 — synguard leaves nothing behind when stopped: after SIGTERM no nft table
+# of its own, no socket, no process. After SIGKILL its table stays (stale:
+# its drop rules would black-hole the port); a restart replaces it and
+# serves, and a SIGTERM then leaves nothing again.
+set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+sg_setup
+
+sg_tables() { in_proxy nft list tables | grep -cx 'table inet synguard' || true; }
+
+# A few connections the server closes first, so that the proxy side holds
+# their TIME_WAIT (what a restart or a plain listener has to live with).
+serves() { # WHEN
+	legit_run serves -n 3 --timeout 3
+	assert_cmp "$1: connections served" "$(jget "$LEGIT_JSON" ok)" == 3
+}
+
+# Sockets synguard could have left in the proxy namespace: TCP sockets that
+# are live or owned (listening, established either side, half-open or
+# half-closed, on the protected port or towards the backend) — orphans
+# closing down (FIN-WAIT, TIME-WAIT) are ownerless kernel state that expires
+# by itself; packet sockets (its ring) and raw sockets (its SYN-ACK sender).
+# Nothing else in this namespace opens any of these.
+leftover_sockets() {
+	in_proxy ss -Htan state listening state established state syn-recv state syn-sent state close-wait
+	in_proxy ss -H -0 -a
+	in_proxy ss -H -w -a
+}
+
+# Informational: can a plain server take the address back at once? (Adopted
+# connections' TIME_WAIT sockets may block its bind for 60 s.)
+can_rebind() {
+	in_proxy python3 -c 'import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+try:
+    s.bind((sys.argv[1], int(sys.argv[2])))
+    print("yes")
+except OSError as e:
+    print(f"no ({e.strerror}; {sys.argv[3]} TIME_WAIT sockets)")' "$SG_VIP" "$SG_PORT" \
+		"$(in_proxy ss -Htan state time-wait "sport = :$SG_PORT" | wc -l)"
+}
+
+assert_clean() { # WHEN PID
+	local left pids
+	assert_cmp "$1: tables inet synguard" "$(sg_tables)" == 0
+	pid_alive "$2" && sg_fail "$1: process $2 still running"
+	pids=$(ip netns pids "$NS_PROXY")
+	[[ -z $pids ]] || sg_fail "$1: processes left in the proxy namespace: $(ps -o pid=,comm= -p "${pids//$'\n'/,}")"
+	left=$(leftover_sockets)
+	[[ -z $left ]] || sg_fail "$1: sockets left in the proxy namespace: $left"
+	say "ok: $1: no table, no process, no socket"
+	REBIND=$(can_rebind)
+	say "$1: a plain listener (SO_REUSEADDR) can bind $SG_VIP:$SG_PORT: $REBIND"
+}
+
+sg_start
+assert_cmp "running: tables inet synguard" "$(sg_tables)" == 1
+serves "first start"
+pid=$SG_PID log=$SG_LOG
+sg_stop TERM
+assert_cmp "exit status after SIGTERM" "$SG_EXIT_RC" == 0
+grep -q "stats $SG_LAST_COUNTER " "$log" || sg_fail "no counters printed at exit"
+assert_clean "after SIGTERM" "$pid"
+
+sg_start
+serves "second start"
+sg_stop KILL
+assert_cmp "after SIGKILL: stale tables inet synguard" "$(sg_tables)" == 1
+
+sg_start
+assert_cmp "restarted over a stale table: tables inet synguard" "$(sg_tables)" == 1
+serves "restart over a stale table"
+pid=$SG_PID
+sg_stop TERM
+assert_cmp "exit status after SIGTERM" "$SG_EXIT_RC" == 0
+assert_clean "after the final SIGTERM" "$pid"
+
+sg_pass "SIGTERM: exit 0, table/sockets/process gone; SIGKILL: stale table kept; restart replaced it and served; SIGTERM: clean (a plain listener can rebind the address at once: $REBIND)"
