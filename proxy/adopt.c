@@ -122,6 +122,17 @@ static int adopt_inject(int fd, const struct adopt_req *req)
 	return adopt_send_rcvq(fd, req->data, req->data_len);
 }
 
+/* Leave repair mode; `probe` sends the window probe that ACKs what was
+ * injected. Then SO_REUSEADDR, only now: set during repair it would downgrade
+ * the forced reuse (DESIGN §5), but without it our TIME_WAIT sockets would
+ * keep a server started after synguard from binding the address for 60 s. */
+static int adopt_leave_repair(int fd, bool probe)
+{
+	if (adopt_setint(fd, IPPROTO_TCP, TCP_REPAIR, probe ? TCP_REPAIR_OFF : TCP_REPAIR_OFF_NO_WP) < 0)
+		return -1;
+	return adopt_setint(fd, SOL_SOCKET, SO_REUSEADDR, 1);
+}
+
 static enum adopt_result adopt_finish(int fd, const struct adopt_req *req)
 {
 	if (adopt_options(fd, req) < 0)
@@ -133,8 +144,7 @@ static enum adopt_result adopt_finish(int fd, const struct adopt_req *req)
 	/* LIVE before repair off: the window probe that leaving repair sends
 	 * (it also ACKs the injected bytes) may draw an immediate answer, which
 	 * the firewall must already let through. */
-	if (adopt_setint(fd, SOL_SOCKET, SO_MARK, (int)req->mark_live) < 0 ||
-	    adopt_setint(fd, IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_OFF) < 0)
+	if (adopt_setint(fd, SOL_SOCKET, SO_MARK, (int)req->mark_live) < 0 || adopt_leave_repair(fd, true) < 0)
 		return ADOPT_ERR_LIVE;
 	return ADOPT_OK;
 }
@@ -180,8 +190,7 @@ int adopt_inject_late(int fd, uint32_t seq, const uint8_t *data, size_t len)
 	    getsockopt(fd, IPPROTO_TCP, TCP_QUEUE_SEQ, &rcv_nxt, &sl) == 0)
 		rc = rcv_nxt != seq ? 0 : adopt_send_rcvq(fd, data, len) == 0 ? 1 : -1;
 	saved = errno;
-	/* Leaving repair sends a window probe, which ACKs what was injected. */
-	if (adopt_setint(fd, IPPROTO_TCP, TCP_REPAIR, rc == 1 ? TCP_REPAIR_OFF : TCP_REPAIR_OFF_NO_WP) < 0)
+	if (adopt_leave_repair(fd, rc == 1) < 0)
 		return -1;
 	/* Injection queues the bytes without waking readers (no sk_data_ready),
 	 * and the relay already waits on this socket: setting the low-water
