@@ -13,6 +13,7 @@ sg_setup
 sg_start
 adopted0=$(sg_stat adopted)
 tw_killed0=$(sg_stat_cached adopt_tw_killed)
+retrans0=$(client_retrans)
 
 # All successful, each port used more than once (reuse happened), no SYN lost.
 check_phase() { # TAG COUNT PORTS
@@ -49,5 +50,12 @@ adopted=$(($(sg_stat adopted) - adopted0))
 tw_killed=$(($(sg_stat_cached adopt_tw_killed) - tw_killed0))
 assert_synguard "connections adopted" "$adopted" == "$total"
 assert_synguard "adopt_failed" "$(sg_stat_cached adopt_failed)" == 0
+# Early data the client sent before adoption must not have to be resent
+# (DESIGN §5: well under 0.1% of connections).
+retrans=$(($(client_retrans) - retrans0))
+late=$(sg_stat_cached early_data_late)
+retrans_pct=$(awk -v r="$retrans" -v n="$total" 'BEGIN { printf "%.3f", 100 * r / n }')
+say "client retransmissions: $retrans over $total connections ($retrans_pct%); early data injected late: $late"
+assert_cmp "client retransmissions x 1000" "$((retrans * 1000))" "<" "$total"
 
-sg_pass "sequential+timestamps: $seq_line | sequential, no timestamps: $nots_line | concurrent $CONC_C: $conc_line | proxy TIME_WAIT after phase 1: $tw, adopted $adopted of $total, TIME_WAIT replaced $tw_killed"
+sg_pass "sequential+timestamps: $seq_line | sequential, no timestamps: $nots_line | concurrent $CONC_C: $conc_line | proxy TIME_WAIT after phase 1: $tw, adopted $adopted of $total, TIME_WAIT replaced $tw_killed, client retransmissions $retrans ($retrans_pct%), early data injected late $late"

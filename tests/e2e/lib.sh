@@ -256,6 +256,12 @@ in_attacker() { in_ns "$NS_ATTACKER" "$@"; }
 in_proxy() { in_ns "$NS_PROXY" "$@"; }
 in_backend() { in_ns "$NS_BACKEND" "$@"; }
 
+# Segments the client's TCP stack has retransmitted so far (/proc/net/snmp
+# is per namespace): a request dropped before adoption shows up here.
+client_retrans() {
+	in_client awk '/^Tcp:/ { if (!n) { for (i = 1; i <= NF; i++) col[$i] = i; n = 1 } else print $col["RetransSegs"] }' /proc/net/snmp
+}
+
 ns_add() {
 	local ns=$1
 	ip netns add "$ns"
