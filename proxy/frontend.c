@@ -40,6 +40,7 @@
  * to frames in the block, valid until the block goes back to the kernel. */
 struct fe_pending {
 	struct pkt_tcp ack;
+	const uint8_t *eth; /* the ACK's frame, to address a reset */
 	struct cookie_tuple tuple;
 	struct cookie_opts opts;
 	uint32_t next_seq;  /* where the next in-order early byte belongs */
@@ -172,15 +173,17 @@ static bool fe_protected(const struct config *cfg, const struct pkt_tcp *seg)
 	return false;
 }
 
-static void fe_send_rst(struct frontend *fe, const struct pkt_tcp *seg)
+/* Answer the segment `seg`, received in Ethernet frame `eth`, with a reset. */
+static void fe_send_rst(struct frontend *fe, const uint8_t *eth, const struct pkt_tcp *seg)
 {
-	size_t len = pkt_build_rst(tx_slot(fe->tx, seg->family), PKT_BUILD_MAX, seg, FE_TTL);
+	uint8_t *slot = tx_slot(fe->tx);
+	size_t len = slot ? pkt_build_rst(slot, PKT_BUILD_MAX, seg, FE_TTL) : 0;
 
 	if (len)
-		tx_commit(fe->tx, seg->family, seg->saddr, len);
+		tx_commit(fe->tx, eth, seg->family, len);
 }
 
-static void fe_syn(struct frontend *fe, const struct pkt_tcp *syn)
+static void fe_syn(struct frontend *fe, const uint8_t *eth, const struct pkt_tcp *syn)
 {
 	struct cookie_tuple t;
 	struct cookie_opts offered = {
@@ -197,14 +200,18 @@ static void fe_syn(struct frontend *fe, const struct pkt_tcp *syn)
 		.tsval = fe->ts_ms,
 		.ttl = FE_TTL,
 	};
+	uint8_t *slot;
 	size_t len;
 
 	stats_inc(fe->stats, STAT_syn_received);
+	slot = tx_slot(fe->tx);
+	if (!slot)
+		return; /* counted by tx_flush() as refused */
 	fe_tuple(syn, &t);
 	sa.isn = cookie_make(fe->jar, &t, syn->seq, &offered, fe->now_s, NULL);
-	len = pkt_build_synack(tx_slot(fe->tx, syn->family), PKT_BUILD_MAX, syn, &sa);
+	len = pkt_build_synack(slot, PKT_BUILD_MAX, syn, &sa);
 	if (len) {
-		tx_commit(fe->tx, syn->family, syn->saddr, len);
+		tx_commit(fe->tx, eth, syn->family, len);
 		stats_inc(fe->stats, STAT_synack_sent);
 	}
 }
@@ -293,8 +300,8 @@ static bool fe_conn_handshake(const struct fe_conn *c, const struct pkt_tcp *seg
  * ms) are not forgeries, and the first segments carry the very seq/ack of
  * its handshake, so they pass the cookie check too: only a valid cookie with
  * new ISNs means the client reused its port. */
-static void fe_ack(struct frontend *fe, const struct pkt_tcp *ack, const struct cookie_tuple *t,
-		   struct fe_conn *old)
+static void fe_ack(struct frontend *fe, const uint8_t *eth, const struct pkt_tcp *ack,
+		   const struct cookie_tuple *t, struct fe_conn *old)
 {
 	struct cookie_opts opts;
 	struct fe_pending *p;
@@ -322,6 +329,7 @@ static void fe_ack(struct frontend *fe, const struct pkt_tcp *ack, const struct 
 		fe_adopt_all(fe);
 	p = &fe->pending[fe->n_pending++];
 	p->ack = *ack;
+	p->eth = eth;
 	p->tuple = *t;
 	p->opts = opts;
 	p->n_segs = 0;
@@ -374,7 +382,7 @@ static void fe_adopt(struct frontend *fe, const struct fe_pending *p)
 		stats_inc(fe->stats, STAT_conn_limit_rejected);
 		fe_warn(fe, "refusing a connection: %zu open (max_connections)", relay_active(fe->relay));
 		free(c);
-		fe_send_rst(fe, ack);
+		fe_send_rst(fe, p->eth, ack);
 		return;
 	}
 	fe_sockaddr(ack->family, ack->daddr, ack->dport, &req.local);
@@ -385,7 +393,7 @@ static void fe_adopt(struct frontend *fe, const struct fe_pending *p)
 		stats_inc(fe->stats, STAT_adopt_failed);
 		fe_warn(fe, "adoption failed at %s: %s", adopt_result_str(res), strerror(err_no));
 		free(c);
-		fe_send_rst(fe, ack);
+		fe_send_rst(fe, p->eth, ack);
 		return;
 	}
 	stats_inc(fe->stats, STAT_adopted);
@@ -501,11 +509,11 @@ static void fe_frame(void *arg, const uint8_t *frame, size_t len, uint64_t arriv
 	}
 	switch (seg.flags & (PKT_TCP_SYN | PKT_TCP_ACK | PKT_TCP_RST | PKT_TCP_FIN)) {
 	case PKT_TCP_SYN:
-		fe_syn(fe, &seg);
+		fe_syn(fe, frame, &seg);
 		break;
 	case PKT_TCP_ACK:
 	case PKT_TCP_ACK | PKT_TCP_FIN:
-		fe_ack(fe, &seg, &t, old);
+		fe_ack(fe, frame, &seg, &t, old);
 		break;
 	default: /* SYN+ACK, SYN+RST, RST, ...: not a connection request (§5b) */
 		stats_inc(fe->stats, STAT_rx_ignored);
@@ -520,11 +528,8 @@ static void fe_block_end(void *arg)
 
 	fe_adopt_all(fe);
 	refused = tx_flush(fe->tx);
-	if (refused) {
+	if (refused)
 		stats_add(fe->stats, STAT_synack_send_failed, refused);
-		/* synack_sent counted them optimistically. */
-		atomic_fetch_sub_explicit(&fe->stats->v[STAT_synack_sent], refused, memory_order_relaxed);
-	}
 }
 
 static void fe_on_ring(evutil_socket_t fd, short what, void *arg)
@@ -567,7 +572,7 @@ struct frontend *frontend_new(struct event_base *base, const struct config *cfg,
 		snprintf(err, errlen, "getrandom: %s", strerror(errno));
 		goto fail;
 	}
-	if (!(fe->ring = ring_open(cfg, fanout_group, err, errlen)) || !(fe->tx = tx_open(err, errlen)))
+	if (!(fe->ring = ring_open(cfg, fanout_group, err, errlen)) || !(fe->tx = tx_open(cfg->interface, err, errlen)))
 		goto fail;
 	if (event_base_priority_init(base, FE_PRIO_COUNT) < 0) {
 		snprintf(err, errlen, "cannot set event priorities");

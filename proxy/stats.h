@@ -18,7 +18,7 @@
 	X(ring_drops, "frames the kernel dropped because the ring was full")             \
 	X(syn_received, "pure SYNs to a protected address:port")                         \
 	X(synack_sent, "cookie SYN-ACKs sent")                                           \
-	X(synack_send_failed, "cookie SYN-ACKs the raw socket refused")                  \
+	X(synack_send_failed, "SYN-ACKs (and resets) dropped: the TX ring was full")     \
 	X(ack_valid, "handshake ACKs whose cookie checked out")                          \
 	X(ack_bad_cookie, "ACKs with a wrong cookie (forged or stale), dropped")         \
 	X(ack_expired, "ACKs with a cookie older than the previous key, dropped")        \

@@ -1,47 +1,82 @@
 #include "tx.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "pkt.h"
 
-struct tx_queue {
-	int fd;
-	unsigned n;
-	struct mmsghdr msgs[TX_BATCH];
-	struct iovec iov[TX_BATCH];
-	struct sockaddr_in6 dst[TX_BATCH]; /* large enough for either family */
-	uint8_t buf[TX_BATCH][PKT_BUILD_MAX];
-};
+#define TX_FRAME_SIZE 256u /* header + Ethernet + PKT_BUILD_MAX, aligned */
+#define TX_FRAMES 1024u    /* 16 batches in flight */
+
+/* Where a frame's data starts, as the kernel reads it for TPACKET_V2. */
+#define TX_DATA_OFF (TPACKET2_HDRLEN - sizeof(struct sockaddr_ll))
+
+_Static_assert(TX_DATA_OFF + ETH_HLEN + PKT_BUILD_MAX <= TX_FRAME_SIZE, "TX frame too small");
 
 struct tx {
-	struct tx_queue q4, q6;
-	unsigned refused;
+	int fd;
+	uint8_t *ring;
+	unsigned head;     /* the next frame we fill */
+	unsigned queued;   /* filled since the last send() */
+	unsigned refused;  /* packets dropped for a full ring */
 };
 
-static int tx_queue_open(struct tx_queue *q, int family)
+static struct tpacket2_hdr *tx_frame(const struct tx *tx, unsigned i)
 {
-	q->fd = socket(family, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_RAW);
-	if (q->fd < 0)
+	return (struct tpacket2_hdr *)(tx->ring + (size_t)i * TX_FRAME_SIZE);
+}
+
+static int tx_setup(struct tx *tx, const char *ifname, char *err, size_t errlen)
+{
+	int version = TPACKET_V2, one = 1;
+	struct tpacket_req req = {
+		.tp_block_size = 4096,
+		.tp_block_nr = TX_FRAMES * TX_FRAME_SIZE / 4096,
+		.tp_frame_size = TX_FRAME_SIZE,
+		.tp_frame_nr = TX_FRAMES,
+	};
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET };
+
+	sll.sll_ifindex = (int)if_nametoindex(ifname);
+	if (sll.sll_ifindex == 0) {
+		snprintf(err, errlen, "interface %s: %s", ifname, strerror(errno));
 		return -1;
-	/* Room for several batches queued in the kernel during a flood. */
-	int sndbuf = 4 << 20;
-	setsockopt(q->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
-	for (unsigned i = 0; i < TX_BATCH; i++) {
-		q->iov[i].iov_base = q->buf[i];
-		q->msgs[i].msg_hdr.msg_iov = &q->iov[i];
-		q->msgs[i].msg_hdr.msg_iovlen = 1;
-		q->msgs[i].msg_hdr.msg_name = &q->dst[i];
+	}
+	/* PACKET_LOSS: a frame the kernel cannot send is skipped, not left to
+	 * block the ones behind it. */
+	if (setsockopt(tx->fd, SOL_PACKET, PACKET_VERSION, &version, sizeof(version)) < 0 ||
+	    setsockopt(tx->fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one)) < 0 ||
+	    setsockopt(tx->fd, SOL_PACKET, PACKET_LOSS, &one, sizeof(one)) < 0 ||
+	    setsockopt(tx->fd, SOL_PACKET, PACKET_TX_RING, &req, sizeof(req)) < 0) {
+		snprintf(err, errlen, "packet TX ring setup: %s", strerror(errno));
+		return -1;
+	}
+	tx->ring = mmap(NULL, (size_t)TX_FRAMES * TX_FRAME_SIZE, PROT_READ | PROT_WRITE,
+			MAP_SHARED | MAP_POPULATE, tx->fd, 0);
+	if (tx->ring == MAP_FAILED) {
+		tx->ring = NULL;
+		snprintf(err, errlen, "packet TX ring mmap: %s", strerror(errno));
+		return -1;
+	}
+	/* Protocol 0: this socket only sends. */
+	if (bind(tx->fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
+		snprintf(err, errlen, "bind TX socket to %s: %s", ifname, strerror(errno));
+		return -1;
 	}
 	return 0;
 }
 
-struct tx *tx_open(char *err, size_t errlen)
+struct tx *tx_open(const char *ifname, char *err, size_t errlen)
 {
 	struct tx *tx = calloc(1, sizeof(*tx));
 
@@ -49,10 +84,14 @@ struct tx *tx_open(char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	tx->q6.fd = -1;
-	if (tx_queue_open(&tx->q4, AF_INET) < 0 || tx_queue_open(&tx->q6, AF_INET6) < 0) {
-		snprintf(err, errlen, "raw socket: %s%s", strerror(errno),
+	tx->fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+	if (tx->fd < 0) {
+		snprintf(err, errlen, "packet socket: %s%s", strerror(errno),
 			 errno == EPERM ? " (needs CAP_NET_RAW)" : "");
+		free(tx);
+		return NULL;
+	}
+	if (tx_setup(tx, ifname, err, errlen) < 0) {
 		tx_close(tx);
 		return NULL;
 	}
@@ -63,72 +102,57 @@ void tx_close(struct tx *tx)
 {
 	if (!tx)
 		return;
-	if (tx->q4.fd >= 0)
-		close(tx->q4.fd);
-	if (tx->q6.fd >= 0)
-		close(tx->q6.fd);
+	if (tx->ring)
+		munmap(tx->ring, (size_t)TX_FRAMES * TX_FRAME_SIZE);
+	close(tx->fd);
 	free(tx);
 }
 
-static void tx_queue_flush(struct tx *tx, struct tx_queue *q)
+/* Frames the kernel cannot take now stay queued in the ring and leave with
+ * the next send(); a ring that stays full shows up as refusals. */
+static void tx_kick(struct tx *tx)
 {
-	unsigned sent = 0;
-
-	while (sent < q->n) {
-		int n = sendmmsg(q->fd, q->msgs + sent, q->n - sent, 0);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			/* ENOBUFS/EAGAIN under a flood, or an unreachable
-			 * spoofed source: count it and skip that packet. */
-			tx->refused++;
-			n = 1;
-		}
-		sent += (unsigned)n;
-	}
-	q->n = 0;
+	if (tx->queued && send(tx->fd, NULL, 0, MSG_DONTWAIT) >= 0)
+		tx->queued = 0;
 }
 
 unsigned tx_flush(struct tx *tx)
 {
-	unsigned refused;
+	unsigned refused = tx->refused;
 
-	tx_queue_flush(tx, &tx->q4);
-	tx_queue_flush(tx, &tx->q6);
-	refused = tx->refused;
+	tx_kick(tx);
 	tx->refused = 0;
 	return refused;
 }
 
-static struct tx_queue *tx_queue_of(struct tx *tx, uint8_t family)
+uint8_t *tx_slot(struct tx *tx)
 {
-	return family == AF_INET ? &tx->q4 : &tx->q6;
-}
+	struct tpacket2_hdr *h = tx_frame(tx, tx->head);
+	uint32_t status = __atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE);
 
-uint8_t *tx_slot(struct tx *tx, uint8_t family)
-{
-	struct tx_queue *q = tx_queue_of(tx, family);
-
-	if (q->n == TX_BATCH)
-		tx_queue_flush(tx, q);
-	return q->buf[q->n];
-}
-
-void tx_commit(struct tx *tx, uint8_t family, const uint8_t *daddr, size_t len)
-{
-	struct tx_queue *q = tx_queue_of(tx, family);
-	unsigned i = q->n++;
-
-	q->iov[i].iov_len = len;
-	memset(&q->dst[i], 0, sizeof(q->dst[i]));
-	if (family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&q->dst[i];
-		sin->sin_family = AF_INET;
-		memcpy(&sin->sin_addr, daddr, 4);
-		q->msgs[i].msg_hdr.msg_namelen = sizeof(*sin);
-	} else {
-		q->dst[i].sin6_family = AF_INET6;
-		memcpy(&q->dst[i].sin6_addr, daddr, 16);
-		q->msgs[i].msg_hdr.msg_namelen = sizeof(q->dst[i]);
+	if (status != TP_STATUS_AVAILABLE && status != TP_STATUS_WRONG_FORMAT && tx->queued) {
+		tx_kick(tx);
+		status = __atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE);
 	}
+	if (status != TP_STATUS_AVAILABLE && status != TP_STATUS_WRONG_FORMAT) {
+		tx->refused++;
+		return NULL;
+	}
+	return (uint8_t *)h + TX_DATA_OFF + ETH_HLEN;
+}
+
+void tx_commit(struct tx *tx, const uint8_t *in, uint8_t family, size_t len)
+{
+	struct tpacket2_hdr *h = tx_frame(tx, tx->head);
+	uint8_t *eth = (uint8_t *)h + TX_DATA_OFF;
+	uint16_t type = htons(family == AF_INET ? ETH_P_IP : ETH_P_IPV6);
+
+	memcpy(eth, in + ETH_ALEN, ETH_ALEN); /* to the sender */
+	memcpy(eth + ETH_ALEN, in, ETH_ALEN); /* from the address it reached */
+	memcpy(eth + 2 * ETH_ALEN, &type, 2);
+	h->tp_len = (uint32_t)(ETH_HLEN + len);
+	__atomic_store_n(&h->tp_status, TP_STATUS_SEND_REQUEST, __ATOMIC_RELEASE);
+	tx->head = (tx->head + 1) % TX_FRAMES;
+	if (++tx->queued == TX_BATCH)
+		tx_kick(tx);
 }

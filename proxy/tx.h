@@ -1,9 +1,12 @@
-/* tx — send the segments we build (SYN-ACKs, resets) on raw IP sockets.
+/* tx — send the segments we build (SYN-ACKs, resets) straight to the link.
  *
- * Packets carry our own IP header, so the source is whatever address the
- * client reached. They are queued into a fixed batch and leave with one
- * sendmmsg() per family when the batch fills or the caller flushes (once
- * per ring block): no allocation and few syscalls per SYN.
+ * Each answer goes back to the link-layer address the client's frame came
+ * from, through an AF_PACKET TX ring that bypasses the qdisc: no routing,
+ * netfilter or neighbour lookup, no syscall or copy per packet. Frames are
+ * queued in the mapped ring and one send() hands a batch to the kernel when
+ * it fills or when the caller flushes (once per receive ring block). Replying
+ * to the previous hop assumes the route back to the client is the way it came,
+ * as for any SYN proxy working at the link layer.
  */
 #ifndef SYNGUARD_TX_H
 #define SYNGUARD_TX_H
@@ -15,19 +18,21 @@
 
 struct tx;
 
-/* Open raw sockets for IPv4 and IPv6. NULL with a message in `err`. */
-struct tx *tx_open(char *err, size_t errlen);
+/* A TX ring on `ifname`. NULL with a message in `err`. */
+struct tx *tx_open(const char *ifname, char *err, size_t errlen);
 void tx_close(struct tx *tx);
 
-/* A slot to build one `family` packet into (PKT_BUILD_MAX bytes); flushes
- * that family's batch first if it is full. */
-uint8_t *tx_slot(struct tx *tx, uint8_t family);
+/* Room for one IP packet of up to PKT_BUILD_MAX bytes, or NULL if the ring
+ * is full (the kernel has not sent earlier frames yet): the packet is then
+ * not sent, and counted by tx_flush(). */
+uint8_t *tx_slot(struct tx *tx);
 
-/* Queue the packet just built in the slot: `len` bytes to `daddr` (network
- * order, 4 or 16 bytes). Building nothing is fine: just don't commit. */
-void tx_commit(struct tx *tx, uint8_t family, const uint8_t *daddr, size_t len);
+/* Queue the packet just built in the slot: `len` bytes of `family`, as an
+ * answer to the Ethernet frame `in` (its addresses are swapped). */
+void tx_commit(struct tx *tx, const uint8_t *in, uint8_t family, size_t len);
 
-/* Send everything queued. Returns the number of packets the kernel refused. */
+/* Hand everything queued to the kernel. Returns how many packets could not
+ * be sent since the last call. */
 unsigned tx_flush(struct tx *tx);
 
 #endif
