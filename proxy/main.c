@@ -21,6 +21,7 @@
 #include "fw.h"
 #include "keyfile.h"
 #include "log.h"
+#include "report.h"
 #include "stats.h"
 
 #define MAX_WORKERS 64
@@ -37,6 +38,8 @@ struct daemon {
 	struct config cfg;
 	struct event_base *base; /* main thread: signals and the admin endpoint */
 	struct admin *admin;
+	struct event *ev_report;
+	struct report report;
 	unsigned n_workers;
 	struct worker workers[MAX_WORKERS];
 	struct stats *all_stats[MAX_WORKERS];
@@ -62,6 +65,29 @@ static void daemon_print_stats(struct daemon *d)
 	for (size_t i = 0; i < STAT_COUNT; i++)
 		fprintf(stderr, "stats %s %llu\n", stats_name((enum stats_id)i), (unsigned long long)v[i]);
 	fflush(stderr);
+}
+
+static void on_report(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	uint64_t v[STAT_COUNT];
+
+	(void)fd;
+	(void)what;
+	stats_sum(v, d->all_stats, d->n_workers);
+	report_tick(&d->report, v);
+}
+
+/* Tell the operator what happens, every REPORT_INTERVAL_S. */
+static int daemon_start_report(struct daemon *d)
+{
+	struct timeval every = { REPORT_INTERVAL_S, 0 };
+	uint64_t v[STAT_COUNT];
+
+	stats_sum(v, d->all_stats, d->n_workers);
+	report_init(&d->report, v);
+	d->ev_report = event_new(d->base, -1, EV_PERSIST, on_report, d);
+	return d->ev_report && event_add(d->ev_report, &every) == 0 ? 0 : -1;
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -253,7 +279,7 @@ static int daemon_run(struct daemon *d)
 		log_error("cannot install the nftables table: %s", err);
 		goto out;
 	}
-	if (daemon_start_workers(d, master) == 0 &&
+	if (daemon_start_workers(d, master) == 0 && daemon_start_report(d) == 0 &&
 	    (!d->cfg.admin_enabled ||
 	     (d->admin = admin_new(d->base, &d->cfg.admin, d->all_stats, d->n_workers, err, sizeof(err))))) {
 		char ep[64];
@@ -267,6 +293,8 @@ static int daemon_run(struct daemon *d)
 		log_error("admin endpoint: %s", err);
 	}
 	admin_free(d->admin);
+	if (d->ev_report)
+		event_free(d->ev_report);
 	daemon_stop_workers(d);
 	daemon_print_stats(d);
 	if (fw_remove(err, sizeof(err)) < 0) {

@@ -53,5 +53,8 @@ assert_cmp "flood SYNs sent" "$FLOOD_SENT" ">" 0
 assert_cmp "legitimate success %" "$pct" ">=" "$MIN_SUCCESS_PCT"
 assert_cmp "RSS growth kB" "$growth" "<" "$MAX_RSS_GROWTH_KB"
 assert_synguard "syn_received during the flood" "$syn" ">=" $((FLOOD_SENT / 2))
+# The operator is told: the flood shows in the log (one report every 10 s).
+announced=$(grep -c 'flood started' "$SG_LOG" || true)
+assert_synguard "log lines announcing the flood" "$announced" "==" 1
 
 sg_pass "legit $(jget "$LEGIT_JSON" ok)/$LEGIT_N = ${pct}% under a ${FLOOD_RATE} SYN/s flood ($FLOOD_SENT sent); connect p50 ${p50} ms p99 ${p99} ms, $slow >= 1 s; syn_received $syn, synack_sent $synack, ring_drops $drops, backlog drops $backlog; RSS ${rss0} -> max ${rss_max} kB (+${growth} kB)"

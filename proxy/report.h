@@ -1,0 +1,33 @@
+/* report — what synguard tells the operator as it runs, from its counters.
+ *
+ * Called every REPORT_INTERVAL_S with the summed counters, it logs when a
+ * flood starts (SYNs or bad ACKs above REPORT_FLOOD_RATE per second), how it
+ * goes while it lasts, and when it ends; and warns whenever packets were lost
+ * because synguard could not keep up (ring overflow, full TX ring).
+ */
+#ifndef SYNGUARD_REPORT_H
+#define SYNGUARD_REPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "stats.h"
+
+#define REPORT_INTERVAL_S 10
+#define REPORT_FLOOD_RATE 1000
+
+struct report {
+	uint64_t prev[STAT_COUNT];
+	bool flood;
+	unsigned flood_ticks;
+	uint64_t flood_syns; /* during the current flood */
+	uint64_t flood_bad_acks;
+};
+
+/* Start from the counters as they are now. */
+void report_init(struct report *r, const uint64_t now[STAT_COUNT]);
+
+/* One interval has passed; `now` are the counters at its end. */
+void report_tick(struct report *r, const uint64_t now[STAT_COUNT]);
+
+#endif
