@@ -51,6 +51,7 @@ _Static_assert(sizeof(enum config_proxy_protocol) == sizeof(unsigned), "enums st
 
 static const char *const config_log_levels[] = { "error", "warn", "info", "debug", NULL };
 static const char *const config_proxy_protocols[] = { "off", "v1", "v2", NULL };
+static const char *const config_xdp_modes[] = { "off", "on", NULL };
 
 static config_parser config_parse_uint, config_parse_enum, config_parse_interface, config_parse_listen,
 	config_parse_backends, config_parse_backend_address, config_parse_cookie, config_parse_key_file,
@@ -72,6 +73,7 @@ static const struct config_keyword config_top_keywords[] = {
 	  CONFIG_FIELD(struct config, max_connections) },
 	{ .name = "relay_buffer_kb", .parse = config_parse_uint, .min = 16, .max = 16384,
 	  CONFIG_FIELD(struct config, relay_buffer_kb) },
+	{ .name = "xdp", .parse = config_parse_enum, .names = config_xdp_modes, CONFIG_FIELD(struct config, xdp) },
 	{ .name = NULL },
 };
 

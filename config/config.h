@@ -32,6 +32,12 @@ enum config_log_level {
 	CONFIG_LOG_DEBUG,
 };
 
+/* Answer SYNs in the driver with an XDP program (see proxy/fastpath.h). */
+enum config_xdp {
+	CONFIG_XDP_OFF = 0,
+	CONFIG_XDP_ON,
+};
+
 /* An address and port. A wildcard address (0.0.0.0 or ::) in `listen`
  * protects the port on every address of the interface. */
 struct config_endpoint {
@@ -62,6 +68,7 @@ struct config {
 	unsigned connect_timeout_ms;  /* backend connect; default 2000 */
 	unsigned max_connections;     /* adopted connections at once; default 65536 */
 	unsigned relay_buffer_kb;     /* per direction per connection; default 256 */
+	enum config_xdp xdp;          /* default off */
 };
 
 /* Defaults for every optional setting; required ones left empty. */

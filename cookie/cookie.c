@@ -41,21 +41,39 @@ static uint8_t *cookie_put(uint8_t *p, uint64_t v, size_t len)
 	return p + len;
 }
 
-static bool cookie_derive(struct cookie_jar *jar, struct cookie_key *k, uint64_t epoch)
+/* HMAC-SHA256(master, label | epoch): K_epoch is its first 16 bytes. */
+static bool cookie_kdf(struct cookie_jar *jar, uint64_t epoch, uint8_t out[32])
 {
 	uint8_t msg[sizeof(cookie_label) - 1 + 8];
-	uint8_t out[32];
 	size_t outl;
 
 	memcpy(msg, cookie_label, sizeof(cookie_label) - 1);
 	cookie_put(msg + sizeof(cookie_label) - 1, epoch, 8);
 	/* A NULL key re-initialises with the master set in cookie_jar_new(). */
-	k->ready = EVP_MAC_init(jar->kdf, NULL, 0, NULL) && EVP_MAC_update(jar->kdf, msg, sizeof(msg)) &&
-		   EVP_MAC_final(jar->kdf, out, &outl, sizeof(out)) &&
-		   EVP_MAC_init(k->mac, out, COOKIE_KEY_LEN, NULL);
+	return EVP_MAC_init(jar->kdf, NULL, 0, NULL) && EVP_MAC_update(jar->kdf, msg, sizeof(msg)) &&
+	       EVP_MAC_final(jar->kdf, out, &outl, 32);
+}
+
+static bool cookie_derive(struct cookie_jar *jar, struct cookie_key *k, uint64_t epoch)
+{
+	uint8_t out[32];
+
+	k->ready = cookie_kdf(jar, epoch, out) && EVP_MAC_init(k->mac, out, COOKIE_KEY_LEN, NULL);
 	k->epoch = epoch;
 	OPENSSL_cleanse(out, sizeof(out));
 	return k->ready;
+}
+
+int cookie_epoch_key(struct cookie_jar *jar, uint64_t now, uint64_t *epoch, uint8_t key[COOKIE_EPOCH_KEY_LEN])
+{
+	uint8_t out[32];
+	bool ok;
+
+	*epoch = now / jar->period;
+	ok = cookie_kdf(jar, *epoch, out);
+	memcpy(key, out, COOKIE_EPOCH_KEY_LEN);
+	OPENSSL_cleanse(out, sizeof(out));
+	return ok ? 0 : -1;
 }
 
 /* The key for `epoch`, derived on first use; slots hold the epoch they were

@@ -103,6 +103,12 @@ uint32_t cookie_make(struct cookie_jar *jar, const struct cookie_tuple *t, uint3
 enum cookie_verdict cookie_check(struct cookie_jar *jar, const struct cookie_tuple *t, uint32_t seq,
 				 uint32_t ack, uint64_t now, struct cookie_opts *out);
 
+/* The raw SipHash key K_epoch of the epoch `now` falls in, for a cookie
+ * maker outside this module (the XDP fast path). Returns 0, or -1 if
+ * OpenSSL failed. */
+#define COOKIE_EPOCH_KEY_LEN 16
+int cookie_epoch_key(struct cookie_jar *jar, uint64_t now, uint64_t *epoch, uint8_t key[COOKIE_EPOCH_KEY_LEN]);
+
 const char *cookie_verdict_str(enum cookie_verdict v);
 
 #endif

@@ -24,10 +24,7 @@
 #include "ring.h"
 #include "tx.h"
 
-#define FE_WSCALE 7          /* our receive window shift, as Linux uses by default */
-#define FE_WINDOW 65535      /* SYN-ACK window: never 0, so early data is deliverable */
 #define FE_NO_OPTS_MSS 536   /* RFC 9293 default when a SYN has no MSS option */
-#define FE_TTL 64
 #define FE_PENDING_MAX 64    /* handshakes verified in one ring block */
 #define FE_SEGS_MAX 8        /* early segments kept per handshake */
 #define FE_EARLY_MAX 65536   /* early bytes: at most the window we offered */
@@ -177,7 +174,7 @@ static bool fe_protected(const struct config *cfg, const struct pkt_tcp *seg)
 static void fe_send_rst(struct frontend *fe, const uint8_t *eth, const struct pkt_tcp *seg)
 {
 	uint8_t *slot = tx_slot(fe->tx);
-	size_t len = slot ? pkt_build_rst(slot, PKT_BUILD_MAX, seg, FE_TTL) : 0;
+	size_t len = slot ? pkt_build_rst(slot, PKT_BUILD_MAX, seg, FRONTEND_TTL) : 0;
 
 	if (len)
 		tx_commit(fe->tx, eth, seg->family, len);
@@ -195,10 +192,10 @@ static void fe_syn(struct frontend *fe, const uint8_t *eth, const struct pkt_tcp
 	struct pkt_synack sa = {
 		/* Ours, bounded by theirs (DESIGN §3). */
 		.mss = offered.mss < fe->cfg->mss ? offered.mss : fe->cfg->mss,
-		.wscale = FE_WSCALE,
-		.window = FE_WINDOW,
+		.wscale = FRONTEND_WSCALE,
+		.window = FRONTEND_WINDOW,
 		.tsval = fe->ts_ms,
-		.ttl = FE_TTL,
+		.ttl = FRONTEND_TTL,
 	};
 	uint8_t *slot;
 	size_t len;
@@ -363,12 +360,12 @@ static void fe_adopt(struct frontend *fe, const struct fe_pending *p)
 		.rcv_isn = ack->seq - 1,
 		.mss = p->opts.mss,
 		.snd_wscale = p->opts.wscale == COOKIE_WSCALE_NONE ? ADOPT_WSCALE_NONE : p->opts.wscale,
-		.rcv_wscale = FE_WSCALE,
+		.rcv_wscale = FRONTEND_WSCALE,
 		.sack_ok = p->opts.sack_ok,
 		.ts_ok = ack->opt.has_ts,
 		.ts_now = fe_ts_clock(),
 		.window = ack->window,
-		.rcv_wnd = FE_WINDOW,
+		.rcv_wnd = FRONTEND_WINDOW,
 		.mark_repair = FW_MARK_REPAIR,
 		.mark_live = FW_MARK_LIVE,
 	};

@@ -12,11 +12,13 @@
 #include <sys/capability.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "admin.h"
 #include "config.h"
 #include "cookie.h"
+#include "fastpath.h"
 #include "frontend.h"
 #include "fw.h"
 #include "keyfile.h"
@@ -38,11 +40,17 @@ struct daemon {
 	struct config cfg;
 	struct event_base *base; /* main thread: signals and the admin endpoint */
 	struct admin *admin;
-	struct event *ev_report;
+	struct event *ev_tick;   /* every second */
+	unsigned ticks;
 	struct report report;
+	struct fastpath *fastpath; /* xdp = "on" */
+	struct cookie_jar *jar;    /* the fast path's keys */
+	uint64_t fastpath_epoch;
+	struct stats fastpath_stats; /* its counters, summed with the workers' */
 	unsigned n_workers;
 	struct worker workers[MAX_WORKERS];
-	struct stats *all_stats[MAX_WORKERS];
+	struct stats *all_stats[MAX_WORKERS + 1];
+	size_t n_stats;
 };
 
 static void usage(FILE *out)
@@ -61,33 +69,78 @@ static void daemon_print_stats(struct daemon *d)
 {
 	uint64_t v[STAT_COUNT];
 
-	stats_sum(v, d->all_stats, d->n_workers);
+	stats_sum(v, d->all_stats, d->n_stats);
 	for (size_t i = 0; i < STAT_COUNT; i++)
 		fprintf(stderr, "stats %s %llu\n", stats_name((enum stats_id)i), (unsigned long long)v[i]);
 	fflush(stderr);
 }
 
-static void on_report(evutil_socket_t fd, short what, void *arg)
+/* Keep the XDP program's key on the current epoch (a cookie it makes in the
+ * first second of an epoch with the previous key is still valid), and copy
+ * its counters where stats_sum() finds them. */
+static void daemon_fastpath_tick(struct daemon *d)
+{
+	uint8_t key[COOKIE_EPOCH_KEY_LEN];
+	uint64_t epoch, syns, synacks;
+
+	if (cookie_epoch_key(d->jar, (uint64_t)time(NULL), &epoch, key) == 0 && epoch != d->fastpath_epoch &&
+	    fastpath_set_key(d->fastpath, epoch, key) == 0)
+		d->fastpath_epoch = epoch;
+	memset(key, 0, sizeof(key));
+	/* SYNs it passed on reach the ring and are counted there. */
+	fastpath_counters(d->fastpath, &syns, &synacks);
+	atomic_store_explicit(&d->fastpath_stats.v[STAT_syn_received], synacks, memory_order_relaxed);
+	atomic_store_explicit(&d->fastpath_stats.v[STAT_synack_sent], synacks, memory_order_relaxed);
+	atomic_store_explicit(&d->fastpath_stats.v[STAT_synack_xdp], synacks, memory_order_relaxed);
+	(void)syns;
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
 	uint64_t v[STAT_COUNT];
 
 	(void)fd;
 	(void)what;
-	stats_sum(v, d->all_stats, d->n_workers);
-	report_tick(&d->report, v);
+	if (d->fastpath)
+		daemon_fastpath_tick(d);
+	if (++d->ticks % REPORT_INTERVAL_S == 0) {
+		stats_sum(v, d->all_stats, d->n_stats);
+		report_tick(&d->report, v);
+	}
 }
 
-/* Tell the operator what happens, every REPORT_INTERVAL_S. */
-static int daemon_start_report(struct daemon *d)
+/* Every second: the fast path's key; every REPORT_INTERVAL_S: tell the
+ * operator what happens. */
+static int daemon_start_tick(struct daemon *d)
 {
-	struct timeval every = { REPORT_INTERVAL_S, 0 };
+	struct timeval every = { 1, 0 };
 	uint64_t v[STAT_COUNT];
 
-	stats_sum(v, d->all_stats, d->n_workers);
+	stats_sum(v, d->all_stats, d->n_stats);
 	report_init(&d->report, v);
-	d->ev_report = event_new(d->base, -1, EV_PERSIST, on_report, d);
-	return d->ev_report && event_add(d->ev_report, &every) == 0 ? 0 : -1;
+	d->ev_tick = event_new(d->base, -1, EV_PERSIST, on_tick, d);
+	return d->ev_tick && event_add(d->ev_tick, &every) == 0 ? 0 : -1;
+}
+
+/* The XDP program, opened while we still hold the capabilities it needs. */
+static int daemon_start_fastpath(struct daemon *d, const uint8_t master[COOKIE_MASTER_LEN])
+{
+	const struct fastpath_synack sa = { FRONTEND_WSCALE, FRONTEND_WINDOW, FRONTEND_TTL };
+	char err[256];
+
+	if (d->cfg.xdp != CONFIG_XDP_ON)
+		return 0;
+	d->jar = cookie_jar_new(master, d->cfg.key_period_s);
+	d->fastpath = d->jar ? fastpath_open(&d->cfg, &sa, err, sizeof(err)) : NULL;
+	if (!d->fastpath) {
+		log_error("xdp = \"on\": %s", d->jar ? err : "cannot create a cookie jar");
+		return -1;
+	}
+	d->all_stats[d->n_stats++] = &d->fastpath_stats;
+	daemon_fastpath_tick(d);
+	log_info("XDP fast path attached to %s: SYNs are answered in the driver", d->cfg.interface);
+	return 0;
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -212,7 +265,7 @@ static int daemon_start_workers(struct daemon *d, const uint8_t master[COOKIE_MA
 
 	for (unsigned i = 0; i < d->cfg.workers; i++) {
 		struct worker *w = &d->workers[i];
-		d->all_stats[i] = &w->stats;
+		d->all_stats[d->n_stats++] = &w->stats;
 		d->n_workers = i + 1;
 		w->base = event_base_new();
 		if (!w->base) {
@@ -279,9 +332,10 @@ static int daemon_run(struct daemon *d)
 		log_error("cannot install the nftables table: %s", err);
 		goto out;
 	}
-	if (daemon_start_workers(d, master) == 0 && daemon_start_report(d) == 0 &&
+	if (daemon_start_fastpath(d, master) == 0 && daemon_start_workers(d, master) == 0 &&
+	    daemon_start_tick(d) == 0 &&
 	    (!d->cfg.admin_enabled ||
-	     (d->admin = admin_new(d->base, &d->cfg.admin, d->all_stats, d->n_workers, err, sizeof(err))))) {
+	     (d->admin = admin_new(d->base, &d->cfg.admin, d->all_stats, d->n_stats, err, sizeof(err))))) {
 		char ep[64];
 		log_info("ready: protecting %zu endpoint(s) on %s (first %s), %zu backend(s), %u worker(s)",
 			 d->cfg.n_listen, d->cfg.interface,
@@ -293,10 +347,14 @@ static int daemon_run(struct daemon *d)
 		log_error("admin endpoint: %s", err);
 	}
 	admin_free(d->admin);
-	if (d->ev_report)
-		event_free(d->ev_report);
+	if (d->ev_tick)
+		event_free(d->ev_tick);
 	daemon_stop_workers(d);
+	if (d->fastpath)
+		daemon_fastpath_tick(d); /* its last counts */
 	daemon_print_stats(d);
+	fastpath_close(d->fastpath);
+	cookie_jar_free(d->jar);
 	if (fw_remove(err, sizeof(err)) < 0) {
 		log_error("cannot remove the nftables table: %s", err);
 		rc = 1;

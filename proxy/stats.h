@@ -18,6 +18,7 @@
 	X(ring_drops, "frames the kernel dropped because the ring was full")             \
 	X(syn_received, "pure SYNs to a protected address:port")                         \
 	X(synack_sent, "cookie SYN-ACKs sent")                                           \
+	X(synack_xdp, "of those, sent from the driver by the XDP fast path")             \
 	X(synack_send_failed, "SYN-ACKs (and resets) dropped: the TX ring was full")     \
 	X(ack_valid, "handshake ACKs whose cookie checked out")                          \
 	X(ack_bad_cookie, "ACKs with a wrong cookie (forged or stale), dropped")         \

@@ -293,6 +293,11 @@ topo_offloads() {
 	in_attacker ethtool -K a0 tx off >/dev/null
 	local dev
 	for dev in nc na np; do in_ns "$NS_NET" ethtool -K "$dev" gro off >/dev/null; done
+	# With synguard's XDP fast path, SYN-ACKs leave p0 by XDP_TX, which a
+	# veth delivers only to a peer with an XDP program of its own.
+	if [[ ${SG_XDP:-0} == 1 ]]; then
+		in_ns "$NS_NET" ip link set dev np xdp obj "$BUILD/tests/xdp_pass.bpf.o" sec xdp
+	fi
 	in_proxy ethtool -K p0 gro off >/dev/null
 }
 
@@ -529,13 +534,15 @@ access_log_count() { # PATTERN (grep -E)
 # ---------------------------------------------------------------- synguard
 
 # Render the config template for this topology. Placeholders: @INTERFACE@,
-# @LISTEN@, @BACKEND@, @LOG_LEVEL@.
+# @LISTEN@, @BACKEND@, @LOG_LEVEL@, @XDP@ (on with SG_XDP=1).
 sg_write_config() {
-	local out=$1
+	local out=$1 xdp=off
+	[[ ${SG_XDP:-0} == 1 ]] && xdp=on
 	sed -e "s|@INTERFACE@|p0|g" \
 		-e "s|@LISTEN@|$SG_VIP:$SG_PORT|g" \
 		-e "s|@BACKEND@|$SG_BACKEND_IP:$SG_PORT|g" \
 		-e "s|@LOG_LEVEL@|${SG_LOG_LEVEL:-info}|g" \
+		-e "s|@XDP@|$xdp|g" \
 		"$SG_CONFIG_TEMPLATE" >"$out"
 }
 

@@ -1,0 +1,137 @@
+#include "fastpath.h"
+
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xdp_shared.h"
+#include "xdp_syn.skel.h"
+
+struct fastpath {
+	struct xdp_syn *skel;
+	struct bpf_link *link;
+	int ncpus;
+};
+
+static int fastpath_add_endpoint(struct fastpath *fp, const struct config_endpoint *ep)
+{
+	struct xdp_endpoint key = { .family = (uint8_t)ep->addr.ss_family };
+	uint8_t one = 1;
+
+	if (ep->addr.ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)&ep->addr;
+		key.port = sin->sin_port;
+		memcpy(key.addr, &sin->sin_addr, 4);
+	} else {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&ep->addr;
+		key.port = sin6->sin6_port;
+		memcpy(key.addr, &sin6->sin6_addr, 16);
+	}
+	return bpf_map__update_elem(fp->skel->maps.endpoints, &key, sizeof(key), &one, sizeof(one), BPF_ANY);
+}
+
+static int fastpath_params(struct fastpath *fp, struct xdp_params *p)
+{
+	uint32_t zero = 0;
+
+	return bpf_map__lookup_elem(fp->skel->maps.params, &zero, sizeof(zero), p, sizeof(*p), 0);
+}
+
+static int fastpath_store(struct fastpath *fp, const struct xdp_params *p)
+{
+	uint32_t zero = 0;
+
+	return bpf_map__update_elem(fp->skel->maps.params, &zero, sizeof(zero), p, sizeof(*p), BPF_ANY);
+}
+
+struct fastpath *fastpath_open(const struct config *cfg, const struct fastpath_synack *sa, char *err,
+			       size_t errlen)
+{
+	struct fastpath *fp = calloc(1, sizeof(*fp));
+	struct xdp_params p = { .mss = cfg->mss, .wscale = sa->wscale, .ttl = sa->ttl, .window = sa->window };
+	int ifindex = (int)if_nametoindex(cfg->interface);
+
+	if (!fp) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	fp->ncpus = libbpf_num_possible_cpus();
+	fp->skel = xdp_syn__open_and_load();
+	if (!fp->skel || fp->ncpus <= 0) {
+		snprintf(err, errlen, "cannot load the XDP program: %s", strerror(errno));
+		goto fail;
+	}
+	for (size_t i = 0; i < cfg->n_listen; i++) {
+		if (fastpath_add_endpoint(fp, &cfg->listen[i]) < 0) {
+			snprintf(err, errlen, "XDP endpoint map: %s", strerror(errno));
+			goto fail;
+		}
+	}
+	if (fastpath_store(fp, &p) < 0) {
+		snprintf(err, errlen, "XDP parameters: %s", strerror(errno));
+		goto fail;
+	}
+	fp->link = bpf_program__attach_xdp(fp->skel->progs.xdp_syn, ifindex);
+	if (!fp->link) {
+		snprintf(err, errlen, "cannot attach XDP to %s: %s", cfg->interface, strerror(errno));
+		goto fail;
+	}
+	return fp;
+fail:
+	fastpath_close(fp);
+	return NULL;
+}
+
+void fastpath_close(struct fastpath *fp)
+{
+	if (!fp)
+		return;
+	bpf_link__destroy(fp->link);
+	xdp_syn__destroy(fp->skel);
+	free(fp);
+}
+
+int fastpath_set_key(struct fastpath *fp, uint64_t epoch, const uint8_t key[COOKIE_EPOCH_KEY_LEN])
+{
+	struct xdp_params p;
+	struct xdp_keyslot *k;
+	uint32_t parity = (uint32_t)(epoch & 1);
+
+	if (fastpath_params(fp, &p) < 0)
+		return -1;
+	/* Fill the idle slot, then switch to it: the program never sees a
+	 * half-written key. (x86 and BPF are little-endian, as SipHash.) */
+	k = &p.slot[parity];
+	memcpy(&k->k0, key, 8);
+	memcpy(&k->k1, key + 8, 8);
+	k->parity = parity;
+	k->ready = 1;
+	if (fastpath_store(fp, &p) < 0)
+		return -1;
+	p.current = parity;
+	return fastpath_store(fp, &p);
+}
+
+static uint64_t fastpath_counter(struct fastpath *fp, uint32_t stat)
+{
+	uint64_t per_cpu[fp->ncpus], sum = 0;
+
+	if (bpf_map__lookup_elem(fp->skel->maps.stats, &stat, sizeof(stat), per_cpu,
+				 sizeof(uint64_t) * (size_t)fp->ncpus, 0) < 0)
+		return 0;
+	for (int i = 0; i < fp->ncpus; i++)
+		sum += per_cpu[i];
+	return sum;
+}
+
+void fastpath_counters(struct fastpath *fp, uint64_t *syns, uint64_t *synacks)
+{
+	*syns = fastpath_counter(fp, XDP_STAT_SYN);
+	*synacks = fastpath_counter(fp, XDP_STAT_SYNACK);
+}

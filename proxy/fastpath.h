@@ -1,0 +1,39 @@
+/* fastpath — SYNs answered in the driver by an XDP program (xdp_syn.bpf.c).
+ *
+ * The program computes the same cookie as cookie_make() with the current
+ * epoch's key, which this module keeps up to date, turns the SYN into the
+ * SYN-ACK in place and sends it back with XDP_TX: no skb, no copy, no
+ * syscall. Everything else reaches the packet ring as without it. The
+ * program is attached through a bpf_link, so it goes away with the process,
+ * even one killed with SIGKILL.
+ */
+#ifndef SYNGUARD_FASTPATH_H
+#define SYNGUARD_FASTPATH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "cookie.h"
+
+struct fastpath;
+
+/* What the SYN-ACKs carry besides the cookie; frontend.h's values. */
+struct fastpath_synack {
+	uint8_t wscale;
+	uint16_t window;
+	uint8_t ttl;
+};
+
+/* Load, configure and attach to cfg->interface. NULL with a message. */
+struct fastpath *fastpath_open(const struct config *cfg, const struct fastpath_synack *sa, char *err,
+			       size_t errlen);
+void fastpath_close(struct fastpath *fp);
+
+/* Use `key` for `epoch` from now on. Returns 0 or -1. */
+int fastpath_set_key(struct fastpath *fp, uint64_t epoch, const uint8_t key[COOKIE_EPOCH_KEY_LEN]);
+
+/* SYNs seen and SYN-ACKs sent by the program, summed over CPUs. */
+void fastpath_counters(struct fastpath *fp, uint64_t *syns, uint64_t *synacks);
+
+#endif

@@ -1,0 +1,44 @@
+/* xdp_shared — what the XDP program and its loader (xdp.c) agree on.
+ * Included by both: fixed-width types only, no libc. */
+#ifndef SYNGUARD_XDP_SHARED_H
+#define SYNGUARD_XDP_SHARED_H
+
+#include <linux/types.h>
+
+/* One protected address:port. A zero address is a wildcard. Addresses and
+ * the port in network byte order; IPv4 in the first 4 bytes of addr. */
+struct xdp_endpoint {
+	__u8 family;
+	__u8 pad;
+	__u16 port;
+	__u8 addr[16];
+};
+
+/* Everything a SYN-ACK needs besides the SYN. Two slots, one per epoch
+ * parity: the loader fills the slot of a new epoch, then flips `current`, so
+ * the program never reads a half-written key. */
+struct xdp_keyslot {
+	__u64 k0, k1;   /* SipHash key K_epoch, as two little-endian words */
+	__u32 parity;   /* epoch & 1 */
+	__u32 ready;
+};
+
+struct xdp_params {
+	__u32 current;  /* which keyslot is in use */
+	__u16 mss;      /* our MSS, host order */
+	__u8 wscale;    /* our window shift */
+	__u8 ttl;
+	__u16 window;   /* SYN-ACK window, host order */
+	__u16 pad;
+	struct xdp_keyslot slot[2];
+};
+
+enum xdp_stat {
+	XDP_STAT_SYN = 0,      /* pure SYNs to a protected port */
+	XDP_STAT_SYNACK,       /* answered here with XDP_TX */
+	XDP_STAT_PASS_LIVE,    /* SYNs for a 4-tuple with a kernel socket: to the kernel */
+	XDP_STAT_PASS_OTHER,   /* SYNs left to the ring path (IP options, no room, no key) */
+	XDP_STAT_COUNT
+};
+
+#endif
