@@ -50,12 +50,11 @@ static int fastpath_store(struct fastpath *fp, const struct xdp_params *p)
 	return bpf_map__update_elem(fp->skel->maps.params, &zero, sizeof(zero), p, sizeof(*p), BPF_ANY);
 }
 
-struct fastpath *fastpath_open(const struct config *cfg, const struct fastpath_synack *sa, char *err,
-			       size_t errlen)
+struct fastpath *fastpath_open(const struct config *cfg, const char *ifname, const struct fastpath_synack *sa,
+			       char *err, size_t errlen)
 {
 	struct fastpath *fp = calloc(1, sizeof(*fp));
 	struct xdp_params p = { .mss = cfg->mss, .wscale = sa->wscale, .ttl = sa->ttl, .window = sa->window };
-	int ifindex = (int)if_nametoindex(cfg->interface);
 
 	if (!fp) {
 		snprintf(err, errlen, "out of memory");
@@ -77,9 +76,11 @@ struct fastpath *fastpath_open(const struct config *cfg, const struct fastpath_s
 		snprintf(err, errlen, "XDP parameters: %s", strerror(errno));
 		goto fail;
 	}
-	fp->link = bpf_program__attach_xdp(fp->skel->progs.xdp_syn, ifindex);
+	if (!ifname)
+		return fp;
+	fp->link = bpf_program__attach_xdp(fp->skel->progs.xdp_syn, (int)if_nametoindex(ifname));
 	if (!fp->link) {
-		snprintf(err, errlen, "cannot attach XDP to %s: %s", cfg->interface, strerror(errno));
+		snprintf(err, errlen, "cannot attach XDP to %s: %s", ifname, strerror(errno));
 		goto fail;
 	}
 	return fp;
@@ -116,6 +117,17 @@ int fastpath_set_key(struct fastpath *fp, uint64_t epoch, const uint8_t key[COOK
 		return -1;
 	p.current = parity;
 	return fastpath_store(fp, &p);
+}
+
+int fastpath_run(struct fastpath *fp, const uint8_t *in, size_t len, uint8_t *out, size_t *out_len)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in, .data_size_in = (uint32_t)len, .data_out = out,
+		    .data_size_out = (uint32_t)*out_len, .repeat = 1);
+
+	if (bpf_prog_test_run_opts(bpf_program__fd(fp->skel->progs.xdp_syn), &opts) < 0)
+		return -1;
+	*out_len = opts.data_size_out;
+	return (int)opts.retval;
 }
 
 static uint64_t fastpath_counter(struct fastpath *fp, uint32_t stat)

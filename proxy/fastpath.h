@@ -25,13 +25,19 @@ struct fastpath_synack {
 	uint8_t ttl;
 };
 
-/* Load, configure and attach to cfg->interface. NULL with a message. */
-struct fastpath *fastpath_open(const struct config *cfg, const struct fastpath_synack *sa, char *err,
-			       size_t errlen);
+/* Load, configure and attach to `ifname` (NULL: load only, for
+ * fastpath_run()). NULL with a message in `err`. */
+struct fastpath *fastpath_open(const struct config *cfg, const char *ifname, const struct fastpath_synack *sa,
+			       char *err, size_t errlen);
 void fastpath_close(struct fastpath *fp);
 
 /* Use `key` for `epoch` from now on. Returns 0 or -1. */
 int fastpath_set_key(struct fastpath *fp, uint64_t epoch, const uint8_t key[COOKIE_EPOCH_KEY_LEN]);
+
+/* Run the program once on the Ethernet frame `in` (BPF_PROG_TEST_RUN, in
+ * the current network namespace): the XDP verdict (XDP_TX: `out` holds the
+ * SYN-ACK, *out_len its length), or -1 with errno. */
+int fastpath_run(struct fastpath *fp, const uint8_t *in, size_t len, uint8_t *out, size_t *out_len);
 
 /* SYNs seen and SYN-ACKs sent by the program, summed over CPUs. */
 void fastpath_counters(struct fastpath *fp, uint64_t *syns, uint64_t *synacks);

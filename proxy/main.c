@@ -132,7 +132,7 @@ static int daemon_start_fastpath(struct daemon *d, const uint8_t master[COOKIE_M
 	if (d->cfg.xdp != CONFIG_XDP_ON)
 		return 0;
 	d->jar = cookie_jar_new(master, d->cfg.key_period_s);
-	d->fastpath = d->jar ? fastpath_open(&d->cfg, &sa, err, sizeof(err)) : NULL;
+	d->fastpath = d->jar ? fastpath_open(&d->cfg, d->cfg.interface, &sa, err, sizeof(err)) : NULL;
 	if (!d->fastpath) {
 		log_error("xdp = \"on\": %s", d->jar ? err : "cannot create a cookie jar");
 		return -1;

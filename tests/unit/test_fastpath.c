@@ -1,0 +1,289 @@
+/* fastpath: the XDP program run on real captured SYNs (BPF_PROG_TEST_RUN).
+ * Its SYN-ACKs must carry exactly the cookie cookie_make() computes, pass
+ * cookie_check(), and be well-formed. Needs root (loading BPF); skipped
+ * otherwise. Runs in a network namespace of its own, so the program's socket
+ * lookup sees no socket of the host. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <linux/bpf.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "cookie.h"
+#include "fastpath.h"
+#include "pkt.h"
+#include "pkt_samples.h"
+
+#define OUR_MSS 1400
+static const struct fastpath_synack synack = { .wscale = 7, .window = 65535, .ttl = 64 };
+static const uint8_t master[COOKIE_MASTER_LEN] = { 1, 2, 3, 4, 5, 6, 7, 8, 9 };
+
+struct fixture {
+	struct fastpath *fp;
+	struct cookie_jar *jar;
+	uint64_t now;
+};
+
+static void tuple_of(const struct pkt_tcp *seg, struct cookie_tuple *t)
+{
+	size_t alen = seg->family == AF_INET ? 4 : 16;
+
+	memset(t, 0, sizeof(*t));
+	t->family = seg->family;
+	memcpy(t->saddr, seg->saddr, alen);
+	memcpy(t->daddr, seg->daddr, alen);
+	t->sport = seg->sport;
+	t->dport = seg->dport;
+}
+
+/* A config protecting the destination of each sample SYN. */
+static void protect(struct config *cfg, const uint8_t *frame, size_t len)
+{
+	struct pkt_tcp syn;
+	struct config_endpoint *ep = &cfg->listen[cfg->n_listen++];
+
+	assert_int_equal(pkt_parse_eth(frame, len, &syn), PKT_OK);
+	memset(ep, 0, sizeof(*ep));
+	if (syn.family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ep->addr;
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(syn.dport);
+		memcpy(&sin->sin_addr, syn.daddr, 4);
+		ep->len = sizeof(*sin);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ep->addr;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(syn.dport);
+		memcpy(&sin6->sin6_addr, syn.daddr, 16);
+		ep->len = sizeof(*sin6);
+	}
+}
+
+static int setup(void **state)
+{
+	static struct fixture f;
+	struct config cfg;
+	char err[256];
+	uint8_t key[COOKIE_EPOCH_KEY_LEN];
+	uint64_t epoch;
+
+	if (geteuid() != 0 || unshare(CLONE_NEWNET) < 0) {
+		*state = NULL;
+		return 0;
+	}
+	config_defaults(&cfg);
+	cfg.mss = OUR_MSS;
+	protect(&cfg, sample_curl4_syn, sizeof(sample_curl4_syn));
+	protect(&cfg, sample_hping_syn, sizeof(sample_hping_syn));
+	protect(&cfg, sample_curl6_syn, sizeof(sample_curl6_syn));
+	f.fp = fastpath_open(&cfg, NULL, &synack, err, sizeof(err));
+	if (!f.fp)
+		fail_msg("fastpath_open: %s", err);
+	f.jar = cookie_jar_new(master, 30);
+	assert_non_null(f.jar);
+	f.now = (uint64_t)time(NULL);
+	assert_int_equal(cookie_epoch_key(f.jar, f.now, &epoch, key), 0);
+	assert_int_equal(fastpath_set_key(f.fp, epoch, key), 0);
+	*state = &f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	if (f) {
+		fastpath_close(f->fp);
+		cookie_jar_free(f->jar);
+	}
+	return 0;
+}
+
+static struct fixture *need_root(void **state)
+{
+	if (!*state)
+		skip(); /* not root: cannot load BPF */
+	return *state;
+}
+
+static uint16_t ip4_header_sum(const uint8_t *ip)
+{
+	uint32_t sum = 0;
+
+	for (int i = 0; i < 20; i += 2)
+		sum += (uint32_t)ip[i] << 8 | ip[i + 1];
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+/* Run `frame` and check the SYN-ACK against what synguard's C code says. */
+static void check_synack(struct fixture *f, const uint8_t *frame, size_t len)
+{
+	uint8_t out[256];
+	size_t out_len = sizeof(out);
+	struct pkt_tcp syn, sa;
+	struct cookie_tuple t;
+	struct cookie_opts offered, granted, checked;
+
+	assert_int_equal(pkt_parse_eth(frame, len, &syn), PKT_OK);
+	assert_int_equal(fastpath_run(f->fp, frame, len, out, &out_len), XDP_TX);
+	assert_int_equal(pkt_parse_eth(out, out_len, &sa), PKT_OK);
+
+	/* Addressed back to the client, link layer included. */
+	assert_memory_equal(out, frame + 6, 6);
+	assert_memory_equal(out + 6, frame, 6);
+	assert_memory_equal(sa.saddr, syn.daddr, 16);
+	assert_memory_equal(sa.daddr, syn.saddr, 16);
+	assert_int_equal(sa.sport, syn.dport);
+	assert_int_equal(sa.dport, syn.sport);
+	assert_int_equal(sa.flags, PKT_TCP_SYN | PKT_TCP_ACK);
+	assert_int_equal(sa.ack, syn.seq + 1);
+	assert_int_equal(sa.window, synack.window);
+	assert_int_equal(sa.payload_len, 0);
+	assert_true(pkt_tcp_csum_ok(&sa));
+	if (sa.family == AF_INET)
+		assert_int_equal(ip4_header_sum(out + 14), 0xffff);
+
+	/* The very cookie cookie_make() computes, and cookie_check() takes it. */
+	tuple_of(&syn, &t);
+	offered.mss = syn.opt.has_mss ? syn.opt.mss : 536;
+	offered.wscale = syn.opt.has_wscale ? (syn.opt.wscale > 14 ? 14 : syn.opt.wscale) : COOKIE_WSCALE_NONE;
+	offered.sack_ok = syn.opt.sack_ok;
+	assert_int_equal(sa.seq, cookie_make(f->jar, &t, syn.seq, &offered, f->now, &granted));
+	assert_int_equal(cookie_check(f->jar, &t, syn.seq + 1, sa.seq + 1, f->now, &checked), COOKIE_VALID);
+	assert_int_equal(checked.mss, granted.mss);
+
+	/* Options echoed as pkt_build_synack() does. */
+	assert_true(sa.opt.has_mss);
+	assert_int_equal(sa.opt.mss, offered.mss < OUR_MSS ? offered.mss : OUR_MSS);
+	assert_int_equal(sa.opt.has_wscale, syn.opt.has_wscale);
+	if (syn.opt.has_wscale)
+		assert_int_equal(sa.opt.wscale, synack.wscale);
+	assert_int_equal(sa.opt.sack_ok, syn.opt.sack_ok);
+	assert_int_equal(sa.opt.has_ts, syn.opt.has_ts);
+	if (syn.opt.has_ts)
+		assert_int_equal(sa.opt.tsecr, syn.opt.tsval);
+}
+
+static void test_curl_ipv4_syn(void **state)
+{
+	check_synack(need_root(state), sample_curl4_syn, sizeof(sample_curl4_syn));
+}
+
+static void test_bare_hping3_syn_grows_to_carry_mss(void **state)
+{
+	struct fixture *f = need_root(state);
+
+	check_synack(f, sample_hping_syn, sizeof(sample_hping_syn));
+}
+
+static void test_curl_ipv6_syn(void **state)
+{
+	check_synack(need_root(state), sample_curl6_syn, sizeof(sample_curl6_syn));
+}
+
+/* Offset of TCP option `kind` in an untagged IPv4 frame, or 0. */
+static size_t opt_offset(const uint8_t *frame, size_t len, uint8_t kind)
+{
+	size_t off = 14 + 20 + 20, end = 14 + 20 + (size_t)(frame[14 + 20 + 12] >> 4) * 4;
+
+	while (off < end && off < len) {
+		if (frame[off] == kind)
+			return off;
+		off += frame[off] == 1 ? 1 : frame[off + 1];
+	}
+	return 0;
+}
+
+/* Every window shift and every MSS around the table's steps: the program's
+ * rounding must be the C code's (the cookie depends on it). */
+static void test_every_wscale_and_mss_boundary(void **state)
+{
+	static const uint16_t mss[] = { 1, 47, 48, 535, 536, 1219, 1220, 1299, 1300, 1359, 1360,
+					1439, 1440, 1451, 1452, 1459, 1460, 9000, 65535 };
+	struct fixture *f = need_root(state);
+	uint8_t frame[sizeof(sample_curl4_syn)];
+	size_t ws_off, mss_off;
+
+	memcpy(frame, sample_curl4_syn, sizeof(frame));
+	ws_off = opt_offset(frame, sizeof(frame), 3);
+	mss_off = opt_offset(frame, sizeof(frame), 2);
+	assert_true(ws_off && mss_off);
+	for (unsigned ws = 0; ws <= 20; ws++) {
+		frame[ws_off + 2] = (uint8_t)ws;
+		check_synack(f, frame, sizeof(frame));
+	}
+	for (size_t i = 0; i < sizeof(mss) / sizeof(mss[0]); i++) {
+		frame[mss_off + 2] = (uint8_t)(mss[i] >> 8);
+		frame[mss_off + 3] = (uint8_t)mss[i];
+		check_synack(f, frame, sizeof(frame));
+	}
+}
+
+static void test_non_syn_and_unprotected_pass(void **state)
+{
+	struct fixture *f = need_root(state);
+	uint8_t out[256], frame[sizeof(sample_curl4_syn)];
+	size_t out_len = sizeof(out);
+
+	assert_int_equal(fastpath_run(f->fp, sample_hping_ack, sizeof(sample_hping_ack), out, &out_len), XDP_PASS);
+	out_len = sizeof(out);
+	assert_int_equal(fastpath_run(f->fp, sample_curl4_get, sizeof(sample_curl4_get), out, &out_len), XDP_PASS);
+	/* The same SYN to another port: not ours. (TCP dport at 14 + 20 + 2.) */
+	memcpy(frame, sample_curl4_syn, sizeof(frame));
+	frame[14 + 20 + 3] ^= 1;
+	out_len = sizeof(out);
+	assert_int_equal(fastpath_run(f->fp, frame, sizeof(frame), out, &out_len), XDP_PASS);
+}
+
+static void test_counters(void **state)
+{
+	struct fixture *f = need_root(state);
+	uint64_t syns0, synacks0, syns, synacks;
+	uint8_t out[256];
+	size_t out_len = sizeof(out);
+
+	fastpath_counters(f->fp, &syns0, &synacks0);
+	assert_int_equal(fastpath_run(f->fp, sample_curl4_syn, sizeof(sample_curl4_syn), out, &out_len), XDP_TX);
+	fastpath_counters(f->fp, &syns, &synacks);
+	assert_int_equal(syns, syns0 + 1);
+	assert_int_equal(synacks, synacks0 + 1);
+}
+
+static void test_new_epoch_key_takes_over(void **state)
+{
+	struct fixture *f = need_root(state);
+	uint8_t key[COOKIE_EPOCH_KEY_LEN];
+	uint64_t epoch;
+
+	/* The next epoch's key: cookies now carry its parity and MAC. */
+	f->now += 30;
+	assert_int_equal(cookie_epoch_key(f->jar, f->now, &epoch, key), 0);
+	assert_int_equal(fastpath_set_key(f->fp, epoch, key), 0);
+	check_synack(f, sample_curl4_syn, sizeof(sample_curl4_syn));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_curl_ipv4_syn),
+		cmocka_unit_test(test_bare_hping3_syn_grows_to_carry_mss),
+		cmocka_unit_test(test_curl_ipv6_syn),
+		cmocka_unit_test(test_every_wscale_and_mss_boundary),
+		cmocka_unit_test(test_non_syn_and_unprotected_pass),
+		cmocka_unit_test(test_counters),
+		cmocka_unit_test(test_new_epoch_key_takes_over),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
