@@ -20,7 +20,9 @@ void report_tick(struct report *r, const uint64_t now[STAT_COUNT])
 
 	uint64_t syns = d[STAT_syn_received];
 	uint64_t bad = d[STAT_ack_bad_cookie] + d[STAT_ack_expired];
-	bool flood = syns > (uint64_t)REPORT_FLOOD_RATE * REPORT_INTERVAL_S ||
+	/* Busy is not under attack: count handshakes that were never completed. */
+	uint64_t unanswered = syns > d[STAT_ack_valid] ? syns - d[STAT_ack_valid] : 0;
+	bool flood = unanswered > (uint64_t)REPORT_FLOOD_RATE * REPORT_INTERVAL_S ||
 		     bad > (uint64_t)REPORT_FLOOD_RATE * REPORT_INTERVAL_S;
 
 	if (flood) {

@@ -1,7 +1,8 @@
 /* report — what synguard tells the operator as it runs, from its counters.
  *
  * Called every REPORT_INTERVAL_S with the summed counters, it logs when a
- * flood starts (SYNs or bad ACKs above REPORT_FLOOD_RATE per second), how it
+ * flood starts (SYNs whose handshake was never completed, or bad ACKs, above
+ * REPORT_FLOOD_RATE per second: many legitimate clients are not a flood), how it
  * goes while it lasts, and when it ends; and warns whenever packets were lost
  * because synguard could not keep up (ring overflow, full TX ring).
  */

@@ -51,6 +51,25 @@ static void test_syn_flood_starts_and_ends(void **state)
 	assert_int_equal(r.flood_syns, 0);
 }
 
+static void test_busy_is_not_a_flood(void **state)
+{
+	struct report r;
+
+	(void)state;
+	memset(now, 0, sizeof(now));
+	report_init(&r, now);
+	/* 5000 clients a second, every one completing its handshake. */
+	advance(STAT_syn_received, 5000);
+	advance(STAT_ack_valid, 5000);
+	report_tick(&r, now);
+	assert_false(r.flood);
+	/* The same plus 2000 SYNs a second that never complete: a flood. */
+	advance(STAT_syn_received, 7000);
+	advance(STAT_ack_valid, 5000);
+	report_tick(&r, now);
+	assert_true(r.flood);
+}
+
 static void test_ack_flood_counts_bad_and_expired(void **state)
 {
 	struct report r;
@@ -71,6 +90,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_quiet_is_no_flood),
 		cmocka_unit_test(test_syn_flood_starts_and_ends),
+		cmocka_unit_test(test_busy_is_not_a_flood),
 		cmocka_unit_test(test_ack_flood_counts_bad_and_expired),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
