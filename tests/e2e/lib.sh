@@ -554,6 +554,19 @@ sg_log_tail() {
 # Start synguard in the proxy namespace (pinned to SG_CPU), wait for its
 # "ready" log line. Each start gets a fresh log file (SG_LOG).
 SG_STARTS=0
+# With the XDP fast path, synguard's SYN work runs in p0's NAPI, on whichever
+# CPU handed p0 the frame (the switch's). Run that NAPI as a kernel thread on
+# synguard's CPU instead, so the defender's core pays for the defender's work
+# as in every other mode. Only threads that did not exist before this start
+# (SG_NAPI_BEFORE) are moved.
+sg_xdp_napi_on_cpu() {
+	local pid
+	in_proxy sh -c 'echo 1 > /sys/class/net/p0/threaded'
+	for pid in $(pgrep '^napi/p0-' || true); do
+		[[ $SG_NAPI_BEFORE == *" $pid "* ]] || taskset -cp "$SG_CPU" "$pid" >/dev/null
+	done
+}
+
 sg_start() {
 	SG_STARTS=$((SG_STARTS + 1))
 	SG_CONF=$SG_TMP/synguard.conf
@@ -564,12 +577,15 @@ sg_start() {
 	# Config check first: a bad config is reported as such, not as "not ready".
 	in_proxy "$SYNGUARD" -t -c "$SG_CONF" >"$SG_TMP/config-check.log" 2>&1 ||
 		sg_fail "synguard -t rejected $SG_CONF: $(cat "$SG_TMP/config-check.log")"
+	SG_NAPI_BEFORE=" $(pgrep -d ' ' '^napi/p0-' || true) "
 	# Not through sg_bg: stderr goes to its own log, and `ip netns exec` and
 	# taskset both exec, so $! is synguard itself.
 	ip netns exec "$NS_PROXY" "${pin[@]}" "$SYNGUARD" -c "$SG_CONF" 2>"$SG_LOG" >/dev/null </dev/null &
 	SG_PID=$!
 	SG_PIDS+=("$SG_PID")
 	sg_wait_ready
+	[[ ${SG_XDP:-0} == 1 && -n $SG_CPU ]] && sg_xdp_napi_on_cpu
+	return 0
 }
 
 sg_wait_ready() {
