@@ -116,12 +116,6 @@ static int adopt_send_rcvq(int fd, const uint8_t *data, size_t len)
 	return 0;
 }
 
-/* Step 6: the client's early bytes. */
-static int adopt_inject(int fd, const struct adopt_req *req)
-{
-	return adopt_send_rcvq(fd, req->data, req->data_len);
-}
-
 /* Leave repair mode; `probe` sends the window probe that ACKs what was
  * injected. Then SO_REUSEADDR, only now: set during repair it would downgrade
  * the forced reuse (DESIGN §5), but without it our TIME_WAIT sockets would
@@ -139,7 +133,7 @@ static enum adopt_result adopt_finish(int fd, const struct adopt_req *req)
 		return ADOPT_ERR_OPTIONS;
 	if (adopt_window(fd, req) < 0)
 		return ADOPT_ERR_WINDOW;
-	if (adopt_inject(fd, req) < 0)
+	if (adopt_send_rcvq(fd, req->data, req->data_len) < 0) /* step 6: early bytes */
 		return ADOPT_ERR_INJECT;
 	/* LIVE before repair off: the window probe that leaving repair sends
 	 * (it also ACKs the injected bytes) may draw an immediate answer, which

@@ -267,19 +267,23 @@ static void fe_linger_expire(struct frontend *fe, uint64_t now)
 
 /* A segment right behind a pending handshake's ACK: keep its bytes if they
  * are the next in order. Returns true if the segment belonged to one. */
+static void fe_pending_add_data(struct fe_pending *p, const struct pkt_tcp *seg)
+{
+	if (seg->payload_len && seg->seq == p->next_seq && p->n_segs < FE_SEGS_MAX) {
+		p->segs[p->n_segs].data = seg->payload;
+		p->segs[p->n_segs].len = seg->payload_len;
+		p->n_segs++;
+		p->next_seq += (uint32_t)seg->payload_len;
+	}
+}
+
 static bool fe_early_data(struct frontend *fe, const struct cookie_tuple *t, const struct pkt_tcp *seg)
 {
 	for (unsigned i = 0; i < fe->n_pending; i++) {
-		struct fe_pending *p = &fe->pending[i];
-		if (memcmp(&p->tuple, t, sizeof(*t)) != 0)
-			continue;
-		if (seg->payload_len && seg->seq == p->next_seq && p->n_segs < FE_SEGS_MAX) {
-			p->segs[p->n_segs].data = seg->payload;
-			p->segs[p->n_segs].len = seg->payload_len;
-			p->n_segs++;
-			p->next_seq += (uint32_t)seg->payload_len;
+		if (memcmp(&fe->pending[i].tuple, t, sizeof(*t)) == 0) {
+			fe_pending_add_data(&fe->pending[i], seg);
+			return true;
 		}
-		return true;
 	}
 	return false;
 }
@@ -331,7 +335,7 @@ static void fe_ack(struct frontend *fe, const uint8_t *eth, const struct pkt_tcp
 	p->opts = opts;
 	p->n_segs = 0;
 	p->next_seq = ack->seq;
-	fe_early_data(fe, t, ack);
+	fe_pending_add_data(p, ack); /* the ACK's own payload */
 }
 
 /* The early bytes of `p` as one buffer: the ACK's own payload in place, or

@@ -92,7 +92,6 @@ static void daemon_fastpath_tick(struct daemon *d)
 	atomic_store_explicit(&d->fastpath_stats.v[STAT_syn_received], synacks, memory_order_relaxed);
 	atomic_store_explicit(&d->fastpath_stats.v[STAT_synack_sent], synacks, memory_order_relaxed);
 	atomic_store_explicit(&d->fastpath_stats.v[STAT_synack_xdp], synacks, memory_order_relaxed);
-	(void)syns;
 }
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)
@@ -120,7 +119,25 @@ static int daemon_start_tick(struct daemon *d)
 	stats_sum(v, d->all_stats, d->n_stats);
 	report_init(&d->report, v);
 	d->ev_tick = event_new(d->base, -1, EV_PERSIST, on_tick, d);
-	return d->ev_tick && event_add(d->ev_tick, &every) == 0 ? 0 : -1;
+	if (!d->ev_tick || event_add(d->ev_tick, &every) < 0) {
+		log_error("cannot start the one-second timer");
+		return -1;
+	}
+	return 0;
+}
+
+static int daemon_start_admin(struct daemon *d)
+{
+	char err[256];
+
+	if (!d->cfg.admin_enabled)
+		return 0;
+	d->admin = admin_new(d->base, &d->cfg.admin, d->all_stats, d->n_stats, err, sizeof(err));
+	if (!d->admin) {
+		log_error("admin endpoint: %s", err);
+		return -1;
+	}
+	return 0;
 }
 
 /* The XDP program, opened while we still hold the capabilities it needs. */
@@ -333,9 +350,7 @@ static int daemon_run(struct daemon *d)
 		goto out;
 	}
 	if (daemon_start_fastpath(d, master) == 0 && daemon_start_workers(d, master) == 0 &&
-	    daemon_start_tick(d) == 0 &&
-	    (!d->cfg.admin_enabled ||
-	     (d->admin = admin_new(d->base, &d->cfg.admin, d->all_stats, d->n_stats, err, sizeof(err))))) {
+	    daemon_start_tick(d) == 0 && daemon_start_admin(d) == 0) {
 		char ep[64];
 		log_info("ready: protecting %zu endpoint(s) on %s (first %s), %zu backend(s), %u worker(s)",
 			 d->cfg.n_listen, d->cfg.interface,
@@ -343,8 +358,6 @@ static int daemon_run(struct daemon *d)
 			 d->n_workers);
 		event_base_dispatch(d->base);
 		rc = 0;
-	} else if (d->cfg.admin_enabled && !d->admin && d->n_workers) {
-		log_error("admin endpoint: %s", err);
 	}
 	admin_free(d->admin);
 	if (d->ev_tick)
