@@ -24,6 +24,11 @@
 
 #define RELAY_SPLICE_FLAGS (SPLICE_F_NONBLOCK | SPLICE_F_MOVE)
 
+/* Empty pipes kept for the next connections: making one and sizing it is
+ * three syscalls, closing it two more, at every connection. Enough for a
+ * burst of short connections; an idle worker holds at most this many. */
+#define RELAY_PIPE_POOL 64
+
 enum relay_side { RELAY_CLIENT, RELAY_BACKEND };
 
 static const char *const relay_side_name[] = { "client", "backend" };
@@ -79,6 +84,11 @@ struct relay_ctx {
 	struct stats *stats;
 	struct timeval connect_timeout;
 	int pipe_size; /* bytes asked for each pipe */
+	struct relay_pipe {
+		int fd[2];
+		size_t cap;
+	} pipes[RELAY_PIPE_POOL]; /* empty pipes, the first n_pipes in use */
+	size_t n_pipes;
 	LIST_HEAD(, relay_conn) conns;
 	size_t active;
 };
@@ -114,6 +124,25 @@ static void relay_event_del(struct event *ev)
 		event_del(ev);
 }
 
+/* Give a direction's pipe back: to the pool if it is empty (bytes left in it
+ * would reach the next connection), else closed. */
+static void relay_pipe_put(struct relay_ctx *ctx, struct relay_dir *d)
+{
+	if (d->pipe[0] < 0)
+		return;
+	if (d->pending == 0 && ctx->n_pipes < RELAY_PIPE_POOL) {
+		struct relay_pipe *p = &ctx->pipes[ctx->n_pipes++];
+
+		p->fd[0] = d->pipe[0];
+		p->fd[1] = d->pipe[1];
+		p->cap = d->cap;
+	} else {
+		close(d->pipe[0]);
+		close(d->pipe[1]);
+	}
+	d->pipe[0] = d->pipe[1] = -1;
+}
+
 /* The one release path: every connection ends here, exactly once. */
 static void relay_end(struct relay_conn *c, enum relay_end how)
 {
@@ -127,9 +156,7 @@ static void relay_end(struct relay_conn *c, enum relay_end how)
 
 		relay_event_del(&d->rd_ev);
 		relay_event_del(&d->wr_ev);
-		for (int i = 0; i < 2; i++)
-			if (d->pipe[i] >= 0)
-				close(d->pipe[i]);
+		relay_pipe_put(ctx, d);
 		if (c->fd[s] < 0)
 			continue;
 		if (how == RELAY_END_CLOSED)
@@ -351,10 +378,19 @@ static int relay_connect_next(struct relay_conn *c)
 	}
 }
 
-static int relay_dir_pipe(struct relay_dir *d, int size)
+/* A pipe for a direction: from the pool, or a new one. */
+static int relay_pipe_get(struct relay_ctx *ctx, struct relay_dir *d)
 {
-	int sz;
+	int size = ctx->pipe_size, sz;
 
+	if (ctx->n_pipes > 0) {
+		const struct relay_pipe *p = &ctx->pipes[--ctx->n_pipes];
+
+		d->pipe[0] = p->fd[0];
+		d->pipe[1] = p->fd[1];
+		d->cap = p->cap;
+		return 0;
+	}
 	if (pipe2(d->pipe, O_NONBLOCK | O_CLOEXEC) < 0)
 		return -1;
 	/* Best effort: above fs.pipe-max-size, or past the user's pipe quota,
@@ -362,8 +398,12 @@ static int relay_dir_pipe(struct relay_dir *d, int size)
 	if (fcntl(d->pipe[1], F_SETPIPE_SZ, size) < 0)
 		log_debug("relay: F_SETPIPE_SZ %d: %s", size, strerror(errno));
 	sz = fcntl(d->pipe[1], F_GETPIPE_SZ);
-	if (sz <= 0)
+	if (sz <= 0) {
+		close(d->pipe[0]);
+		close(d->pipe[1]);
+		d->pipe[0] = d->pipe[1] = -1;
 		return -1;
+	}
 	d->cap = (size_t)sz;
 	return 0;
 }
@@ -398,8 +438,8 @@ int relay_start(struct relay_ctx *ctx, int client_fd, const struct sockaddr_stor
 
 	flags = fcntl(client_fd, F_GETFL);
 	if (flags < 0 || fcntl(client_fd, F_SETFL, flags | O_NONBLOCK) < 0 ||
-	    relay_dir_pipe(&c->dir[RELAY_CLIENT], ctx->pipe_size) < 0 ||
-	    relay_dir_pipe(&c->dir[RELAY_BACKEND], ctx->pipe_size) < 0) {
+	    relay_pipe_get(ctx, &c->dir[RELAY_CLIENT]) < 0 ||
+	    relay_pipe_get(ctx, &c->dir[RELAY_BACKEND]) < 0) {
 		log_warn("relay: cannot set up a connection: %s", strerror(errno));
 		relay_end(c, RELAY_END_RESET);
 		return -1;
@@ -443,5 +483,11 @@ void relay_ctx_free(struct relay_ctx *ctx)
 		return;
 	while ((c = LIST_FIRST(&ctx->conns)) != NULL)
 		relay_end(c, RELAY_END_RESET);
+	while (ctx->n_pipes > 0) {
+		const struct relay_pipe *p = &ctx->pipes[--ctx->n_pipes];
+
+		close(p->fd[0]);
+		close(p->fd[1]);
+	}
 	free(ctx);
 }

@@ -702,6 +702,60 @@ static void test_backend_closes_first(void **state)
 	assert_int_equal(stat_of(fx, STAT_bytes_backend_to_client), 3);
 }
 
+/* Pipes outlive their connection (a pool): one that ends with bytes still in
+ * its pipe must not hand them to the next, and a reused pipe carries only its
+ * own connection's bytes. */
+static void test_pipes_reused_clean(void **state)
+{
+	struct fx *fx = *state;
+	int lfd = fx_backend(fx, BACKEND_LISTENING, CONFIG_PROXY_OFF);
+	unsigned char junk[65536];
+	uint64_t sent = 0;
+	int c, b;
+
+	fx_start(fx);
+	/* The backend reads nothing and the client writes until blocked, so the
+	 * relay's pipe is full when both sides reset. */
+	c = fx_client(fx, 0);
+	b = fx_accept(fx, lfd);
+	memset(junk, 'x', sizeof(junk));
+	fcntl(c, F_SETFL, O_NONBLOCK);
+	for (;;) {
+		struct pollfd pfd = { c, POLLOUT, 0 };
+		ssize_t n = send(c, junk, sizeof(junk), MSG_NOSIGNAL);
+
+		if (n > 0) {
+			sent += (uint64_t)n;
+			assert_true(sent < 200 * MIB);
+			continue;
+		}
+		assert_int_equal(errno, EAGAIN);
+		if (poll(&pfd, 1, 300) == 0)
+			break;
+	}
+	fx_reset(fx, c);
+	fx_reset(fx, b);
+	assert_true(wait_flag(&fx->done, 1, IO_TIMEOUT_S * 1000));
+	assert_int_equal(stat_of(fx, STAT_conn_reset), 1);
+
+	for (int i = 0; i < 3; i++) {
+		c = fx_client(fx, 0);
+		b = fx_accept(fx, lfd);
+		send_all(c, "fresh", 5);
+		recv_expect(b, "fresh", 5);
+		send_all(b, "reply", 5);
+		recv_expect(c, "reply", 5);
+		shutdown(c, SHUT_WR);
+		expect_eof(b);
+		fx_close(fx, b);
+		expect_eof(c);
+		fx_close(fx, c);
+		assert_true(wait_flag(&fx->done, 2 + i, IO_TIMEOUT_S * 1000));
+	}
+	assert_int_equal(stat_of(fx, STAT_conn_closed), 3);
+	assert_int_equal(fx_active(fx), 0);
+}
+
 static double cpu_s(void)
 {
 	struct rusage ru;
@@ -861,6 +915,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_client_reset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backend_closes_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_back_pressure, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pipes_reused_clean, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_proxy_v1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_proxy_v2, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_proxy_backend_closes_at_once, setup, teardown),
