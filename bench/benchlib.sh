@@ -31,6 +31,25 @@ mode_title() {
 	esac
 }
 
+# ---------------------------------------------------------------- testbed
+
+# bench_topology MODES — lib.sh's topology with the tools the benchmarks use.
+# synguard-xdp needs an XDP program on the switch port facing p0 (a veth
+# delivers XDP_TX frames only to a peer that has one): lib.sh attaches it at
+# topology time when SG_XDP=1; it is then there for every mode. Receive
+# processing of the defended host's other interface (the backend side) goes
+# to the defender's CPU too: it pays for its whole network path.
+bench_topology() {
+	SG_XDP=0
+	[[ " $1 " == *" synguard-xdp "* ]] && SG_XDP=1
+	sg_setup hping3 trafgen wrk conntrack taskset
+	SG_XDP=0
+	[[ -n $SG_CPU ]] || sg_fail "needs 2 CPUs or more (defender and attacker on different cores)"
+	if [[ ${BENCH_PB_RPS:-1} == 1 ]]; then
+		in_proxy sh -c "printf '%x' $((1 << SG_CPU)) > /sys/class/net/pb/queues/rx-0/rps_cpus"
+	fi
+}
+
 # ---------------------------------------------------------------- CPU
 
 # The whole script (and whatever it starts without its own pinning: the
@@ -306,12 +325,13 @@ flood_desc() {
 	esac
 }
 
-# flood_go SPEC SECONDS — start the flood in the attacker namespace on
+# flood_go SPEC SECONDS [COUNT] — start the flood in the attacker namespace on
 # FLOOD_CPU at nice 19 (the legitimate client and the backend share that CPU
 # with it; they get their turn first), bounded by timeout. trafgen is bounded
-# by a packet count too (hping3 ignores -c in --flood mode). Sets FLOOD_PID.
+# by a packet count too, COUNT if given (hping3 ignores -c in --flood mode).
+# Sets FLOOD_PID.
 flood_go() {
-	local spec=$1 seconds=$2 kind gen rate flag pin=() n cfg
+	local spec=$1 seconds=$2 count=${3:-} kind gen rate flag pin=() n cfg
 	IFS=: read -r kind gen rate <<<"$spec"
 	FLOOD_PID="" FLOOD_PLACEMENT=""
 	[[ $kind == idle ]] && return 0
@@ -330,6 +350,7 @@ flood_go() {
 			pace_set "$rate"
 			n=$((rate * seconds * 12 / 10))
 		fi
+		[[ -n $count ]] && n=$count
 		# -P 1: one sender process; -t 0: sendto() per packet, which waits
 		# for send-buffer space (the TX_RING path exits on EAGAIN after a few
 		# hundred frames in flight, DESIGN §8; the send buffer can't be raised
