@@ -175,6 +175,25 @@ static void expect_reset(int fd)
 	assert_int_equal(errno, ECONNRESET);
 }
 
+/* `req` from the client to the backend, then `resp` back. */
+static void ping_pong(int c, int b, const char *req, const char *resp)
+{
+	send_all(c, req, strlen(req));
+	recv_expect(b, req, strlen(req));
+	send_all(b, resp, strlen(resp));
+	recv_expect(c, resp, strlen(resp));
+}
+
+/* The client half-closes; the backend sees the FIN and closes; the client
+ * sees that FIN. */
+static void close_cleanly(struct fx *fx, int c, int b)
+{
+	shutdown(c, SHUT_WR);
+	expect_eof(b);
+	fx_close(fx, b);
+	expect_eof(c);
+}
+
 /* ---- a byte stream that knows where it is: byte i depends on i and seed ---- */
 
 static uint64_t mix(uint64_t x)
@@ -209,6 +228,32 @@ struct peer {
 	int err;           /* what ended it early (errno), or 0 */
 	pthread_t thread;
 };
+
+/* Write the pattern (seeded `seed`, from offset 0) to `fd`, made
+ * non-blocking, until it has been blocked for 300 ms: the peer reads nothing,
+ * so every buffer on the way is full. Returns the bytes written. */
+static uint64_t send_until_blocked(int fd, uint64_t seed)
+{
+	unsigned char buf[65536];
+	uint64_t sent = 0;
+
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	for (;;) {
+		struct pollfd pfd = { fd, POLLOUT, 0 };
+		ssize_t n;
+
+		pattern(buf, sent, sizeof(buf), seed);
+		n = send(fd, buf, sizeof(buf), MSG_NOSIGNAL);
+		if (n > 0) {
+			sent += (uint64_t)n;
+			assert_true(sent < 200 * MIB);
+			continue;
+		}
+		assert_int_equal(errno, EAGAIN);
+		if (poll(&pfd, 1, 300) == 0)
+			return sent;
+	}
+}
 
 static void peer_recv(struct peer *p, bool *eof)
 {
@@ -478,16 +523,10 @@ static void test_echo(void **state)
 	fx_start(fx);
 	c = fx_client(fx, 0);
 	b = fx_accept(fx, lfd);
-	send_all(c, "ping", 4);
-	recv_expect(b, "ping", 4);
-	send_all(b, "pong!", 5);
-	recv_expect(c, "pong!", 5);
+	ping_pong(c, b, "ping", "pong!");
 	assert_int_equal(fx_active(fx), 1);
 	assert_int_equal(stat_of(fx, STAT_conn_active), 1);
-	shutdown(c, SHUT_WR);
-	expect_eof(b);
-	fx_close(fx, b);
-	expect_eof(c);
+	close_cleanly(fx, c, b);
 	expect_ended(fx);
 	assert_int_equal(stat_of(fx, STAT_backend_connect_ok), 1);
 	assert_int_equal(stat_of(fx, STAT_bytes_client_to_backend), 4);
@@ -709,8 +748,6 @@ static void test_pipes_reused_clean(void **state)
 {
 	struct fx *fx = *state;
 	int lfd = fx_backend(fx, BACKEND_LISTENING, CONFIG_PROXY_OFF);
-	unsigned char junk[65536];
-	uint64_t sent = 0;
 	int c, b;
 
 	fx_start(fx);
@@ -718,21 +755,7 @@ static void test_pipes_reused_clean(void **state)
 	 * relay's pipe is full when both sides reset. */
 	c = fx_client(fx, 0);
 	b = fx_accept(fx, lfd);
-	memset(junk, 'x', sizeof(junk));
-	fcntl(c, F_SETFL, O_NONBLOCK);
-	for (;;) {
-		struct pollfd pfd = { c, POLLOUT, 0 };
-		ssize_t n = send(c, junk, sizeof(junk), MSG_NOSIGNAL);
-
-		if (n > 0) {
-			sent += (uint64_t)n;
-			assert_true(sent < 200 * MIB);
-			continue;
-		}
-		assert_int_equal(errno, EAGAIN);
-		if (poll(&pfd, 1, 300) == 0)
-			break;
-	}
+	send_until_blocked(c, 9);
 	fx_reset(fx, c);
 	fx_reset(fx, b);
 	assert_true(wait_flag(&fx->done, 1, IO_TIMEOUT_S * 1000));
@@ -741,14 +764,8 @@ static void test_pipes_reused_clean(void **state)
 	for (int i = 0; i < 3; i++) {
 		c = fx_client(fx, 0);
 		b = fx_accept(fx, lfd);
-		send_all(c, "fresh", 5);
-		recv_expect(b, "fresh", 5);
-		send_all(b, "reply", 5);
-		recv_expect(c, "reply", 5);
-		shutdown(c, SHUT_WR);
-		expect_eof(b);
-		fx_close(fx, b);
-		expect_eof(c);
+		ping_pong(c, b, "fresh", "reply!");
+		close_cleanly(fx, c, b);
 		fx_close(fx, c);
 		assert_true(wait_flag(&fx->done, 2 + i, IO_TIMEOUT_S * 1000));
 	}
@@ -767,36 +784,19 @@ static double cpu_s(void)
 
 static void test_back_pressure(void **state)
 {
-	const uint64_t cap = 200 * MIB, more = 16 * MIB;
+	const uint64_t more = 16 * MIB;
 	struct fx *fx = *state;
 	int lfd = fx_backend(fx, BACKEND_LISTENING, CONFIG_PROXY_OFF);
 	struct peer client = { .rx_seed = 5 };
 	struct peer backend = { .tx_seed = 5 };
-	unsigned char buf[65536];
-	uint64_t sent = 0;
+	uint64_t sent;
 	double cpu;
 
 	fx_start(fx);
 	client.fd = fx_client(fx, 0);
 	backend.fd = fx_accept(fx, lfd);
-	/* The client reads nothing; the backend writes until it has been
-	 * blocked for 300 ms. */
-	fcntl(backend.fd, F_SETFL, O_NONBLOCK);
-	for (;;) {
-		struct pollfd pfd = { backend.fd, POLLOUT, 0 };
-		ssize_t n;
-
-		pattern(buf, sent, sizeof(buf), backend.tx_seed);
-		n = send(backend.fd, buf, sizeof(buf), MSG_NOSIGNAL);
-		if (n > 0) {
-			sent += (uint64_t)n;
-			assert_true(sent < cap);
-			continue;
-		}
-		assert_int_equal(errno, EAGAIN);
-		if (poll(&pfd, 1, 300) == 0)
-			break;
-	}
+	/* The client reads nothing. */
+	sent = send_until_blocked(backend.fd, backend.tx_seed);
 	print_message("backend blocked after %.1f MiB\n", (double)sent / MIB);
 	assert_true(sent < 64 * MIB);
 	/* Stalled, the relay waits; it does not spin on EAGAIN. */
