@@ -475,6 +475,28 @@ relay_down() {
 	esac
 }
 
+# BENCH_PERF=1: a CPU profile of the defender's core while each relay runs
+# (perf record -g, cpu-clock: no hardware counters in this VM), for SECONDS
+# from the start; perf_stop writes TAG.txt beside it: where the time went,
+# callers included, by symbol. Off by default (perf is not in scripts/deps
+# and records its own overhead into the numbers).
+PERF_PID="" PERF_TAG=""
+perf_start() { # TAG SECONDS
+	[[ ${BENCH_PERF:-0} == 1 ]] || return 0
+	command -v perf >/dev/null || { say "BENCH_PERF=1 but no perf (apt-get install linux-perf)" && return 0; }
+	PERF_TAG=$1
+	sg_bg "$OUT/perf-$PERF_TAG.log" - perf record -q -g -C "$SG_CPU" -o "$OUT/perf-$PERF_TAG.data" -- sleep "$2"
+	PERF_PID=$SG_LAST_PID
+}
+
+perf_stop() {
+	[[ -n $PERF_PID ]] || return 0
+	wait_exit "$PERF_PID" 30 || stop_pid "$PERF_PID" INT 5
+	perf report -i "$OUT/perf-$PERF_TAG.data" --children --sort sym -g none --stdio 2>/dev/null |
+		grep -v '^#' | grep -v '^$' | head -n 80 >"$OUT/perf-$PERF_TAG.txt" || true
+	PERF_PID="" PERF_TAG=""
+}
+
 # run_relay TARGET REP — wrk with a new connection per request, then one bulk
 # download; appends one JSON line to $RAW.
 run_relay() {
@@ -483,8 +505,10 @@ run_relay() {
 	relay_up "$target"
 	legit_client -n 20 -c 5 --timeout 3 >/dev/null 2>&1 || true
 	cpuA=$(cpu_fields "${SG_CPU:-0}")
+	perf_start "relay-$target-r$rep-wrk" "$WRK_S"
 	out=$(in_client "${PIN_OTHERS[@]}" timeout $((WRK_S + 20)) wrk -t 1 -c "$WRK_C" -d "${WRK_S}s" --latency \
 		-H "Connection: close" "$RELAY_URL/" 2>&1) || say "wrk exited non-zero ($target): $(tail -n 2 <<<"$out" | tr '\n' ' ')"
+	perf_stop
 	cpuB=$(cpu_fields "${SG_CPU:-0}")
 	printf '%s\n' "$out" >"$SG_TMP/wrk-$target-$rep.txt"
 	rps=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
@@ -492,11 +516,10 @@ run_relay() {
 	non2xx=$(awk '/Non-2xx/ { print $NF }' <<<"$out")
 	lat50=$(awk '$1 == "50%" { print $2 }' <<<"$out")
 	lat99=$(awk '$1 == "99%" { print $2 }' <<<"$out")
-	# Back into the page cache first: DAMON (kdamond) on this machine reclaims
-	# cold page cache: a file not read for minutes must be read in again.
-	"${PIN_OTHERS[@]}" cat "$SG_TMP/www/bulk.bin" >/dev/null
+	perf_start "relay-$target-r$rep-bulk" 1
 	out=$(CURL_MAX_TIME=120 client_curl -o /dev/null -w '%{http_code} %{size_download} %{speed_download} %{time_total}' \
 		"$RELAY_URL/bulk.bin" 2>&1) || say "bulk download failed ($target): $out"
+	perf_stop
 	read -r code size speed ttot <<<"$out"
 	relay_down "$target"
 	"$BENCH_PY" "$BENCH_DIR/record.py" "$RAW" type=relay target="$target" rep="$rep" \

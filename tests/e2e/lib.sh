@@ -30,6 +30,7 @@
 #                    (nor steer receive processing: see topo_rps)
 #   SG_E2E_NET_CPU=N the CPU that does the switch's work (default 0)
 #   SG_CONFIG_TEMPLATE  config template (default: config/demo.conf)
+#   SG_E2E_TMPDIR    where the temp dir is made (default /tmp)
 
 SG_E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SG_ROOT=$(cd "$SG_E2E_DIR/../.." && pwd)
@@ -756,7 +757,7 @@ softnet_dropped() {
 sg_setup() {
 	sg_preflight "$@"
 	sg_install_trap
-	SG_TMP=$(mktemp -d /tmp/sg-e2e.XXXXXX)
+	SG_TMP=$(mktemp -d "${SG_E2E_TMPDIR:-/tmp}/sg-e2e.XXXXXX")
 	topo_up
 	www_make
 	nginx_conf
