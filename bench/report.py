@@ -312,7 +312,10 @@ def markdown(meta, notes, rows, relay_rows, req_size, ct_size):
         ok = f"{m['legit_ok_pct']:.1f} %" if m.get("legit_ok_pct") is not None else "-"
         # The front nginx's own time mostly moves with where softirq work
         # happens to run (in its syscalls or not): only synguard's is shown.
-        proc = fmt(m.get("proc_us_per_pkt"), 2) if row["mode"].startswith("synguard") else "-"
+        proc = "-"
+        if row["mode"].startswith("synguard"):
+            v = m.get("proc_us_per_pkt")
+            proc = "≤ 0" if v is not None and v < 0 else fmt(v, 2)
         L.append(f"| {row['flood_title']} | {row['mode_title']}{flag} | {fmt(m['offered_pps'])} | {fmt(m['synack_pps'])} "
                  f"| {fmt(m['rst_pps'])} | {ok} | {pair(m.get('connect_p50_ms'), m.get('connect_p99_ms'))} "
                  f"| {pair(m.get('request_p50_ms'), m.get('request_p99_ms'))} | {fmt(m.get('cpu_us_per_pkt'), 2)} "
@@ -332,7 +335,9 @@ def markdown(meta, notes, rows, relay_rows, req_size, ct_size):
              "), per packet offered; *per SYN-ACK*: per SYN-ACK sent (when they are at least 5 % of the offered). "
              "A saturated defender shows less than its true cost per offered packet. *process*: synguard's own "
              "user+system time (/proc/PID/stat; kernel work done in its context, such as its sends, included), same "
-             "subtraction (results.json has the front nginx's too).")
+             "subtraction (results.json has the front nginx's too); ≤ 0: less than without a flood, when the "
+             "kernel work of the legitimate connections ran outside the process (a busy NAPI thread takes it "
+             "over), which is the case with xdp on, where the flood itself never reaches the process.")
     L.append(f"- *kernel state*: request sockets in SYN_RECV and conntrack entries in the defended namespace, at most "
              f"(sampled every 0.25 s), × their slab object size ({req_size} / {ct_size} bytes).")
     for row in rows:
