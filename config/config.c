@@ -73,6 +73,8 @@ static const struct config_keyword config_top_keywords[] = {
 	  CONFIG_FIELD(struct config, max_connections) },
 	{ .name = "relay_buffer_kb", .parse = config_parse_uint, .min = 16, .max = 16384,
 	  CONFIG_FIELD(struct config, relay_buffer_kb) },
+	{ .name = "idle_timeout_s", .parse = config_parse_uint, .min = 0, .max = 86400,
+	  CONFIG_FIELD(struct config, idle_timeout_s) },
 	{ .name = "xdp", .parse = config_parse_enum, .names = config_xdp_modes, CONFIG_FIELD(struct config, xdp) },
 	{ .name = NULL },
 };
@@ -423,6 +425,7 @@ void config_defaults(struct config *cfg)
 	cfg->connect_timeout_ms = 2000;
 	cfg->max_connections = 65536;
 	cfg->relay_buffer_kb = 256;
+	cfg->idle_timeout_s = 600;
 }
 
 /* After config_read*(): report its syntax error, or fill `cfg`. */

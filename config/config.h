@@ -68,6 +68,7 @@ struct config {
 	unsigned connect_timeout_ms;  /* backend connect; default 2000 */
 	unsigned max_connections;     /* adopted connections at once; default 65536 */
 	unsigned relay_buffer_kb;     /* per direction per connection; default 256 */
+	unsigned idle_timeout_s;      /* close relayed connections idle this long; 0 never; default 600 */
 	enum config_xdp xdp;          /* default off */
 };
 

@@ -44,12 +44,14 @@ enum relay_end {
 	RELAY_END_CLOSED,
 	RELAY_END_RESET,
 	RELAY_END_UNAVAILABLE,
+	RELAY_END_IDLE,
 };
 
 static const enum stats_id relay_end_stat[] = {
 	[RELAY_END_CLOSED] = STAT_conn_closed,
 	[RELAY_END_RESET] = STAT_conn_reset,
 	[RELAY_END_UNAVAILABLE] = STAT_backend_unavailable,
+	[RELAY_END_IDLE] = STAT_conn_idle_timeout,
 };
 
 /* One direction: what `src` sends goes through the pipe to `dst`. */
@@ -74,6 +76,8 @@ struct relay_conn {
 	uint64_t tried;          /* backends tried so far, for backend_pick */
 	struct event connect_ev; /* backend connect completed or timed out */
 	struct sockaddr_storage client, local; /* for the PROXY header */
+	bool relaying;           /* connected to the backend, bytes flowing */
+	uint64_t last_ms;        /* when either side last moved, for the idle timeout */
 	relay_done_fn done;      /* NULL until relay_start succeeded */
 	void *done_arg;
 };
@@ -83,6 +87,8 @@ struct relay_ctx {
 	struct backend_pool *pool;
 	struct stats *stats;
 	struct timeval connect_timeout;
+	uint64_t idle_ms;     /* 0: no idle timeout */
+	struct event sweep_ev; /* once a second: close idle connections */
 	int pipe_size; /* bytes asked for each pipe */
 	struct relay_pipe {
 		int fd[2];
@@ -159,7 +165,7 @@ static void relay_end(struct relay_conn *c, enum relay_end how)
 		relay_pipe_put(ctx, d);
 		if (c->fd[s] < 0)
 			continue;
-		if (how == RELAY_END_CLOSED)
+		if (how == RELAY_END_CLOSED || how == RELAY_END_IDLE)
 			close(c->fd[s]);
 		else
 			relay_reset_fd(c->fd[s]);
@@ -241,6 +247,8 @@ static void relay_dir_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	/* Readable or writable: either side is doing something. */
+	c->last_ms = relay_now_ms();
 	err = relay_dir_move(d);
 	if (err == 0 && d->state == RELAY_DIR_DRAIN && d->pending == 0) {
 		/* Pass the FIN on; the other direction keeps flowing. */
@@ -298,6 +306,8 @@ static void relay_open(struct relay_conn *c)
 		event_assign(&d->rd_ev, ctx->base, d->src, EV_READ | EV_PERSIST, relay_dir_cb, d);
 		event_assign(&d->wr_ev, ctx->base, d->dst, EV_WRITE | EV_PERSIST, relay_dir_cb, d);
 	}
+	c->relaying = true;
+	c->last_ms = relay_now_ms();
 	if (relay_dir_arm(&c->dir[RELAY_CLIENT]) < 0 || relay_dir_arm(&c->dir[RELAY_BACKEND]) < 0)
 		relay_end(c, RELAY_END_RESET);
 }
@@ -457,9 +467,30 @@ size_t relay_active(const struct relay_ctx *ctx)
 	return ctx->active;
 }
 
+/* A FIN to both sides of every connection silent for idle_ms: a client that
+ * completed a handshake must not hold its slot (max_connections) for ever. */
+static void relay_sweep_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay_ctx *ctx = arg;
+	uint64_t now = relay_now_ms();
+	struct relay_conn *c, *next;
+
+	(void)fd;
+	(void)what;
+	for (c = LIST_FIRST(&ctx->conns); c != NULL; c = next) {
+		next = LIST_NEXT(c, entry);
+		if (c->relaying && now - c->last_ms >= ctx->idle_ms) {
+			log_debug("relay: closing a connection idle for %llu ms",
+				  (unsigned long long)(now - c->last_ms));
+			relay_end(c, RELAY_END_IDLE);
+		}
+	}
+}
+
 struct relay_ctx *relay_ctx_new(struct event_base *base, const struct config *cfg,
 				struct backend_pool *pool, struct stats *stats)
 {
+	static const struct timeval sweep_every = { 1, 0 };
 	struct relay_ctx *ctx = calloc(1, sizeof(*ctx));
 
 	if (ctx == NULL)
@@ -471,7 +502,15 @@ struct relay_ctx *relay_ctx_new(struct event_base *base, const struct config *cf
 	ctx->connect_timeout.tv_usec = (cfg->connect_timeout_ms % 1000) * 1000;
 	/* config bounds relay_buffer_kb to 16 MiB, well inside an int. */
 	ctx->pipe_size = (int)cfg->relay_buffer_kb * 1024;
+	ctx->idle_ms = (uint64_t)cfg->idle_timeout_s * 1000;
 	LIST_INIT(&ctx->conns);
+	if (ctx->idle_ms > 0) {
+		event_assign(&ctx->sweep_ev, base, -1, EV_PERSIST, relay_sweep_cb, ctx);
+		if (event_add(&ctx->sweep_ev, &sweep_every) < 0) {
+			free(ctx);
+			return NULL;
+		}
+	}
 	return ctx;
 }
 
@@ -481,6 +520,7 @@ void relay_ctx_free(struct relay_ctx *ctx)
 
 	if (ctx == NULL)
 		return;
+	relay_event_del(&ctx->sweep_ev);
 	while ((c = LIST_FIRST(&ctx->conns)) != NULL)
 		relay_end(c, RELAY_END_RESET);
 	while (ctx->n_pipes > 0) {

@@ -6,14 +6,16 @@
  * (zero copy), bounded by the pipes' size so a slow reader stops the other
  * side (back-pressure, never unbounded memory). A FIN is passed on as a
  * half-close; a reset on either side resets the other; a client whose
- * backends all fail is reset at once. All on the worker's event loop.
+ * backends all fail is reset at once; a connection that moves no byte either
+ * way for idle_timeout_s is closed (checked once a second). All on the
+ * worker's event loop.
  *
  * splice() into a socket has no MSG_NOSIGNAL: the process must ignore SIGPIPE.
  *
  * Counters: conn_active counts connections from relay_start until they end;
  * each ends in exactly one of conn_closed (both sides closed cleanly),
- * conn_reset (a reset or error on either side, or relay_ctx_free) and
- * backend_unavailable (no backend answered). bytes_* count bytes taken from
+ * conn_reset (a reset or error on either side, or relay_ctx_free),
+ * backend_unavailable (no backend answered) and conn_idle_timeout. bytes_* count bytes taken from
  * the sending side (the PROXY header is not counted).
  */
 #ifndef SYNGUARD_RELAY_H

@@ -38,6 +38,7 @@
 	X(bytes_backend_to_client, "bytes relayed from backends to clients")             \
 	X(conn_closed, "relayed connections finished")                                   \
 	X(conn_reset, "relayed connections ended by a reset on either side")             \
+	X(conn_idle_timeout, "relayed connections closed after idle_timeout_s of silence")   \
 	X(conn_active, "gauge: relayed connections open now")
 
 enum stats_id {

@@ -96,7 +96,8 @@ static void test_full(void **state)
 		"log_level = \"debug\";\n"
 		"connect_timeout_ms = 500;\n"
 		"max_connections = 1048576;\n"
-		"relay_buffer_kb = 16;\n");
+		"relay_buffer_kb = 16;\n"
+		"idle_timeout_s = 0;\n");
 
 	assert_string_equal(cfg.path, "test.conf");
 	assert_string_equal(cfg.interface, "ens3");
@@ -124,6 +125,7 @@ static void test_full(void **state)
 	assert_int_equal(cfg.connect_timeout_ms, 500);
 	assert_int_equal(cfg.max_connections, 1048576);
 	assert_int_equal(cfg.relay_buffer_kb, 16);
+	assert_int_equal(cfg.idle_timeout_s, 0);
 }
 
 static void assert_defaults(const struct config *c)
@@ -137,6 +139,7 @@ static void assert_defaults(const struct config *c)
 	assert_int_equal(c->connect_timeout_ms, 2000);
 	assert_int_equal(c->max_connections, 65536);
 	assert_int_equal(c->relay_buffer_kb, 256);
+	assert_int_equal(c->idle_timeout_s, 600);
 }
 
 static void test_minimal_defaults(void **state)
@@ -267,6 +270,8 @@ static void test_out_of_range(void **state)
 		{ "max_connections = 1048577;", "max_connections must be between 1 and 1048576 (got 1048577)" },
 		{ "max_connections = 5000000000L;", "max_connections must be between 1 and 1048576 (got 5000000000)" },
 		{ "relay_buffer_kb = 15;", "relay_buffer_kb must be between 16 and 16384 (got 15)" },
+		{ "idle_timeout_s = 86401;", "idle_timeout_s must be between 0 and 86400 (got 86401)" },
+		{ "idle_timeout_s = -1;", "idle_timeout_s must be between 0 and 86400 (got -1)" },
 		{ "cookie = { key_period = 0; };", "key_period must be between 1 and 3600 (got 0)" },
 		{ "cookie = { key_period = 3601; };", "key_period must be between 1 and 3600 (got 3601)" },
 	};

@@ -741,6 +741,31 @@ static void test_backend_closes_first(void **state)
 	assert_int_equal(stat_of(fx, STAT_bytes_backend_to_client), 3);
 }
 
+/* A connection kept busy stays; one silent for idle_timeout_s gets a FIN on
+ * both sides within a second more (the check runs once a second). */
+static void test_idle_timeout(void **state)
+{
+	struct fx *fx = *state;
+	int c, b;
+	double t0;
+
+	fx->cfg.idle_timeout_s = 1;
+	b = fx_established(fx, &c);
+	for (int i = 0; i < 7; i++) {
+		poll(NULL, 0, 300);
+		ping_pong(c, b, "x", "y");
+	}
+	assert_int_equal(fx_active(fx), 1);
+	t0 = now_s();
+	expect_eof(c);
+	expect_eof(b);
+	print_message("closed after %.2f s of silence\n", now_s() - t0);
+	assert_true(now_s() - t0 >= 0.9 && now_s() - t0 < 3.5);
+	expect_ended(fx);
+	assert_int_equal(stat_of(fx, STAT_conn_idle_timeout), 1);
+	assert_int_equal(stat_of(fx, STAT_conn_reset), 0);
+}
+
 /* Pipes outlive their connection (a pool): one that ends with bytes still in
  * its pipe must not hand them to the next, and a reused pipe carries only its
  * own connection's bytes. */
@@ -916,6 +941,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_backend_closes_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_back_pressure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pipes_reused_clean, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_idle_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_proxy_v1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_proxy_v2, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_proxy_backend_closes_at_once, setup, teardown),
