@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <linux/if_link.h>
 #include <errno.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -16,6 +17,7 @@
 struct fastpath {
 	struct xdp_syn *skel;
 	struct bpf_link *link;
+	int ifindex; /* 0 when not attached */
 	int ncpus;
 };
 
@@ -78,7 +80,10 @@ struct fastpath *fastpath_open(const struct config *cfg, const char *ifname, con
 	}
 	if (!ifname)
 		return fp;
-	fp->link = bpf_program__attach_xdp(fp->skel->progs.xdp_syn, (int)if_nametoindex(ifname));
+	/* No mode flag: the driver's own (native) XDP where it has one, else the
+	 * kernel's generic XDP, which works on any device. */
+	fp->ifindex = (int)if_nametoindex(ifname);
+	fp->link = bpf_program__attach_xdp(fp->skel->progs.xdp_syn, fp->ifindex);
 	if (!fp->link) {
 		snprintf(err, errlen, "cannot attach XDP to %s: %s", ifname, strerror(errno));
 		goto fail;
@@ -87,6 +92,24 @@ struct fastpath *fastpath_open(const struct config *cfg, const char *ifname, con
 fail:
 	fastpath_close(fp);
 	return NULL;
+}
+
+const char *fastpath_mode(const struct fastpath *fp)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+
+	if (fp->ifindex == 0 || bpf_xdp_query(fp->ifindex, 0, &q) < 0)
+		return "unknown";
+	switch (q.attach_mode) {
+	case XDP_ATTACHED_DRV:
+		return "native";
+	case XDP_ATTACHED_SKB:
+		return "generic";
+	case XDP_ATTACHED_HW:
+		return "offloaded";
+	default:
+		return "unknown";
+	}
 }
 
 void fastpath_close(struct fastpath *fp)

@@ -31,6 +31,11 @@ struct fastpath *fastpath_open(const struct config *cfg, const char *ifname, con
 			       char *err, size_t errlen);
 void fastpath_close(struct fastpath *fp);
 
+/* How the program runs on the interface: "native" (in the driver),
+ * "generic" (the kernel's fallback for drivers without XDP: after the skb is
+ * built, still before the TCP stack), "offloaded" or "unknown". */
+const char *fastpath_mode(const struct fastpath *fp);
+
 /* Use `key` for `epoch` from now on. Returns 0 or -1. */
 int fastpath_set_key(struct fastpath *fp, uint64_t epoch, const uint8_t key[COOKIE_EPOCH_KEY_LEN]);
 

@@ -156,7 +156,13 @@ static int daemon_start_fastpath(struct daemon *d, const uint8_t master[COOKIE_M
 	}
 	d->all_stats[d->n_stats++] = &d->fastpath_stats;
 	daemon_fastpath_tick(d);
-	log_info("XDP fast path attached to %s: SYNs are answered in the driver", d->cfg.interface);
+	if (strcmp(fastpath_mode(d->fastpath), "generic") == 0)
+		log_warn("XDP fast path attached to %s in generic mode (its driver has no native XDP): "
+			 "SYNs are answered before the TCP stack, but after the kernel built a buffer for each",
+			 d->cfg.interface);
+	else
+		log_info("XDP fast path attached to %s (%s mode): SYNs are answered in the driver", d->cfg.interface,
+			 fastpath_mode(d->fastpath));
 	return 0;
 }
 

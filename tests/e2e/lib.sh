@@ -585,7 +585,13 @@ sg_start() {
 	SG_PID=$!
 	SG_PIDS+=("$SG_PID")
 	sg_wait_ready
-	[[ ${SG_XDP:-0} == 1 && -n $SG_CPU ]] && sg_xdp_napi_on_cpu
+	if [[ ${SG_XDP:-0} == 1 ]] && sg_has_counters; then
+		# p0 is a veth: its driver has native XDP (generic would be slower
+		# and would not show what this run means to show).
+		grep -q 'XDP fast path attached to p0 (native mode)' "$SG_LOG" ||
+			sg_fail "XDP fast path not attached in native mode: $(grep -m 1 'XDP' "$SG_LOG" || echo 'no XDP line in the log')"
+		[[ -n $SG_CPU ]] && sg_xdp_napi_on_cpu
+	fi
 	return 0
 }
 
