@@ -33,17 +33,14 @@ mode_title() {
 
 # ---------------------------------------------------------------- testbed
 
-# bench_topology MODES — lib.sh's topology with the tools the benchmarks use.
-# synguard-xdp needs an XDP program on the switch port facing p0 (a veth
-# delivers XDP_TX frames only to a peer that has one): lib.sh attaches it at
-# topology time when SG_XDP=1; it is then there for every mode. Receive
-# processing of the defended host's other interface (the backend side) goes
-# to the defender's CPU too: it pays for its whole network path.
+# bench_topology — lib.sh's topology with the tools the benchmarks use. The
+# XDP program synguard-xdp needs on the switch port facing p0 comes and goes
+# with that mode (mode_up, mode_down). Receive processing of the defended
+# host's other interface (the backend side) goes to the defender's CPU too:
+# it pays for its whole network path.
 bench_topology() {
 	SG_XDP=0
-	[[ " $1 " == *" synguard-xdp "* ]] && SG_XDP=1
 	sg_setup hping3 trafgen wrk conntrack taskset
-	SG_XDP=0
 	[[ -n $SG_CPU ]] || sg_fail "needs 2 CPUs or more (defender and attacker on different cores)"
 	if [[ ${BENCH_PB_RPS:-1} == 1 ]]; then
 		in_proxy sh -c "printf '%x' $((1 << SG_CPU)) > /sys/class/net/pb/queues/rx-0/rps_cpus"
@@ -245,7 +242,12 @@ mode_up() {
 	in_proxy sysctl -qw net.ipv4.tcp_syncookies="$cookies" net.ipv4.tcp_max_syn_backlog="$synq"
 	case $mode in
 	synguard | synguard-xdp)
-		if [[ $mode == synguard-xdp ]]; then SG_XDP=1; else SG_XDP=0; fi
+		if [[ $mode == synguard-xdp ]]; then
+		SG_XDP=1
+		topo_xdp_peer on
+	else
+		SG_XDP=0
+	fi
 		sg_start
 		DEFENDER_DESC="synguard pid $SG_PID"
 		;;
@@ -262,6 +264,7 @@ mode_down() {
 	case $mode in
 	synguard | synguard-xdp)
 		sg_stop TERM
+		[[ $SG_XDP == 1 ]] && topo_xdp_peer off
 		SG_XDP=0
 		;;
 	*)
