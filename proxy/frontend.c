@@ -111,7 +111,7 @@ static uint32_t fe_ts_clock(void)
 		}                                                   \
 	} while (0)
 
-static void fe_tuple(const struct pkt_tcp *seg, struct cookie_tuple *t)
+void frontend_cookie_tuple(const struct pkt_tcp *seg, struct cookie_tuple *t)
 {
 	size_t alen = seg->family == AF_INET ? 4 : 16;
 
@@ -204,7 +204,7 @@ static void fe_syn(struct frontend *fe, const uint8_t *eth, const struct pkt_tcp
 	slot = tx_slot(fe->tx);
 	if (!slot)
 		return; /* counted by tx_flush() as refused */
-	fe_tuple(syn, &t);
+	frontend_cookie_tuple(syn, &t);
 	sa.isn = cookie_make(fe->jar, &t, syn->seq, &offered, fe->now_s, NULL);
 	len = pkt_build_synack(slot, PKT_BUILD_MAX, syn, &sa);
 	if (len) {
@@ -483,7 +483,7 @@ static void fe_frame(void *arg, const uint8_t *frame, size_t len, uint64_t arriv
 		stats_inc(fe->stats, STAT_rx_ignored);
 		return;
 	}
-	fe_tuple(&seg, &t);
+	frontend_cookie_tuple(&seg, &t);
 	e = conntab_find(fe->conns, &t);
 	if (e) {
 		struct fe_conn *c = (struct fe_conn *)e;

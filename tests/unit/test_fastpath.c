@@ -21,6 +21,7 @@
 #include "config.h"
 #include "cookie.h"
 #include "fastpath.h"
+#include "frontend.h"
 #include "pkt.h"
 #include "pkt_samples.h"
 
@@ -33,18 +34,6 @@ struct fixture {
 	struct cookie_jar *jar;
 	uint64_t now;
 };
-
-static void tuple_of(const struct pkt_tcp *seg, struct cookie_tuple *t)
-{
-	size_t alen = seg->family == AF_INET ? 4 : 16;
-
-	memset(t, 0, sizeof(*t));
-	t->family = seg->family;
-	memcpy(t->saddr, seg->saddr, alen);
-	memcpy(t->daddr, seg->daddr, alen);
-	t->sport = seg->sport;
-	t->dport = seg->dport;
-}
 
 /* A config protecting the destination of each sample SYN. */
 static void protect(struct config *cfg, const uint8_t *frame, size_t len)
@@ -156,7 +145,7 @@ static void check_synack(struct fixture *f, const uint8_t *frame, size_t len)
 		assert_int_equal(ip4_header_sum(out + 14), 0xffff);
 
 	/* The very cookie cookie_make() computes, and cookie_check() takes it. */
-	tuple_of(&syn, &t);
+	frontend_cookie_tuple(&syn, &t);
 	offered.mss = syn.opt.has_mss ? syn.opt.mss : 536;
 	offered.wscale = syn.opt.has_wscale ? (syn.opt.wscale > 14 ? 14 : syn.opt.wscale) : COOKIE_WSCALE_NONE;
 	offered.sack_ok = syn.opt.sack_ok;
