@@ -512,17 +512,46 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* A backend listening (no PROXY header), the loop running and one client
+ * relayed to it: returns the backend's end, the client's in *client, and the
+ * listener in *lfd unless NULL (for more connections). */
+static int fx_connect(struct fx *fx, int *client, int *lfd)
+{
+	int l = fx_backend(fx, BACKEND_LISTENING, CONFIG_PROXY_OFF);
+
+	fx_start(fx);
+	*client = fx_client(fx, 0);
+	if (lfd != NULL)
+		*lfd = l;
+	return fx_accept(fx, l);
+}
+
+/* An established echo through the relay; returns the backend's end. */
+static int fx_established(struct fx *fx, int *client)
+{
+	int b = fx_connect(fx, client, NULL);
+
+	send_all(*client, "hi", 2);
+	recv_expect(b, "hi", 2);
+	return b;
+}
+
+/* Both peers' threads, started together and joined. */
+static void peers_run(struct peer *a, struct peer *b)
+{
+	peer_start(a);
+	peer_start(b);
+	peer_join(a);
+	peer_join(b);
+}
+
 /* ---- tests ---- */
 
 static void test_echo(void **state)
 {
 	struct fx *fx = *state;
-	int lfd = fx_backend(fx, BACKEND_LISTENING, CONFIG_PROXY_OFF);
-	int c, b;
+	int c, b = fx_connect(fx, &c, NULL);
 
-	fx_start(fx);
-	c = fx_client(fx, 0);
-	b = fx_accept(fx, lfd);
 	ping_pong(c, b, "ping", "pong!");
 	assert_int_equal(fx_active(fx), 1);
 	assert_int_equal(stat_of(fx, STAT_conn_active), 1);
@@ -547,19 +576,13 @@ static void test_bulk_both_ways(void **state)
 {
 	const uint64_t size = 64 * MIB;
 	struct fx *fx = *state;
-	int lfd = fx_backend(fx, BACKEND_LISTENING, CONFIG_PROXY_OFF);
 	struct peer client = { .tx_seed = 1, .tx_len = size, .rx_seed = 2 };
 	struct peer backend = { .tx_seed = 2, .tx_len = size, .rx_seed = 1 };
 	double t0, dt;
 
-	fx_start(fx);
-	client.fd = fx_client(fx, 0);
-	backend.fd = fx_accept(fx, lfd);
+	backend.fd = fx_connect(fx, &client.fd, NULL);
 	t0 = now_s();
-	peer_start(&client);
-	peer_start(&backend);
-	peer_join(&client);
-	peer_join(&backend);
+	peers_run(&client, &backend);
 	dt = now_s() - t0;
 	expect_peer(&client, size);
 	expect_peer(&backend, size);
@@ -573,19 +596,13 @@ static void test_bulk_both_ways(void **state)
 static void test_half_close(void **state)
 {
 	struct fx *fx = *state;
-	int lfd = fx_backend(fx, BACKEND_LISTENING, CONFIG_PROXY_OFF);
 	/* The client sends its request and its FIN, then keeps reading; the
 	 * backend answers only after it read that FIN. */
 	struct peer client = { .tx_seed = 3, .tx_len = 100000, .rx_seed = 4 };
 	struct peer backend = { .tx_seed = 4, .tx_len = 4 * MIB, .tx_after_eof = true, .rx_seed = 3 };
 
-	fx_start(fx);
-	client.fd = fx_client(fx, 0);
-	backend.fd = fx_accept(fx, lfd);
-	peer_start(&client);
-	peer_start(&backend);
-	peer_join(&client);
-	peer_join(&backend);
+	backend.fd = fx_connect(fx, &client.fd, NULL);
+	peers_run(&client, &backend);
 	expect_peer(&client, 4 * MIB);
 	expect_peer(&backend, 100000);
 	expect_ended(fx);
@@ -685,20 +702,6 @@ static void test_connect_timeout_reset(void **state)
 	assert_int_equal(stat_of(fx, STAT_backend_unavailable), 1);
 }
 
-/* An established echo through the relay; returns the backend's end. */
-static int fx_established(struct fx *fx, int *client)
-{
-	int lfd = fx_backend(fx, BACKEND_LISTENING, CONFIG_PROXY_OFF);
-	int b;
-
-	fx_start(fx);
-	*client = fx_client(fx, 0);
-	b = fx_accept(fx, lfd);
-	send_all(*client, "hi", 2);
-	recv_expect(b, "hi", 2);
-	return b;
-}
-
 static void test_backend_reset(void **state)
 {
 	struct fx *fx = *state;
@@ -725,12 +728,8 @@ static void test_client_reset(void **state)
 static void test_backend_closes_first(void **state)
 {
 	struct fx *fx = *state;
-	int lfd = fx_backend(fx, BACKEND_LISTENING, CONFIG_PROXY_OFF);
-	int c, b;
+	int c, b = fx_connect(fx, &c, NULL);
 
-	fx_start(fx);
-	c = fx_client(fx, 0);
-	b = fx_accept(fx, lfd);
 	send_all(b, "bye", 3);
 	fx_close(fx, b);
 	recv_expect(c, "bye", 3);
@@ -772,14 +771,10 @@ static void test_idle_timeout(void **state)
 static void test_pipes_reused_clean(void **state)
 {
 	struct fx *fx = *state;
-	int lfd = fx_backend(fx, BACKEND_LISTENING, CONFIG_PROXY_OFF);
-	int c, b;
+	int c, lfd, b = fx_connect(fx, &c, &lfd);
 
-	fx_start(fx);
 	/* The backend reads nothing and the client writes until blocked, so the
 	 * relay's pipe is full when both sides reset. */
-	c = fx_client(fx, 0);
-	b = fx_accept(fx, lfd);
 	send_until_blocked(c, 9);
 	fx_reset(fx, c);
 	fx_reset(fx, b);
@@ -811,15 +806,12 @@ static void test_back_pressure(void **state)
 {
 	const uint64_t more = 16 * MIB;
 	struct fx *fx = *state;
-	int lfd = fx_backend(fx, BACKEND_LISTENING, CONFIG_PROXY_OFF);
 	struct peer client = { .rx_seed = 5 };
 	struct peer backend = { .tx_seed = 5 };
 	uint64_t sent;
 	double cpu;
 
-	fx_start(fx);
-	client.fd = fx_client(fx, 0);
-	backend.fd = fx_accept(fx, lfd);
+	backend.fd = fx_connect(fx, &client.fd, NULL);
 	/* The client reads nothing. */
 	sent = send_until_blocked(backend.fd, backend.tx_seed);
 	print_message("backend blocked after %.1f MiB\n", (double)sent / MIB);
@@ -832,10 +824,7 @@ static void test_back_pressure(void **state)
 	/* The client reads again: everything arrives, in order. */
 	backend.tx_off = sent;
 	backend.tx_len = sent + more;
-	peer_start(&client);
-	peer_start(&backend);
-	peer_join(&client);
-	peer_join(&backend);
+	peers_run(&client, &backend);
 	expect_peer(&client, sent + more);
 	expect_peer(&backend, 0);
 	expect_ended(fx);
