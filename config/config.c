@@ -531,6 +531,22 @@ int config_parse_endpoint(const char *text, struct config_endpoint *ep)
 	return 0;
 }
 
+size_t config_endpoint_raw(const struct config_endpoint *ep, const uint8_t **addr, uint16_t *port_be)
+{
+	if (ep->addr.ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)&ep->addr;
+
+		*addr = (const uint8_t *)&sin->sin_addr;
+		*port_be = sin->sin_port;
+		return 4;
+	}
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&ep->addr;
+
+	*addr = (const uint8_t *)&sin6->sin6_addr;
+	*port_be = sin6->sin6_port;
+	return 16;
+}
+
 const char *config_endpoint_str(const struct config_endpoint *ep, char *buf, size_t buflen)
 {
 	const struct sockaddr_in *sin = (const struct sockaddr_in *)&ep->addr;

@@ -93,4 +93,8 @@ int config_parse_endpoint(const char *text, struct config_endpoint *ep);
  * `buf`, truncated to `buflen`. */
 const char *config_endpoint_str(const struct config_endpoint *ep, char *buf, size_t buflen);
 
+/* The endpoint's address as bytes in network order (*addr points into `ep`)
+ * and its port, also in network order. Returns the address length: 4 or 16. */
+size_t config_endpoint_raw(const struct config_endpoint *ep, const uint8_t **addr, uint16_t *port_be);
+
 #endif

@@ -24,17 +24,11 @@ struct fastpath {
 static int fastpath_add_endpoint(struct fastpath *fp, const struct config_endpoint *ep)
 {
 	struct xdp_endpoint key = { .family = (uint8_t)ep->addr.ss_family };
+	const uint8_t *addr;
+	size_t alen = config_endpoint_raw(ep, &addr, &key.port);
 	uint8_t one = 1;
 
-	if (ep->addr.ss_family == AF_INET) {
-		const struct sockaddr_in *sin = (const struct sockaddr_in *)&ep->addr;
-		key.port = sin->sin_port;
-		memcpy(key.addr, &sin->sin_addr, 4);
-	} else {
-		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&ep->addr;
-		key.port = sin6->sin6_port;
-		memcpy(key.addr, &sin6->sin6_addr, 16);
-	}
+	memcpy(key.addr, addr, alen);
 	return bpf_map__update_elem(fp->skel->maps.endpoints, &key, sizeof(key), &one, sizeof(one), BPF_ANY);
 }
 

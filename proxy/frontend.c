@@ -64,8 +64,19 @@ struct fe_conn {
 	TAILQ_ENTRY(fe_conn) linger;
 };
 
+/* A protected endpoint as the packet path compares it, decoded once. */
+struct fe_listen {
+	uint8_t family;
+	uint8_t alen;
+	bool any;      /* wildcard address: the port on every address */
+	uint16_t port; /* host order, as in struct pkt_tcp */
+	uint8_t addr[16];
+};
+
 struct frontend {
 	const struct config *cfg;
+	struct fe_listen listen[CONFIG_MAX_LISTEN];
+	size_t n_listen;
 	struct stats *stats;
 	struct ring *ring;
 	struct tx *tx;
@@ -140,31 +151,31 @@ static void fe_sockaddr(uint8_t family, const uint8_t *addr, uint16_t port, stru
 }
 
 /* Is the segment's destination one of the protected address:ports? */
-static bool fe_protected(const struct config *cfg, const struct pkt_tcp *seg)
+static void fe_listen_init(struct frontend *fe)
 {
 	static const uint8_t any[16];
 
-	for (size_t i = 0; i < cfg->n_listen; i++) {
-		const struct sockaddr_storage *ss = &cfg->listen[i].addr;
+	for (size_t i = 0; i < fe->cfg->n_listen; i++) {
+		struct fe_listen *l = &fe->listen[i];
 		const uint8_t *addr;
 		uint16_t port;
-		size_t alen;
 
-		if (ss->ss_family != seg->family)
-			continue;
-		if (ss->ss_family == AF_INET) {
-			const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
-			addr = (const uint8_t *)&sin->sin_addr;
-			port = ntohs(sin->sin_port);
-			alen = 4;
-		} else {
-			const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
-			addr = (const uint8_t *)&sin6->sin6_addr;
-			port = ntohs(sin6->sin6_port);
-			alen = 16;
-		}
-		if (port == seg->dport &&
-		    (memcmp(addr, seg->daddr, alen) == 0 || memcmp(addr, any, alen) == 0))
+		l->family = (uint8_t)fe->cfg->listen[i].addr.ss_family;
+		l->alen = (uint8_t)config_endpoint_raw(&fe->cfg->listen[i], &addr, &port);
+		l->port = ntohs(port);
+		memcpy(l->addr, addr, l->alen);
+		l->any = memcmp(addr, any, l->alen) == 0;
+	}
+	fe->n_listen = fe->cfg->n_listen;
+}
+
+static bool fe_protected(const struct frontend *fe, const struct pkt_tcp *seg)
+{
+	for (size_t i = 0; i < fe->n_listen; i++) {
+		const struct fe_listen *l = &fe->listen[i];
+
+		if (l->family == seg->family && l->port == seg->dport &&
+		    (l->any || memcmp(l->addr, seg->daddr, l->alen) == 0))
 			return true;
 	}
 	return false;
@@ -479,7 +490,7 @@ static void fe_frame(void *arg, const uint8_t *frame, size_t len, uint64_t arriv
 		log_debug("dropped a malformed frame: %s", pkt_result_str(r));
 		return;
 	}
-	if (!fe_protected(fe->cfg, &seg)) {
+	if (!fe_protected(fe, &seg)) {
 		stats_inc(fe->stats, STAT_rx_ignored);
 		return;
 	}
@@ -568,6 +579,7 @@ struct frontend *frontend_new(struct event_base *base, const struct config *cfg,
 	}
 	fe->cfg = cfg;
 	fe->stats = stats;
+	fe_listen_init(fe);
 	TAILQ_INIT(&fe->lingering);
 	if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed)) {
 		snprintf(err, errlen, "getrandom: %s", strerror(errno));
