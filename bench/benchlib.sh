@@ -178,17 +178,11 @@ front_conf() { # BACKLOG
 }
 
 front_start() { # BACKLOG
-	local pin=() i
+	local pin=()
 	[[ -n $SG_CPU ]] && pin=(taskset -c "$SG_CPU")
 	front_conf "$1"
-	sg_bg "$SG_TMP/front.out" "$NS_PROXY" "${pin[@]}" nginx -e "$SG_TMP/front-error.log" -c "$SG_TMP/front.conf"
+	nginx_launch "$NS_PROXY" front "$SG_VIP:$SG_PORT" "${pin[@]}"
 	FRONT_PID=$SG_LAST_PID
-	for ((i = 0; i < 100; i++)); do
-		pid_alive "$FRONT_PID" || sg_fail "front nginx exited: $(tail -n 5 "$SG_TMP/front-error.log" "$SG_TMP/front.out" 2>/dev/null)"
-		in_proxy ss -Hltn "sport = :$SG_PORT" | grep -q LISTEN && return 0
-		sleep 0.05
-	done
-	sg_fail "front nginx did not listen on $SG_VIP:$SG_PORT within 5 s"
 }
 
 front_stop() {

@@ -520,16 +520,25 @@ nginx_conf() {
 	EOF
 }
 
-nginx_start() {
-	sg_bg "$SG_TMP/nginx.out" "$NS_BACKEND" "${PIN_OTHERS[@]}" nginx -e "$SG_TMP/nginx-error.log" -c "$SG_TMP/nginx.conf"
-	NGINX_PID=$SG_LAST_PID
-	local i
+# nginx_launch NS TAG WHERE [PIN...] — nginx with $SG_TMP/TAG.conf in NS
+# (logs TAG.out, TAG-error.log), waited for (5 s at most) until it listens on
+# port SG_PORT; WHERE names that address in errors. Its PID: SG_LAST_PID.
+nginx_launch() {
+	local ns=$1 tag=$2 where=$3 pid i
+	shift 3
+	sg_bg "$SG_TMP/$tag.out" "$ns" "$@" nginx -e "$SG_TMP/$tag-error.log" -c "$SG_TMP/$tag.conf"
+	pid=$SG_LAST_PID
 	for ((i = 0; i < 100; i++)); do
-		pid_alive "$NGINX_PID" || sg_fail "nginx exited: $(tail -n 5 "$SG_TMP/nginx-error.log" "$SG_TMP/nginx.out" 2>/dev/null)"
-		in_backend ss -Hltn "sport = :$SG_PORT" | grep -q LISTEN && return 0
+		pid_alive "$pid" || sg_fail "nginx ($tag) exited: $(tail -n 5 "$SG_TMP/$tag-error.log" "$SG_TMP/$tag.out" 2>/dev/null)"
+		in_ns "$ns" ss -Hltn "sport = :$SG_PORT" | grep -q LISTEN && return 0
 		sleep 0.05
 	done
-	sg_fail "nginx did not listen on $SG_BACKEND_IP:$SG_PORT within 5 s"
+	sg_fail "nginx ($tag) did not listen on $where within 5 s"
+}
+
+nginx_start() {
+	nginx_launch "$NS_BACKEND" nginx "$SG_BACKEND_IP:$SG_PORT" "${PIN_OTHERS[@]}"
+	NGINX_PID=$SG_LAST_PID
 }
 
 nginx_stop() {
