@@ -77,7 +77,7 @@ struct relay_conn {
 	struct event connect_ev; /* backend connect completed or timed out */
 	struct sockaddr_storage client, local; /* for the PROXY header */
 	bool relaying;           /* connected to the backend, bytes flowing */
-	uint64_t last_ms;        /* when either side last moved, for the idle timeout */
+	uint64_t last_tick;      /* ctx->ticks when either side last moved */
 	relay_done_fn done;      /* NULL until relay_start succeeded */
 	void *done_arg;
 };
@@ -87,7 +87,8 @@ struct relay_ctx {
 	struct backend_pool *pool;
 	struct stats *stats;
 	struct timeval connect_timeout;
-	uint64_t idle_ms;     /* 0: no idle timeout */
+	uint64_t idle_s;       /* 0: no idle timeout */
+	uint64_t ticks;        /* seconds counted by the sweep: the idle clock */
 	struct event sweep_ev; /* once a second: close idle connections */
 	int pipe_size; /* bytes asked for each pipe */
 	struct relay_pipe {
@@ -248,7 +249,7 @@ static void relay_dir_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	/* Readable or writable: either side is doing something. */
-	c->last_ms = relay_now_ms();
+	c->last_tick = c->ctx->ticks;
 	err = relay_dir_move(d);
 	if (err == 0 && d->state == RELAY_DIR_DRAIN && d->pending == 0) {
 		/* Pass the FIN on; the other direction keeps flowing. */
@@ -307,7 +308,7 @@ static void relay_open(struct relay_conn *c)
 		event_assign(&d->wr_ev, ctx->base, d->dst, EV_WRITE | EV_PERSIST, relay_dir_cb, d);
 	}
 	c->relaying = true;
-	c->last_ms = relay_now_ms();
+	c->last_tick = ctx->ticks;
 	if (relay_dir_arm(&c->dir[RELAY_CLIENT]) < 0 || relay_dir_arm(&c->dir[RELAY_BACKEND]) < 0)
 		relay_end(c, RELAY_END_RESET);
 }
@@ -467,21 +468,24 @@ size_t relay_active(const struct relay_ctx *ctx)
 	return ctx->active;
 }
 
-/* A FIN to both sides of every connection silent for idle_ms: a client that
- * completed a handshake must not hold its slot (max_connections) for ever. */
+/* A FIN to both sides of every connection silent for idle_s: a client that
+ * completed a handshake must not hold its slot (max_connections) for ever.
+ * Activity is stamped with this sweep's tick count, so the relay reads no
+ * clock per event; a connection last active during tick T is closed at tick
+ * T + idle_s + 1, i.e. after idle_s to idle_s + 1 seconds of silence. */
 static void relay_sweep_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct relay_ctx *ctx = arg;
-	uint64_t now = relay_now_ms();
 	struct relay_conn *c, *next;
 
 	(void)fd;
 	(void)what;
+	ctx->ticks++;
 	for (c = LIST_FIRST(&ctx->conns); c != NULL; c = next) {
 		next = LIST_NEXT(c, entry);
-		if (c->relaying && now - c->last_ms >= ctx->idle_ms) {
-			log_debug("relay: closing a connection idle for %llu ms",
-				  (unsigned long long)(now - c->last_ms));
+		if (c->relaying && ctx->ticks - c->last_tick > ctx->idle_s) {
+			log_debug("relay: closing a connection idle for %llu s or more",
+				  (unsigned long long)ctx->idle_s);
 			relay_end(c, RELAY_END_IDLE);
 		}
 	}
@@ -502,9 +506,9 @@ struct relay_ctx *relay_ctx_new(struct event_base *base, const struct config *cf
 	ctx->connect_timeout.tv_usec = (cfg->connect_timeout_ms % 1000) * 1000;
 	/* config bounds relay_buffer_kb to 16 MiB, well inside an int. */
 	ctx->pipe_size = (int)cfg->relay_buffer_kb * 1024;
-	ctx->idle_ms = (uint64_t)cfg->idle_timeout_s * 1000;
+	ctx->idle_s = cfg->idle_timeout_s;
 	LIST_INIT(&ctx->conns);
-	if (ctx->idle_ms > 0) {
+	if (ctx->idle_s > 0) {
 		event_assign(&ctx->sweep_ev, base, -1, EV_PERSIST, relay_sweep_cb, ctx);
 		if (event_add(&ctx->sweep_ev, &sweep_every) < 0) {
 			free(ctx);
