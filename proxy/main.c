@@ -144,6 +144,7 @@ static int daemon_start_admin(struct daemon *d)
 static int daemon_start_fastpath(struct daemon *d, const uint8_t master[COOKIE_MASTER_LEN])
 {
 	const struct fastpath_synack sa = { FRONTEND_WSCALE, FRONTEND_WINDOW, FRONTEND_TTL };
+	const char *mode;
 	char err[256];
 
 	if (d->cfg.xdp != CONFIG_XDP_ON)
@@ -156,13 +157,14 @@ static int daemon_start_fastpath(struct daemon *d, const uint8_t master[COOKIE_M
 	}
 	d->all_stats[d->n_stats++] = &d->fastpath_stats;
 	daemon_fastpath_tick(d);
-	if (strcmp(fastpath_mode(d->fastpath), "generic") == 0)
+	mode = fastpath_mode(d->fastpath);
+	if (strcmp(mode, "generic") == 0)
 		log_warn("XDP fast path attached to %s in generic mode (its driver has no native XDP): "
 			 "SYNs are answered before the TCP stack, but after the kernel built a buffer for each",
 			 d->cfg.interface);
 	else
 		log_info("XDP fast path attached to %s (%s mode): SYNs are answered in the driver", d->cfg.interface,
-			 fastpath_mode(d->fastpath));
+			 mode);
 	return 0;
 }
 
