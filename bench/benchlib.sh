@@ -341,13 +341,14 @@ flood_go() {
 		;;
 	tg)
 		cfg=$(trafgen_cfg "$kind")
-		if [[ $rate == max ]]; then
+		[[ $rate == max ]] || pace_set "$rate"
+		if [[ -n $count ]]; then
+			n=$count
+		elif [[ $rate == max ]]; then
 			n=$((TRAFGEN_MAX_PPS * seconds))
 		else
-			pace_set "$rate"
 			n=$((rate * seconds * 12 / 10))
 		fi
-		[[ -n $count ]] && n=$count
 		# -P 1: one sender process; -t 0: sendto() per packet, which waits
 		# for send-buffer space (the TX_RING path exits on EAGAIN after a few
 		# hundred frames in flight, DESIGN §8; the send buffer can't be raised
