@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # 06 — an ACK flood with spoofed sources (hping3 -A --flood --rand-source, 5 s)
-# guesses cookies at ~100k/s: not one may open a connection (`adopted` stays
-# put), and each forged ACK is counted as a bad cookie.
+# guesses cookies at ~100k/s. A guess succeeds with probability 2^-24 (the
+# cookie's MAC is 24 bits, cookie/cookie.h), so ~500k guesses open a
+# connection in about 3 % of runs: at most 2 may, plus 3 per 2^24 guesses
+# (P(3 or more) < 1e-5 at 10^6), and each other forged ACK is counted as a
+# bad cookie.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -29,7 +32,8 @@ bad_ratio=$(awk -v a="$bad" -v s="$FLOOD_SENT" 'BEGIN { printf "%.3f", a / (s > 
 say "flood: $FLOOD_SENT ACKs sent in ${FLOOD_S}s ($FLOOD_RATE/s); ack_bad_cookie +$bad, ack_expired +$expired, ring_drops +$drops, adopted +$adopted"
 
 assert_cmp "flood ACKs sent" "$FLOOD_SENT" ">" 0
-assert_synguard "adopted during the ACK flood" "$adopted" == 0
+assert_synguard "adopted during the ACK flood (forged cookies that matched)" "$adopted" "<=" \
+	$((2 + 3 * FLOOD_SENT / 16777216))
 assert_synguard "(bad cookie + expired + ring drops) / ACKs sent" "$ratio" ">=" 0.95
 assert_synguard "(bad cookie + expired + ring drops) / ACKs sent" "$ratio" "<=" 1.05
 assert_synguard "ack_bad_cookie / ACKs sent" "$bad_ratio" ">=" 0.5
