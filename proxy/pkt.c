@@ -143,6 +143,20 @@ pkt_tcp_csum_ok(const struct pkt_tcp *seg)
 	    seg->tcp, seg->tcp_len)) == 0xffff;
 }
 
+bool
+pkt_src_martian(uint8_t family, const uint8_t *a)
+{
+	static const uint8_t v6_loopback[16] = { [15] = 1 };
+	static const uint8_t v6_any[16];
+	static const uint8_t v4_mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+	if (family == AF_INET)
+		return a[0] == 0 || a[0] == 127 || (a[0] & 0xf0) == 0xe0 ||
+		    (a[0] == 255 && a[1] == 255 && a[2] == 255 && a[3] == 255);
+	return a[0] == 0xff || memcmp(a, v6_any, 16) == 0 ||
+	    memcmp(a, v6_loopback, 16) == 0 || memcmp(a, v4_mapped, 12) == 0;
+}
+
 /* The caller has zeroed `o`. */
 static enum pkt_result
 parse_opts(const uint8_t *p, size_t len, struct pkt_tcp_opts *o)
@@ -241,6 +255,8 @@ parse_ip4(const uint8_t *p, size_t len, struct pkt_tcp *out)
 	total = rd16(p + 2);
 	if (total > len || total < ihl)
 		return PKT_ERR_IP_LEN;
+	if (csum_fold(csum_add(0, p, ihl)) != 0xffff)
+		return PKT_ERR_IP_CSUM;
 	if (rd16(p + 6) & (IP4_MF | IP4_OFFMASK))
 		return PKT_ERR_FRAGMENT;
 	if (p[9] != IPPROTO_TCP)
@@ -478,6 +494,7 @@ pkt_result_str(enum pkt_result r)
 		[PKT_ERR_TRUNC_TCP] = "truncated_tcp",
 		[PKT_ERR_TCP_DOFF] = "tcp_doff",
 		[PKT_ERR_TCP_OPT] = "tcp_opt",
+		[PKT_ERR_IP_CSUM] = "ip_csum",
 	};
 
 	if ((unsigned)r >= PKT_RESULT_COUNT)
