@@ -18,6 +18,7 @@
 #include "backend.h"
 #include "conntab.h"
 #include "fw.h"
+#include "localaddr.h"
 #include "log.h"
 #include "pkt.h"
 #include "relay.h"
@@ -29,9 +30,11 @@
 #define FE_SEGS_MAX 8        /* early segments kept per handshake */
 #define FE_EARLY_MAX 65536   /* early bytes: at most the window we offered */
 #define FE_LINGER_S 60       /* keep finished connections known as long as TIME_WAIT */
-#define FE_BLOCKS_PER_WAKEUP 4 /* then let the relay run: accepted clients come first */
-#define FE_PRIO_COUNT 3      /* libevent priorities: relay events get the default, 1 */
-#define FE_PRIO_RING 2       /* the ring the lowest */
+/* The ring and the relay share one event queue, every callback bounded
+ * (here: blocks per wakeup; the relay: rounds per callback), so each loop
+ * iteration serves both and neither can starve the other: a flood does not
+ * stop accepted clients, and no connection stops the SYN path. */
+#define FE_BLOCKS_PER_WAKEUP 4
 
 /* A verified handshake waiting for the end of its ring block. Pointers refer
  * to frames in the block, valid until the block goes back to the kernel. */
@@ -82,6 +85,7 @@ struct frontend {
 	struct tx *tx;
 	struct cookie_jar *jar;
 	struct conntab *conns;
+	struct localaddr *local; /* this host's addresses, refreshed every tick */
 	struct backend_pool *pool;
 	struct relay_ctx *relay;
 	struct event *ev_ring;
@@ -169,15 +173,47 @@ static void fe_listen_init(struct frontend *fe)
 	fe->n_listen = fe->cfg->n_listen;
 }
 
-static bool fe_protected(const struct frontend *fe, const struct pkt_tcp *seg)
+/* The protected endpoint the segment is for, or NULL. */
+static const struct fe_listen *fe_protected(const struct frontend *fe, const struct pkt_tcp *seg)
 {
 	for (size_t i = 0; i < fe->n_listen; i++) {
 		const struct fe_listen *l = &fe->listen[i];
 
 		if (l->family == seg->family && l->port == seg->dport &&
 		    (l->any || memcmp(l->addr, seg->daddr, l->alen) == 0))
-			return true;
+			return l;
 	}
+	return NULL;
+}
+
+/* Would the kernel take this segment as addressed to this host from
+ * another one? Frames to other link-layer addresses were counted before
+ * parsing; here the addresses: no impossible or own source (nor a group
+ * link-layer source, which our answer would go to), and with a wildcard
+ * listen a destination that is one of ours, not a broadcast or an address
+ * only passing through. */
+static bool fe_addrs_ok(struct frontend *fe, const uint8_t *eth, const struct pkt_tcp *seg,
+			const struct fe_listen *l)
+{
+	if ((eth[6] & 1) || pkt_src_martian(seg->family, seg->saddr) ||
+	    localaddr_has(fe->local, seg->family, seg->saddr)) {
+		stats_inc(fe->stats, STAT_rx_martian);
+		return false;
+	}
+	if (l->any && !localaddr_has(fe->local, seg->family, seg->daddr)) {
+		stats_inc(fe->stats, STAT_rx_not_for_us);
+		return false;
+	}
+	return true;
+}
+
+/* Before acting on a segment (answering, checking its cookie, injecting its
+ * bytes): its checksum, unless the kernel or NIC already vouched for it. */
+static bool fe_csum_ok(struct frontend *fe, const struct ring_frame *f, const struct pkt_tcp *seg)
+{
+	if (f->csum_ok || pkt_tcp_csum_ok(seg))
+		return true;
+	stats_inc(fe->stats, STAT_rx_bad_csum);
 	return false;
 }
 
@@ -474,9 +510,10 @@ static void fe_inject_late(struct frontend *fe, struct fe_conn *c, const struct 
 	}
 }
 
-static void fe_frame(void *arg, const uint8_t *frame, size_t len, uint64_t arrived_ns)
+static void fe_frame(void *arg, const struct ring_frame *f)
 {
 	struct frontend *fe = arg;
+	const struct fe_listen *l;
 	struct conntab_entry *e;
 	struct fe_conn *old = NULL;
 	struct cookie_tuple t;
@@ -484,23 +521,31 @@ static void fe_frame(void *arg, const uint8_t *frame, size_t len, uint64_t arriv
 	enum pkt_result r;
 
 	stats_inc(fe->stats, STAT_rx_frames);
-	r = pkt_parse_eth(frame, len, &seg);
+	if (!f->to_host) {
+		stats_inc(fe->stats, STAT_rx_not_for_us);
+		return;
+	}
+	r = pkt_parse_eth(f->data, f->len, &seg);
 	if (r != PKT_OK) {
 		stats_inc(fe->stats, STAT_rx_malformed);
 		log_debug("dropped a malformed frame: %s", pkt_result_str(r));
 		return;
 	}
-	if (!fe_protected(fe, &seg)) {
+	l = fe_protected(fe, &seg);
+	if (!l) {
 		stats_inc(fe->stats, STAT_rx_ignored);
 		return;
 	}
+	if (!fe_addrs_ok(fe, f->data, &seg, l))
+		return;
 	frontend_cookie_tuple(&seg, &t);
 	e = conntab_find(fe->conns, &t);
 	if (e) {
 		struct fe_conn *c = (struct fe_conn *)e;
 		if (!c->closed_at && !c->superseded) {
-			if (seg.payload_len && seg.seq == c->next_seq && arrived_ns < c->live_ns) {
-				fe_inject_late(fe, c, &seg);
+			if (seg.payload_len && seg.seq == c->next_seq && f->arrived_ns < c->live_ns) {
+				if (fe_csum_ok(fe, f, &seg))
+					fe_inject_late(fe, c, &seg);
 				return;
 			}
 			if (seg.flags == PKT_TCP_SYN && fe_conn_kernel_closed(c)) {
@@ -512,20 +557,22 @@ static void fe_frame(void *arg, const uint8_t *frame, size_t len, uint64_t arriv
 				 * retransmission; after, the client's answer to
 				 * the window probe. */
 				bool dup = seg.flags == PKT_TCP_ACK && seg.payload_len == 0 &&
-					   fe_conn_handshake(c, &seg) && arrived_ns < c->live_ns;
+					   fe_conn_handshake(c, &seg) && f->arrived_ns < c->live_ns;
 				stats_inc(fe->stats, dup ? STAT_ack_duplicate : STAT_rx_ignored);
 				return;
 			}
 		}
 		old = c;
 	}
+	if (!fe_csum_ok(fe, f, &seg))
+		return;
 	switch (seg.flags & (PKT_TCP_SYN | PKT_TCP_ACK | PKT_TCP_RST | PKT_TCP_FIN)) {
 	case PKT_TCP_SYN:
-		fe_syn(fe, frame, &seg);
+		fe_syn(fe, f->data, &seg);
 		break;
 	case PKT_TCP_ACK:
 	case PKT_TCP_ACK | PKT_TCP_FIN:
-		fe_ack(fe, frame, &seg, &t, old);
+		fe_ack(fe, f->data, &seg, &t, old);
 		break;
 	default: /* SYN+ACK, SYN+RST, RST, ...: not a connection request (§5b) */
 		stats_inc(fe->stats, STAT_rx_ignored);
@@ -563,6 +610,8 @@ static void fe_on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	stats_add(fe->stats, STAT_ring_drops, ring_take_drops(fe->ring));
 	fe_linger_expire(fe, (uint64_t)time(NULL));
+	if (localaddr_refresh(fe->local) < 0)
+		fe_warn(fe, "cannot read this host's addresses: %s", strerror(errno));
 }
 
 struct frontend *frontend_new(struct event_base *base, const struct config *cfg,
@@ -585,19 +634,18 @@ struct frontend *frontend_new(struct event_base *base, const struct config *cfg,
 		snprintf(err, errlen, "getrandom: %s", strerror(errno));
 		goto fail;
 	}
-	if (!(fe->ring = ring_open(cfg, fanout_group, err, errlen)) || !(fe->tx = tx_open(cfg->interface, err, errlen)))
-		goto fail;
-	if (event_base_priority_init(base, FE_PRIO_COUNT) < 0) {
-		snprintf(err, errlen, "cannot set event priorities");
+	if (!(fe->local = localaddr_new()) || localaddr_refresh(fe->local) < 0) {
+		snprintf(err, errlen, "cannot read this host's addresses: %s", strerror(errno));
 		goto fail;
 	}
+	if (!(fe->ring = ring_open(cfg, fanout_group, err, errlen)) || !(fe->tx = tx_open(cfg->interface, err, errlen)))
+		goto fail;
 	if (!(fe->jar = cookie_jar_new(master, cfg->key_period_s)) ||
 	    !(fe->conns = conntab_new(cfg->max_connections, seed)) ||
 	    !(fe->pool = backend_pool_new(cfg)) ||
 	    !(fe->relay = relay_ctx_new(base, cfg, fe->pool, stats)) ||
 	    !(fe->ev_ring = event_new(base, ring_fd(fe->ring), EV_READ | EV_PERSIST, fe_on_ring, fe)) ||
 	    !(fe->ev_tick = event_new(base, -1, EV_PERSIST, fe_on_tick, fe)) ||
-	    event_priority_set(fe->ev_ring, FE_PRIO_RING) < 0 ||
 	    event_add(fe->ev_ring, NULL) < 0 || event_add(fe->ev_tick, &one_second) < 0) {
 		snprintf(err, errlen, "worker set-up failed (out of memory or OpenSSL)");
 		goto fail;
@@ -622,6 +670,7 @@ void frontend_free(struct frontend *fe)
 		fe_conn_forget(fe, TAILQ_FIRST(&fe->lingering));
 	backend_pool_free(fe->pool);
 	conntab_free(fe->conns);
+	localaddr_free(fe->local);
 	cookie_jar_free(fe->jar);
 	tx_close(fe->tx);
 	ring_close(fe->ring);

@@ -192,8 +192,17 @@ size_t ring_drain(struct ring *r, unsigned max_blocks, ring_frame_fn on_frame, r
 		const struct tpacket3_hdr *h =
 			(const struct tpacket3_hdr *)((uint8_t *)bd + bd->hdr.bh1.offset_to_first_pkt);
 		for (uint32_t i = 0; i < n; i++) {
-			on_frame(arg, (const uint8_t *)h + h->tp_mac, h->tp_snaplen,
-				 (uint64_t)h->tp_sec * 1000000000u + h->tp_nsec);
+			/* The frame's sockaddr_ll follows its header (TPACKET_V3). */
+			const struct sockaddr_ll *sll =
+				(const struct sockaddr_ll *)((const uint8_t *)h + TPACKET_ALIGN(sizeof(*h)));
+			struct ring_frame f = {
+				.data = (const uint8_t *)h + h->tp_mac,
+				.len = h->tp_snaplen,
+				.arrived_ns = (uint64_t)h->tp_sec * 1000000000u + h->tp_nsec,
+				.to_host = sll->sll_pkttype == PACKET_HOST,
+				.csum_ok = (h->tp_status & (TP_STATUS_CSUM_VALID | TP_STATUS_CSUMNOTREADY)) != 0,
+			};
+			on_frame(arg, &f);
 			h = (const struct tpacket3_hdr *)((const uint8_t *)h + h->tp_next_offset);
 		}
 		frames += n;

@@ -10,6 +10,7 @@
 #ifndef SYNGUARD_RING_H
 #define SYNGUARD_RING_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,9 +28,19 @@ struct ring *ring_open(const struct config *cfg, uint16_t fanout_group, char *er
 void ring_close(struct ring *r);
 int ring_fd(const struct ring *r);
 
-/* One frame as the kernel captured it (link header first), and when it
- * arrived (CLOCK_REALTIME, ns). */
-typedef void (*ring_frame_fn)(void *arg, const uint8_t *frame, size_t len, uint64_t arrived_ns);
+/* One frame as the kernel captured it, link header first. */
+struct ring_frame {
+	const uint8_t *data;
+	size_t len;
+	uint64_t arrived_ns; /* CLOCK_REALTIME */
+	bool to_host;        /* sent to this interface's own link-layer address
+				(PACKET_HOST): not to another host, a broadcast or
+				a multicast group */
+	bool csum_ok;        /* the NIC verified the checksums, or the frame never
+			        crossed a wire (a local sender's partial checksum);
+			        otherwise whoever acts on it must verify them */
+};
+typedef void (*ring_frame_fn)(void *arg, const struct ring_frame *f);
 /* Called after each block's frames, while they are still valid. */
 typedef void (*ring_block_fn)(void *arg);
 
