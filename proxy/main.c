@@ -65,10 +65,24 @@ static void usage(FILE *out)
 		"Needs CAP_NET_ADMIN and CAP_NET_RAW (run as root) and nftables.\n");
 }
 
+/* Copy the XDP program's counters where stats_sum() finds them. */
+static void daemon_fastpath_counters(struct daemon *d)
+{
+	uint64_t syns, synacks;
+
+	/* SYNs it passed on reach the ring and are counted there. */
+	fastpath_counters(d->fastpath, &syns, &synacks);
+	atomic_store_explicit(&d->fastpath_stats.v[STAT_syn_received], synacks, memory_order_relaxed);
+	atomic_store_explicit(&d->fastpath_stats.v[STAT_synack_sent], synacks, memory_order_relaxed);
+	atomic_store_explicit(&d->fastpath_stats.v[STAT_synack_xdp], synacks, memory_order_relaxed);
+}
+
 static void daemon_print_stats(struct daemon *d)
 {
 	uint64_t v[STAT_COUNT];
 
+	if (d->fastpath)
+		daemon_fastpath_counters(d); /* not a second old */
 	stats_sum(v, d->all_stats, d->n_stats);
 	for (size_t i = 0; i < STAT_COUNT; i++)
 		fprintf(stderr, "stats %s %llu\n", stats_name((enum stats_id)i), (unsigned long long)v[i]);
@@ -76,23 +90,21 @@ static void daemon_print_stats(struct daemon *d)
 }
 
 /* Keep the XDP program's key on the current epoch (a cookie it makes in the
- * first second of an epoch with the previous key is still valid), and copy
- * its counters where stats_sum() finds them. */
+ * first second of an epoch with the previous key is still valid), and its
+ * counters current. */
 static void daemon_fastpath_tick(struct daemon *d)
 {
 	uint8_t key[COOKIE_EPOCH_KEY_LEN];
-	uint64_t epoch, syns, synacks;
+	uint64_t epoch;
 
 	if (cookie_epoch_key(d->jar, (uint64_t)time(NULL), &epoch, key) == 0 && epoch != d->fastpath_epoch &&
 	    fastpath_set_key(d->fastpath, epoch, key) == 0)
 		d->fastpath_epoch = epoch;
 	memset(key, 0, sizeof(key));
-	/* SYNs it passed on reach the ring and are counted there. */
-	fastpath_counters(d->fastpath, &syns, &synacks);
-	atomic_store_explicit(&d->fastpath_stats.v[STAT_syn_received], synacks, memory_order_relaxed);
-	atomic_store_explicit(&d->fastpath_stats.v[STAT_synack_sent], synacks, memory_order_relaxed);
-	atomic_store_explicit(&d->fastpath_stats.v[STAT_synack_xdp], synacks, memory_order_relaxed);
+	daemon_fastpath_counters(d);
 }
+
+
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {

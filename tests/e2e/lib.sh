@@ -558,7 +558,7 @@ sg_write_config() {
 	local out=$1 xdp=off
 	[[ ${SG_XDP:-0} == 1 ]] && xdp=on
 	sed -e "s|@INTERFACE@|p0|g" \
-		-e "s|@LISTEN@|$SG_VIP:$SG_PORT|g" \
+		-e "s|@LISTEN@|${SG_LISTEN:-$SG_VIP:$SG_PORT}|g" \
 		-e "s|@BACKEND@|$SG_BACKEND_IP:$SG_PORT|g" \
 		-e "s|@LOG_LEVEL@|${SG_LOG_LEVEL:-info}|g" \
 		-e "s|@XDP@|$xdp|g" \
