@@ -22,6 +22,7 @@
 #include "frontend.h"
 #include "fw.h"
 #include "keyfile.h"
+#include "localaddr.h"
 #include "log.h"
 #include "report.h"
 #include "stats.h"
@@ -45,6 +46,7 @@ struct daemon {
 	struct report report;
 	struct fastpath *fastpath; /* xdp = "on" */
 	struct cookie_jar *jar;    /* the fast path's keys */
+	struct localaddr *local;   /* this host's addresses, as the fast path knows them */
 	uint64_t fastpath_epoch;
 	struct stats fastpath_stats; /* its counters, summed with the workers' */
 	unsigned n_workers;
@@ -68,13 +70,24 @@ static void usage(FILE *out)
 /* Copy the XDP program's counters where stats_sum() finds them. */
 static void daemon_fastpath_counters(struct daemon *d)
 {
-	uint64_t syns, synacks;
+	struct fastpath_counts c;
 
-	/* SYNs it passed on reach the ring and are counted there. */
-	fastpath_counters(d->fastpath, &syns, &synacks);
-	atomic_store_explicit(&d->fastpath_stats.v[STAT_syn_received], synacks, memory_order_relaxed);
-	atomic_store_explicit(&d->fastpath_stats.v[STAT_synack_sent], synacks, memory_order_relaxed);
-	atomic_store_explicit(&d->fastpath_stats.v[STAT_synack_xdp], synacks, memory_order_relaxed);
+	fastpath_counters(d->fastpath, &c);
+	const struct {
+		enum stats_id id;
+		uint64_t v;
+	} *m, map[] = {
+		/* SYNs it passed on reach the ring and are counted there. */
+		{ STAT_syn_received, c.synacks },
+		{ STAT_synack_sent, c.synacks },
+		{ STAT_synack_xdp, c.synacks },
+		{ STAT_rx_martian, c.martian },
+		{ STAT_rx_malformed, c.malformed },
+		{ STAT_rx_bad_csum, c.bad_csum },
+	};
+
+	for (m = map; m < map + sizeof(map) / sizeof(map[0]); m++)
+		atomic_store_explicit(&d->fastpath_stats.v[m->id], m->v, memory_order_relaxed);
 }
 
 static void daemon_print_stats(struct daemon *d)
@@ -101,6 +114,8 @@ static void daemon_fastpath_tick(struct daemon *d)
 	    fastpath_set_key(d->fastpath, epoch, key) == 0)
 		d->fastpath_epoch = epoch;
 	memset(key, 0, sizeof(key));
+	if (localaddr_refresh(d->local) == 1 && fastpath_set_local(d->fastpath, d->local) < 0)
+		log_warn("XDP fast path: cannot hold all %zu addresses of this host", localaddr_count(d->local));
 	daemon_fastpath_counters(d);
 }
 
@@ -162,9 +177,10 @@ static int daemon_start_fastpath(struct daemon *d, const uint8_t master[COOKIE_M
 	if (d->cfg.xdp != CONFIG_XDP_ON)
 		return 0;
 	d->jar = cookie_jar_new(master, d->cfg.key_period_s);
-	d->fastpath = d->jar ? fastpath_open(&d->cfg, d->cfg.interface, &sa, err, sizeof(err)) : NULL;
+	d->local = localaddr_new();
+	d->fastpath = d->jar && d->local ? fastpath_open(&d->cfg, d->cfg.interface, &sa, err, sizeof(err)) : NULL;
 	if (!d->fastpath) {
-		log_error("xdp = \"on\": %s", d->jar ? err : "cannot create a cookie jar");
+		log_error("xdp = \"on\": %s", d->jar && d->local ? err : "out of memory");
 		return -1;
 	}
 	d->all_stats[d->n_stats++] = &d->fastpath_stats;
@@ -388,6 +404,7 @@ static int daemon_run(struct daemon *d)
 	daemon_print_stats(d);
 	fastpath_close(d->fastpath);
 	cookie_jar_free(d->jar);
+	localaddr_free(d->local);
 	if (fw_remove(err, sizeof(err)) < 0) {
 		log_error("cannot remove the nftables table: %s", err);
 		rc = 1;

@@ -1,6 +1,8 @@
 /* pkt — parse received frames down to TCP, build the segments we send. */
 #include "pkt.h"
 
+#include "martian.h"
+
 #include <assert.h>
 #include <netinet/in.h>
 #include <string.h>
@@ -144,17 +146,9 @@ pkt_tcp_csum_ok(const struct pkt_tcp *seg)
 }
 
 bool
-pkt_src_martian(uint8_t family, const uint8_t *a)
+pkt_src_martian(uint8_t family, const uint8_t *addr)
 {
-	static const uint8_t v6_loopback[16] = { [15] = 1 };
-	static const uint8_t v6_any[16];
-	static const uint8_t v4_mapped[12] = { [10] = 0xff, [11] = 0xff };
-
-	if (family == AF_INET)
-		return a[0] == 0 || a[0] == 127 || (a[0] & 0xf0) == 0xe0 ||
-		    (a[0] == 255 && a[1] == 255 && a[2] == 255 && a[3] == 255);
-	return a[0] == 0xff || memcmp(a, v6_any, 16) == 0 ||
-	    memcmp(a, v6_loopback, 16) == 0 || memcmp(a, v4_mapped, 12) == 0;
+	return family == AF_INET ? martian_src4(addr) : martian_src6(addr);
 }
 
 /* The caller has zeroed `o`. */

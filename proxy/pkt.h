@@ -85,10 +85,7 @@ enum pkt_result pkt_parse_ip(const uint8_t *packet, size_t len, struct pkt_tcp *
 bool pkt_tcp_csum_ok(const struct pkt_tcp *seg);
 
 /* True if no packet from another host can carry `addr` (network order) as
- * its source, as the kernel's routing decides (martian sources): IPv4
- * 0.0.0.0/8, 127.0.0.0/8, multicast 224.0.0.0/4, 255.255.255.255; IPv6 ::,
- * ::1, multicast ff00::/8, v4-mapped ::ffff:0:0/96. Our own addresses are
- * martian too, but only the caller knows them. */
+ * its source: martian.h says which. */
 bool pkt_src_martian(uint8_t family, const uint8_t *addr);
 
 /* What our SYN-ACK says besides the addresses. Options are echoed only if
