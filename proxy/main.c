@@ -159,7 +159,8 @@ static int daemon_start_admin(struct daemon *d)
 
 	if (!d->cfg.admin_enabled)
 		return 0;
-	d->admin = admin_new(d->base, &d->cfg.admin, d->all_stats, d->n_stats, err, sizeof(err));
+	d->admin = admin_new(d->base, &d->cfg.admin, d->all_stats, d->n_stats, ADMIN_DEADLINE_MS, err,
+			     sizeof(err));
 	if (!d->admin) {
 		log_error("admin endpoint: %s", err);
 		return -1;
