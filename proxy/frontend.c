@@ -92,6 +92,7 @@ struct frontend {
 	struct event *ev_tick;
 	TAILQ_HEAD(, fe_conn) lingering; /* finished connections, oldest first */
 	size_t n_lingering;
+	int ring_err;    /* the ring's last error, until frames flow again */
 	uint64_t now_s;  /* wall clock for cookies, read once per wakeup */
 	uint32_t ts_ms;  /* our TCP timestamp clock */
 	time_t last_warn;
@@ -599,7 +600,20 @@ static void fe_on_ring(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	fe->now_s = (uint64_t)time(NULL);
 	fe->ts_ms = fe_ts_clock();
-	ring_drain(fe->ring, FE_BLOCKS_PER_WAKEUP, fe_frame, fe_block_end, fe);
+	if (ring_drain(fe->ring, FE_BLOCKS_PER_WAKEUP, fe_frame, fe_block_end, fe) > 0) {
+		if (fe->ring_err) {
+			log_info("%s: receiving again", fe->cfg->interface);
+			fe->ring_err = 0;
+		}
+		return;
+	}
+	/* Woken with nothing to read: an error (the interface went down),
+	 * which stays reported, and wakes us at once, until read. */
+	int err = ring_take_error(fe->ring);
+	if (err && err != fe->ring_err)
+		log_warn("%s: %s: no packets until it is back", fe->cfg->interface, strerror(err));
+	if (err)
+		fe->ring_err = err;
 }
 
 static void fe_on_tick(evutil_socket_t fd, short what, void *arg)

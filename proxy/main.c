@@ -4,6 +4,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 #include <getopt.h>
+#include <net/if.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -43,6 +44,8 @@ struct daemon {
 	struct admin *admin;
 	struct event *ev_tick;   /* every second */
 	unsigned ticks;
+	unsigned ifindex;        /* the interface's, at start */
+	int exit_code;           /* set by whoever stops the loop for a failure */
 	struct report report;
 	struct fastpath *fastpath; /* xdp = "on" */
 	struct cookie_jar *jar;    /* the fast path's keys */
@@ -128,6 +131,14 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	/* Deleted (or replaced by another of the same name): the rings are
+	 * bound to the old one and will never see a frame again. */
+	if (if_nametoindex(d->cfg.interface) != d->ifindex) {
+		log_error("interface %s is gone: stopping", d->cfg.interface);
+		d->exit_code = 1;
+		event_base_loopbreak(d->base);
+		return;
+	}
 	if (d->fastpath)
 		daemon_fastpath_tick(d);
 	if (++d->ticks % REPORT_INTERVAL_S == 0) {
@@ -369,6 +380,11 @@ static int daemon_run(struct daemon *d)
 
 	if (check_capabilities() < 0 || load_master(&d->cfg, master) < 0)
 		return 1;
+	d->ifindex = if_nametoindex(d->cfg.interface);
+	if (d->ifindex == 0) {
+		log_error("interface %s: %s", d->cfg.interface, strerror(errno));
+		return 1;
+	}
 	raise_fd_limit(&d->cfg);
 	signal(SIGPIPE, SIG_IGN);
 	if (evthread_use_pthreads() < 0 || !(d->base = event_base_new())) {
@@ -394,7 +410,7 @@ static int daemon_run(struct daemon *d)
 			 config_endpoint_str(&d->cfg.listen[0], ep, sizeof(ep)), d->cfg.n_backends,
 			 d->n_workers);
 		event_base_dispatch(d->base);
-		rc = 0;
+		rc = d->exit_code;
 	}
 	admin_free(d->admin);
 	if (d->ev_tick)

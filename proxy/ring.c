@@ -213,6 +213,16 @@ size_t ring_drain(struct ring *r, unsigned max_blocks, ring_frame_fn on_frame, r
 	return frames;
 }
 
+int ring_take_error(struct ring *r)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(r->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		return errno;
+	return err;
+}
+
 uint64_t ring_take_drops(struct ring *r)
 {
 	struct tpacket_stats_v3 st;

@@ -49,6 +49,12 @@ typedef void (*ring_block_fn)(void *arg);
 size_t ring_drain(struct ring *r, unsigned max_blocks, ring_frame_fn on_frame, ring_block_fn on_block_end,
 		  void *arg);
 
+/* The socket's pending error (SO_ERROR, which reading clears), or 0. The
+ * kernel sets ENETDOWN when the interface goes down: until it is read, poll
+ * reports the socket in error at every wakeup. Frames flow again by
+ * themselves once the interface is up; if it is deleted, never. */
+int ring_take_error(struct ring *r);
+
 /* Frames the kernel dropped for lack of ring space since the last call. */
 uint64_t ring_take_drops(struct ring *r);
 
