@@ -629,7 +629,7 @@ static void fe_on_tick(evutil_socket_t fd, short what, void *arg)
 }
 
 struct frontend *frontend_new(struct event_base *base, const struct config *cfg,
-			      const uint8_t master[COOKIE_MASTER_LEN], uint16_t fanout_group,
+			      const uint8_t master[COOKIE_MASTER_LEN], uint16_t *fanout,
 			      struct stats *stats, char *err, size_t errlen)
 {
 	struct frontend *fe = calloc(1, sizeof(*fe));
@@ -652,7 +652,7 @@ struct frontend *frontend_new(struct event_base *base, const struct config *cfg,
 		snprintf(err, errlen, "cannot read this host's addresses: %s", strerror(errno));
 		goto fail;
 	}
-	if (!(fe->ring = ring_open(cfg, fanout_group, err, errlen)) || !(fe->tx = tx_open(cfg->interface, err, errlen)))
+	if (!(fe->ring = ring_open(cfg, fanout, err, errlen)) || !(fe->tx = tx_open(cfg->interface, err, errlen)))
 		goto fail;
 	if (!(fe->jar = cookie_jar_new(master, cfg->key_period_s)) ||
 	    !(fe->conns = conntab_new(cfg->max_connections, seed)) ||

@@ -32,10 +32,10 @@ struct pkt_tcp;
 void frontend_cookie_tuple(const struct pkt_tcp *seg, struct cookie_tuple *t);
 
 /* Everything a worker needs, opened now (so errors surface at start), on
- * the worker's loop `base`. `fanout_group` joins the workers' rings (0 for a single worker). `cfg` and
+ * the worker's loop `base`. `fanout` joins the workers' rings (ring.h). `cfg` and
  * `stats` are borrowed. NULL with a message in `err`. */
 struct frontend *frontend_new(struct event_base *base, const struct config *cfg,
-			      const uint8_t master[COOKIE_MASTER_LEN], uint16_t fanout_group,
+			      const uint8_t master[COOKIE_MASTER_LEN], uint16_t *fanout,
 			      struct stats *stats, char *err, size_t errlen);
 
 /* Resets open connections and releases everything. */

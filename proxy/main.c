@@ -324,8 +324,8 @@ static void *worker_main(void *arg)
 
 static int daemon_start_workers(struct daemon *d, const uint8_t master[COOKIE_MASTER_LEN])
 {
-	/* Workers share traffic through one fanout group, unique per process. */
-	uint16_t fanout = d->cfg.workers > 1 ? (uint16_t)(getpid() & 0xffff) : 0;
+	/* Workers share traffic through one fanout group, the first founds it. */
+	uint16_t fanout = 0;
 	char err[256];
 
 	for (unsigned i = 0; i < d->cfg.workers; i++) {
@@ -337,7 +337,8 @@ static int daemon_start_workers(struct daemon *d, const uint8_t master[COOKIE_MA
 			log_error("cannot create an event loop");
 			return -1;
 		}
-		w->fe = frontend_new(w->base, &d->cfg, master, fanout, &w->stats, err, sizeof(err));
+		w->fe = frontend_new(w->base, &d->cfg, master, d->cfg.workers > 1 ? &fanout : NULL, &w->stats, err,
+				     sizeof(err));
 		if (!w->fe) {
 			log_error("worker %u: %s", i, err);
 			return -1;

@@ -81,7 +81,25 @@ static int ring_filter(const struct config *cfg, struct sock_filter *prog, size_
 	return 0;
 }
 
-static int ring_setup(struct ring *r, const struct config *cfg, uint16_t fanout_group, char *err,
+/* Found (*fanout 0: the kernel picks a free id, read back) or join a group. */
+static int ring_fanout(int fd, uint16_t *fanout)
+{
+	int arg = *fanout | PACKET_FANOUT_HASH << 16;
+	socklen_t len = sizeof(arg);
+
+	if (*fanout == 0)
+		arg |= PACKET_FANOUT_FLAG_UNIQUEID << 16;
+	if (setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof(arg)) < 0)
+		return -1;
+	if (*fanout == 0) {
+		if (getsockopt(fd, SOL_PACKET, PACKET_FANOUT, &arg, &len) < 0)
+			return -1;
+		*fanout = (uint16_t)arg;
+	}
+	return 0;
+}
+
+static int ring_setup(struct ring *r, const struct config *cfg, uint16_t *fanout, char *err,
 		      size_t errlen)
 {
 	struct sock_filter prog[13 + CONFIG_MAX_LISTEN + 2];
@@ -129,17 +147,14 @@ static int ring_setup(struct ring *r, const struct config *cfg, uint16_t fanout_
 		snprintf(err, errlen, "bind packet socket to %s: %s", cfg->interface, strerror(errno));
 		return -1;
 	}
-	if (fanout_group) {
-		int fanout = fanout_group | (PACKET_FANOUT_HASH << 16);
-		if (setsockopt(r->fd, SOL_PACKET, PACKET_FANOUT, &fanout, sizeof(fanout)) < 0) {
-			snprintf(err, errlen, "packet fanout: %s", strerror(errno));
-			return -1;
-		}
+	if (fanout && ring_fanout(r->fd, fanout) < 0) {
+		snprintf(err, errlen, "packet fanout: %s", strerror(errno));
+		return -1;
 	}
 	return 0;
 }
 
-struct ring *ring_open(const struct config *cfg, uint16_t fanout_group, char *err, size_t errlen)
+struct ring *ring_open(const struct config *cfg, uint16_t *fanout, char *err, size_t errlen)
 {
 	struct ring *r = calloc(1, sizeof(*r));
 
@@ -156,7 +171,7 @@ struct ring *ring_open(const struct config *cfg, uint16_t fanout_group, char *er
 		free(r);
 		return NULL;
 	}
-	if (ring_setup(r, cfg, fanout_group, err, errlen) < 0) {
+	if (ring_setup(r, cfg, fanout, err, errlen) < 0) {
 		ring_close(r);
 		return NULL;
 	}

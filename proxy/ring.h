@@ -22,9 +22,12 @@
 
 struct ring;
 
-/* Open a ring on cfg->interface; `fanout_group` joins workers (0: none).
+/* Open a ring on cfg->interface. Workers' rings share the traffic in one
+ * fanout group: `fanout` NULL for a ring alone; *fanout 0 to found a group
+ * whose id the kernel picks among the free ones (so no other process's
+ * group is joined by chance), written back for the next rings to join.
  * Returns NULL with a message in `err`. */
-struct ring *ring_open(const struct config *cfg, uint16_t fanout_group, char *err, size_t errlen);
+struct ring *ring_open(const struct config *cfg, uint16_t *fanout, char *err, size_t errlen);
 void ring_close(struct ring *r);
 int ring_fd(const struct ring *r);
 
