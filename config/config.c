@@ -80,7 +80,9 @@ static const struct config_keyword config_top_keywords[] = {
 };
 
 static const struct config_keyword config_cookie_keywords[] = {
-	{ .name = "key_period", .parse = config_parse_uint, .min = 1, .max = 3600,
+	/* A cookie is accepted for up to two periods: the bound on how long a
+	 * captured handshake ACK could be replayed (frontend.c's linger). */
+	{ .name = "key_period", .parse = config_parse_uint, .min = 1, .max = CONFIG_KEY_PERIOD_MAX,
 	  CONFIG_FIELD(struct config, key_period_s) },
 	{ .name = "key_file", .parse = config_parse_key_file },
 	{ .name = NULL },

@@ -18,6 +18,7 @@
 #define CONFIG_MAX_BACKENDS 64
 #define CONFIG_PATH_MAX 4096
 #define CONFIG_ERR_MAX 512
+#define CONFIG_KEY_PERIOD_MAX 60 /* seconds: cookies live at most twice that */
 
 enum config_proxy_protocol {
 	CONFIG_PROXY_OFF = 0,
@@ -59,7 +60,7 @@ struct config {
 	struct config_backend backends[CONFIG_MAX_BACKENDS];
 	size_t n_backends;
 	uint16_t mss;                 /* our MSS in SYN-ACKs; default 1460 */
-	uint32_t key_period_s;        /* cookie key rotation; default 30 */
+	uint32_t key_period_s;        /* cookie key rotation; default 30, at most CONFIG_KEY_PERIOD_MAX */
 	char key_file[CONFIG_PATH_MAX]; /* empty: random key per start */
 	bool admin_enabled;
 	struct config_endpoint admin; /* metrics/admin HTTP endpoint */

@@ -29,7 +29,8 @@
 #define FE_PENDING_MAX 64    /* handshakes verified in one ring block */
 #define FE_SEGS_MAX 8        /* early segments kept per handshake */
 #define FE_EARLY_MAX 65536   /* early bytes: at most the window we offered */
-#define FE_LINGER_S 60       /* keep finished connections known as long as TIME_WAIT */
+#define FE_LINGER_S 60       /* keep finished connections known at least as long as TIME_WAIT */
+#define FE_DIAGNOSE_PER_S 64 /* refused ACKs checked for "expired" per second */
 /* The ring and the relay share one event queue, every callback bounded
  * (here: blocks per wakeup; the relay: rounds per callback), so each loop
  * iteration serves both and neither can starve the other: a flood does not
@@ -53,7 +54,9 @@ struct fe_pending {
 
 /* An adopted connection: its conntab entry and the way back to us. When
  * the relay is done it lingers, so the last packets of its close are known
- * as such rather than counted as forged ACKs. */
+ * as such rather than counted as forged ACKs, and so that a copy of its
+ * handshake ACK (with the request it carried), replayed while the cookie
+ * is still valid, is recognised rather than adopted again. */
 struct fe_conn {
 	struct conntab_entry entry;
 	struct frontend *fe;
@@ -92,7 +95,9 @@ struct frontend {
 	struct event *ev_tick;
 	TAILQ_HEAD(, fe_conn) lingering; /* finished connections, oldest first */
 	size_t n_lingering;
+	uint64_t linger_s; /* how long: TIME_WAIT, or the life of a cookie if longer */
 	int ring_err;    /* the ring's last error, until frames flow again */
+	unsigned diagnose_left; /* cookie_diagnose() calls left this second */
 	uint64_t now_s;  /* wall clock for cookies, read once per wakeup */
 	uint32_t ts_ms;  /* our TCP timestamp clock */
 	time_t last_warn;
@@ -300,16 +305,19 @@ static void fe_conn_done(void *arg)
 	}
 	c->closed_at = (uint64_t)time(NULL);
 	TAILQ_INSERT_TAIL(&fe->lingering, c, linger);
-	/* Bounded: under heavy churn the oldest are forgotten early. */
-	if (++fe->n_lingering > fe->cfg->max_connections)
+	/* Bounded: under heavy churn the oldest are forgotten early, and a
+	 * copy of their handshake ACK could be adopted again: counted. */
+	if (++fe->n_lingering > fe->cfg->max_connections) {
+		stats_inc(fe->stats, STAT_linger_evicted);
 		fe_conn_forget(fe, TAILQ_FIRST(&fe->lingering));
+	}
 }
 
 static void fe_linger_expire(struct frontend *fe, uint64_t now)
 {
 	struct fe_conn *c;
 
-	while ((c = TAILQ_FIRST(&fe->lingering)) && c->closed_at + FE_LINGER_S <= now)
+	while ((c = TAILQ_FIRST(&fe->lingering)) && c->closed_at + fe->linger_s <= now)
 		fe_conn_forget(fe, c);
 }
 
@@ -361,14 +369,20 @@ static void fe_ack(struct frontend *fe, const uint8_t *eth, const struct pkt_tcp
 		stats_inc(fe->stats, STAT_rx_ignored);
 		return;
 	}
-	switch (cookie_check(fe->jar, t, ack->seq, ack->ack, fe->now_s, &opts)) {
-	case COOKIE_VALID:
-		break;
-	case COOKIE_EXPIRED:
-		stats_inc(fe->stats, old ? STAT_rx_ignored : STAT_ack_expired);
-		return;
-	default:
-		stats_inc(fe->stats, old ? STAT_rx_ignored : STAT_ack_bad_cookie);
+	if (cookie_check(fe->jar, t, ack->seq, ack->ack, fe->now_s, &opts) != COOKIE_VALID) {
+		if (old) {
+			stats_inc(fe->stats, STAT_rx_ignored);
+			return;
+		}
+		/* Telling a slow client (or a peer instance's lagging clock)
+		 * from a forger costs a second MAC: at most FE_DIAGNOSE_PER_S a
+		 * second, so an ACK flood costs one MAC per ACK. */
+		bool expired = false;
+		if (fe->diagnose_left > 0) {
+			fe->diagnose_left--;
+			expired = cookie_diagnose(fe->jar, t, ack->seq, ack->ack, fe->now_s) == COOKIE_EXPIRED;
+		}
+		stats_inc(fe->stats, expired ? STAT_ack_expired : STAT_ack_bad_cookie);
 		return;
 	}
 	stats_inc(fe->stats, STAT_ack_valid);
@@ -623,6 +637,7 @@ static void fe_on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	stats_add(fe->stats, STAT_ring_drops, ring_take_drops(fe->ring));
+	fe->diagnose_left = FE_DIAGNOSE_PER_S;
 	fe_linger_expire(fe, (uint64_t)time(NULL));
 	if (localaddr_refresh(fe->local) < 0)
 		fe_warn(fe, "cannot read this host's addresses: %s", strerror(errno));
@@ -642,6 +657,10 @@ struct frontend *frontend_new(struct event_base *base, const struct config *cfg,
 	}
 	fe->cfg = cfg;
 	fe->stats = stats;
+	fe->diagnose_left = FE_DIAGNOSE_PER_S;
+	/* A cookie is valid for at most two key periods after it was made,
+	 * which is before the connection closed. */
+	fe->linger_s = 2 * (uint64_t)cfg->key_period_s > FE_LINGER_S ? 2 * (uint64_t)cfg->key_period_s : FE_LINGER_S;
 	fe_listen_init(fe);
 	TAILQ_INIT(&fe->lingering);
 	if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed)) {

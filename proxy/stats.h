@@ -25,7 +25,7 @@
 	X(synack_send_failed, "SYN-ACKs (and resets) dropped: the TX ring was full")     \
 	X(ack_valid, "handshake ACKs whose cookie checked out")                          \
 	X(ack_bad_cookie, "ACKs with a wrong cookie (forged or stale), dropped")         \
-	X(ack_expired, "ACKs with a cookie older than the previous key, dropped")        \
+	X(ack_expired, "ACKs with a cookie older than the previous key, dropped (told apart for 64 a second per worker)") \
 	X(ack_duplicate, "valid ACKs for an already adopted connection, ignored")        \
 	X(adopted, "connections turned into kernel sockets with TCP_REPAIR")             \
 	X(adopt_failed, "valid handshakes whose adoption failed")                        \
@@ -33,6 +33,7 @@
 	X(early_data_segments, "segments injected that arrived before adoption")        \
 	X(early_data_bytes, "bytes injected that arrived before adoption")              \
 	X(early_data_late, "of those segments, ones the ring delivered after adoption")  \
+	X(linger_evicted, "finished connections forgotten before their cookie expired (more than max_connections finished): a copy of their handshake ACK could be adopted again") \
 	X(conn_limit_rejected, "valid handshakes refused: max_connections reached")      \
 	X(backend_connect_ok, "backend connections established")                         \
 	X(backend_connect_failed, "backend connects refused or timed out")               \

@@ -9,6 +9,10 @@ Used only inside the test's own namespaces (tests/e2e/11-hostile-frames.sh).
   craft.py syn IFACE [frame options]         one SYN; prints "answered" or "silent"
   craft.py handshake IFACE [frame options]   SYN, the SYN-ACK's cookie, then the
                                              ACK with --data; prints the cookie
+  craft.py capture IFACE --dst A --dport P --out FILE [--wait S]
+                                             keep the first frame IFACE sends to
+                                             A:P with TCP data (as hex)
+  craft.py send IFACE --file FILE            send that frame again, as it was
 Frame options: --src/--dst (IPv4), --sport/--dport, --dst-mac/--src-mac,
 --bad-csum (the TCP checksum off by one), --ip-total-len N (IPv4 total length
 field), --wait SECONDS (how long to listen for the answer). handshake also
@@ -87,7 +91,55 @@ def wait_synack(a, sock):
     return None
 
 
+def tcp_data_to(data, dst, dport):
+    """True for an untagged IPv4 frame carrying TCP data to dst:dport."""
+    if len(data) < 54 or data[12:14] != b"\x08\x00" or data[23] != 6:
+        return False
+    ihl = (data[14] & 0x0F) * 4
+    total = struct.unpack("!H", data[16:18])[0]
+    t = 14 + ihl
+    doff = (data[t + 12] >> 4) * 4
+    return (socket.inet_ntoa(data[30:34]) == dst and struct.unpack("!H", data[t + 2:t + 4])[0] == dport
+            and total > ihl + doff)
+
+
+def capture(a):
+    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+    sock.bind((a.iface, 0))
+    print("capturing", flush=True)
+    end = time.monotonic() + a.wait
+    while (left := end - time.monotonic()) > 0:
+        if not select.select([sock], [], [], left)[0]:
+            break
+        data, addr = sock.recvfrom(65535)
+        if addr[2] == socket.PACKET_OUTGOING and tcp_data_to(data, a.dst, a.dport):
+            with open(a.out, "w") as f:
+                f.write(data.hex())
+            return 0
+    print("nothing captured", file=sys.stderr)
+    return 1
+
+
+def send(a):
+    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+    sock.bind((a.iface, 0))
+    with open(a.file) as f:
+        sock.send(bytes.fromhex(f.read().strip()))
+    return 0
+
+
 def main():
+    if sys.argv[1:2] in (["capture"], ["send"]):
+        p = argparse.ArgumentParser()
+        p.add_argument("cmd")
+        p.add_argument("iface")
+        p.add_argument("--dst")
+        p.add_argument("--dport", type=int, default=80)
+        p.add_argument("--out")
+        p.add_argument("--file")
+        p.add_argument("--wait", type=float, default=10)
+        a = p.parse_args()
+        return capture(a) if a.cmd == "capture" else send(a)
     p = argparse.ArgumentParser()
     p.add_argument("cmd", choices=["syn", "handshake"])
     p.add_argument("iface")
