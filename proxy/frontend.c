@@ -24,6 +24,7 @@
 #include "relay.h"
 #include "ring.h"
 #include "tx.h"
+#include "verdict.h"
 
 #define FE_NO_OPTS_MSS 536   /* RFC 9293 default when a SYN has no MSS option */
 #define FE_PENDING_MAX 64    /* handshakes verified in one ring block */
@@ -70,19 +71,10 @@ struct fe_conn {
 	TAILQ_ENTRY(fe_conn) linger;
 };
 
-/* A protected endpoint as the packet path compares it, decoded once. */
-struct fe_listen {
-	uint8_t family;
-	uint8_t alen;
-	bool any;      /* wildcard address: the port on every address */
-	uint16_t port; /* host order, as in struct pkt_tcp */
-	uint8_t addr[16];
-};
-
 struct frontend {
 	const struct config *cfg;
-	struct fe_listen listen[CONFIG_MAX_LISTEN];
-	size_t n_listen;
+	struct verdict_listen listen[CONFIG_MAX_LISTEN];
+	struct verdict_ctx vctx; /* what verdict_of() is given for each frame */
 	struct stats *stats;
 	struct ring *ring;
 	struct tx *tx;
@@ -98,7 +90,6 @@ struct frontend {
 	uint64_t linger_s; /* how long: TIME_WAIT, or the life of a cookie if longer */
 	int ring_err;    /* the ring's last error, until frames flow again */
 	unsigned diagnose_left; /* cookie_diagnose() calls left this second */
-	uint64_t now_s;  /* wall clock for cookies, read once per wakeup */
 	uint32_t ts_ms;  /* our TCP timestamp clock */
 	time_t last_warn;
 	unsigned n_pending;
@@ -132,18 +123,6 @@ static uint32_t fe_ts_clock(void)
 		}                                                   \
 	} while (0)
 
-void frontend_cookie_tuple(const struct pkt_tcp *seg, struct cookie_tuple *t)
-{
-	size_t alen = seg->family == AF_INET ? 4 : 16;
-
-	memset(t, 0, sizeof(*t));
-	t->family = seg->family;
-	memcpy(t->saddr, seg->saddr, alen);
-	memcpy(t->daddr, seg->daddr, alen);
-	t->sport = seg->sport;
-	t->dport = seg->dport;
-}
-
 static void fe_sockaddr(uint8_t family, const uint8_t *addr, uint16_t port, struct sockaddr_storage *ss)
 {
 	memset(ss, 0, sizeof(*ss));
@@ -160,69 +139,6 @@ static void fe_sockaddr(uint8_t family, const uint8_t *addr, uint16_t port, stru
 	}
 }
 
-/* Is the segment's destination one of the protected address:ports? */
-static void fe_listen_init(struct frontend *fe)
-{
-	static const uint8_t any[16];
-
-	for (size_t i = 0; i < fe->cfg->n_listen; i++) {
-		struct fe_listen *l = &fe->listen[i];
-		const uint8_t *addr;
-		uint16_t port;
-
-		l->family = (uint8_t)fe->cfg->listen[i].addr.ss_family;
-		l->alen = (uint8_t)config_endpoint_raw(&fe->cfg->listen[i], &addr, &port);
-		l->port = ntohs(port);
-		memcpy(l->addr, addr, l->alen);
-		l->any = memcmp(addr, any, l->alen) == 0;
-	}
-	fe->n_listen = fe->cfg->n_listen;
-}
-
-/* The protected endpoint the segment is for, or NULL. */
-static const struct fe_listen *fe_protected(const struct frontend *fe, const struct pkt_tcp *seg)
-{
-	for (size_t i = 0; i < fe->n_listen; i++) {
-		const struct fe_listen *l = &fe->listen[i];
-
-		if (l->family == seg->family && l->port == seg->dport &&
-		    (l->any || memcmp(l->addr, seg->daddr, l->alen) == 0))
-			return l;
-	}
-	return NULL;
-}
-
-/* Would the kernel take this segment as addressed to this host from
- * another one? Frames to other link-layer addresses were counted before
- * parsing; here the addresses: no impossible or own source (nor a group
- * link-layer source, which our answer would go to), and with a wildcard
- * listen a destination that is one of ours, not a broadcast or an address
- * only passing through. */
-static bool fe_addrs_ok(struct frontend *fe, const uint8_t *eth, const struct pkt_tcp *seg,
-			const struct fe_listen *l)
-{
-	if ((eth[6] & 1) || pkt_src_martian(seg->family, seg->saddr) ||
-	    localaddr_has(fe->local, seg->family, seg->saddr)) {
-		stats_inc(fe->stats, STAT_rx_martian);
-		return false;
-	}
-	if (l->any && !localaddr_has(fe->local, seg->family, seg->daddr)) {
-		stats_inc(fe->stats, STAT_rx_not_for_us);
-		return false;
-	}
-	return true;
-}
-
-/* Before acting on a segment (answering, checking its cookie, injecting its
- * bytes): its checksum, unless the kernel or NIC already vouched for it. */
-static bool fe_csum_ok(struct frontend *fe, const struct ring_frame *f, const struct pkt_tcp *seg)
-{
-	if (f->csum_ok || pkt_tcp_csum_ok(seg))
-		return true;
-	stats_inc(fe->stats, STAT_rx_bad_csum);
-	return false;
-}
-
 /* Answer the segment `seg`, received in Ethernet frame `eth`, with a reset. */
 static void fe_send_rst(struct frontend *fe, const uint8_t *eth, const struct pkt_tcp *seg)
 {
@@ -233,9 +149,9 @@ static void fe_send_rst(struct frontend *fe, const uint8_t *eth, const struct pk
 		tx_commit(fe->tx, eth, seg->family, len);
 }
 
-static void fe_syn(struct frontend *fe, const uint8_t *eth, const struct pkt_tcp *syn)
+static void fe_syn(struct frontend *fe, const uint8_t *eth, const struct pkt_tcp *syn,
+		   const struct cookie_tuple *t)
 {
-	struct cookie_tuple t;
 	struct cookie_opts offered = {
 		.mss = syn->opt.has_mss ? syn->opt.mss : FE_NO_OPTS_MSS,
 		.wscale = syn->opt.has_wscale ? (syn->opt.wscale > 14 ? 14 : syn->opt.wscale)
@@ -257,8 +173,7 @@ static void fe_syn(struct frontend *fe, const uint8_t *eth, const struct pkt_tcp
 	slot = tx_slot(fe->tx);
 	if (!slot)
 		return; /* counted by tx_flush() as refused */
-	frontend_cookie_tuple(syn, &t);
-	sa.isn = cookie_make(fe->jar, &t, syn->seq, &offered, fe->now_s, NULL);
+	sa.isn = cookie_make(fe->jar, t, syn->seq, &offered, fe->vctx.now_s, NULL);
 	len = pkt_build_synack(slot, PKT_BUILD_MAX, syn, &sa);
 	if (len) {
 		tx_commit(fe->tx, eth, syn->family, len);
@@ -333,71 +248,56 @@ static void fe_pending_add_data(struct fe_pending *p, const struct pkt_tcp *seg)
 	}
 }
 
-static bool fe_early_data(struct frontend *fe, const struct cookie_tuple *t, const struct pkt_tcp *seg)
-{
-	for (unsigned i = 0; i < fe->n_pending; i++) {
-		if (memcmp(&fe->pending[i].tuple, t, sizeof(*t)) == 0) {
-			fe_pending_add_data(&fe->pending[i], seg);
-			return true;
-		}
-	}
-	return false;
-}
-
 static void fe_adopt_all(struct frontend *fe);
 
-/* Does `seg` belong to the handshake of `c`: the same ISNs both ways? */
-static bool fe_conn_handshake(const struct fe_conn *c, const struct pkt_tcp *seg)
+/* What this worker remembers of a 4-tuple, for verdict_of(): a handshake
+ * verified in this block first (its early data), then the connection
+ * table. */
+static void fe_known(void *arg, const struct cookie_tuple *t, struct verdict_known *k)
 {
-	return seg->ack == c->entry.cookie + 1 && seg->seq == c->rcv_isn + 1;
-}
+	struct frontend *fe = arg;
+	struct conntab_entry *e;
+	struct fe_conn *c;
 
-/* An ACK for no open connection. `old` is a finished one on the same
- * 4-tuple, if any: its late packets (the ring can lag the kernel by a few
- * ms) are not forgeries, and the first segments carry the very seq/ack of
- * its handshake, so they pass the cookie check too: only a valid cookie with
- * new ISNs means the client reused its port. */
-static void fe_ack(struct frontend *fe, const uint8_t *eth, const struct pkt_tcp *ack,
-		   const struct cookie_tuple *t, struct fe_conn *old)
-{
-	struct cookie_opts opts;
-	struct fe_pending *p;
-
-	if (fe_early_data(fe, t, ack))
-		return;
-	if (old && fe_conn_handshake(old, ack)) {
-		stats_inc(fe->stats, STAT_rx_ignored);
-		return;
-	}
-	if (cookie_check(fe->jar, t, ack->seq, ack->ack, fe->now_s, &opts) != COOKIE_VALID) {
-		if (old) {
-			stats_inc(fe->stats, STAT_rx_ignored);
+	for (unsigned i = 0; i < fe->n_pending; i++) {
+		if (memcmp(&fe->pending[i].tuple, t, sizeof(*t)) == 0) {
+			k->state = VERDICT_TUPLE_PENDING;
+			k->conn = &fe->pending[i];
 			return;
 		}
-		/* Telling a slow client (or a peer instance's lagging clock)
-		 * from a forger costs a second MAC: at most FE_DIAGNOSE_PER_S a
-		 * second, so an ACK flood costs one MAC per ACK. */
-		bool expired = false;
-		if (fe->diagnose_left > 0) {
-			fe->diagnose_left--;
-			expired = cookie_diagnose(fe->jar, t, ack->seq, ack->ack, fe->now_s) == COOKIE_EXPIRED;
-		}
-		stats_inc(fe->stats, expired ? STAT_ack_expired : STAT_ack_bad_cookie);
-		return;
 	}
+	e = conntab_find(fe->conns, t);
+	if (!e)
+		return;
+	c = (struct fe_conn *)e;
+	k->state = c->closed_at || c->superseded ? VERDICT_TUPLE_FINISHED : VERDICT_TUPLE_LIVE;
+	k->cookie = c->entry.cookie;
+	k->rcv_isn = c->rcv_isn;
+	k->next_seq = c->next_seq;
+	k->live_ns = c->live_ns;
+	k->conn = c;
+}
+
+/* A verified handshake: adopted at the end of the ring block, with the
+ * bytes that follow it there. It takes over the 4-tuple of a finished
+ * connection, if any. */
+static void fe_handshake(struct frontend *fe, const uint8_t *eth, const struct verdict_out *v)
+{
+	struct fe_pending *p;
+
 	stats_inc(fe->stats, STAT_ack_valid);
-	if (old)
-		fe_conn_replace(fe, old);
+	if (v->known.state == VERDICT_TUPLE_FINISHED)
+		fe_conn_replace(fe, v->known.conn);
 	if (fe->n_pending == FE_PENDING_MAX)
 		fe_adopt_all(fe);
 	p = &fe->pending[fe->n_pending++];
-	p->ack = *ack;
+	p->ack = v->seg;
 	p->eth = eth;
-	p->tuple = *t;
-	p->opts = opts;
+	p->tuple = v->tuple;
+	p->opts = v->opts;
 	p->n_segs = 0;
-	p->next_seq = ack->seq;
-	fe_pending_add_data(p, ack); /* the ACK's own payload */
+	p->next_seq = v->seg.seq;
+	fe_pending_add_data(p, &v->seg); /* the ACK's own payload */
 }
 
 /* The early bytes of `p` as one buffer: the ACK's own payload in place, or
@@ -528,69 +428,59 @@ static void fe_inject_late(struct frontend *fe, struct fe_conn *c, const struct 
 static void fe_frame(void *arg, const struct ring_frame *f)
 {
 	struct frontend *fe = arg;
-	const struct fe_listen *l;
-	struct conntab_entry *e;
-	struct fe_conn *old = NULL;
-	struct cookie_tuple t;
-	struct pkt_tcp seg;
-	enum pkt_result r;
+	struct verdict_out out;
+	enum verdict v = verdict_of(&fe->vctx, f, &out);
+	struct fe_conn *c = out.known.conn;
 
 	stats_inc(fe->stats, STAT_rx_frames);
-	if (!f->to_host) {
+	switch (v) {
+	case VERDICT_NOT_FOR_US:
 		stats_inc(fe->stats, STAT_rx_not_for_us);
-		return;
-	}
-	r = pkt_parse_eth(f->data, f->len, &seg);
-	if (r != PKT_OK) {
+		break;
+	case VERDICT_MALFORMED:
 		stats_inc(fe->stats, STAT_rx_malformed);
-		log_debug("dropped a malformed frame: %s", pkt_result_str(r));
-		return;
-	}
-	l = fe_protected(fe, &seg);
-	if (!l) {
+		log_debug("dropped a malformed frame: %s", pkt_result_str(out.parse_err));
+		break;
+	case VERDICT_MARTIAN:
+		stats_inc(fe->stats, STAT_rx_martian);
+		break;
+	case VERDICT_BAD_CSUM:
+		stats_inc(fe->stats, STAT_rx_bad_csum);
+		break;
+	case VERDICT_UNPROTECTED:
+	case VERDICT_KERNEL:
+	case VERDICT_LATE:
 		stats_inc(fe->stats, STAT_rx_ignored);
-		return;
-	}
-	if (!fe_addrs_ok(fe, f->data, &seg, l))
-		return;
-	frontend_cookie_tuple(&seg, &t);
-	e = conntab_find(fe->conns, &t);
-	if (e) {
-		struct fe_conn *c = (struct fe_conn *)e;
-		if (!c->closed_at && !c->superseded) {
-			if (seg.payload_len && seg.seq == c->next_seq && f->arrived_ns < c->live_ns) {
-				if (fe_csum_ok(fe, f, &seg))
-					fe_inject_late(fe, c, &seg);
-				return;
-			}
-			if (seg.flags == PKT_TCP_SYN && fe_conn_kernel_closed(c)) {
-				c->superseded = true;
-			} else {
-				/* The kernel socket owns this connection (a SYN
-				 * on it too: a challenge ACK, RFC 5961). A copy of
-				 * the handshake ACK from before it went live is a
-				 * retransmission; after, the client's answer to
-				 * the window probe. */
-				bool dup = seg.flags == PKT_TCP_ACK && seg.payload_len == 0 &&
-					   fe_conn_handshake(c, &seg) && f->arrived_ns < c->live_ns;
-				stats_inc(fe->stats, dup ? STAT_ack_duplicate : STAT_rx_ignored);
-				return;
-			}
+		break;
+	case VERDICT_DUP_ACK:
+		stats_inc(fe->stats, STAT_ack_duplicate);
+		break;
+	case VERDICT_BAD_COOKIE:
+		stats_inc(fe->stats, STAT_ack_bad_cookie);
+		break;
+	case VERDICT_EXPIRED:
+		stats_inc(fe->stats, STAT_ack_expired);
+		break;
+	case VERDICT_LATE_DATA:
+		fe_inject_late(fe, c, &out.seg);
+		break;
+	case VERDICT_SYN_ON_LIVE:
+		if (!fe_conn_kernel_closed(c)) { /* its socket answers: a challenge ACK */
+			stats_inc(fe->stats, STAT_rx_ignored);
+			break;
 		}
-		old = c;
-	}
-	if (!fe_csum_ok(fe, f, &seg))
-		return;
-	switch (seg.flags & (PKT_TCP_SYN | PKT_TCP_ACK | PKT_TCP_RST | PKT_TCP_FIN)) {
-	case PKT_TCP_SYN:
-		fe_syn(fe, f->data, &seg);
+		c->superseded = true;
+		/* fall through */
+	case VERDICT_SYN:
+		fe_syn(fe, f->data, &out.seg, &out.tuple);
 		break;
-	case PKT_TCP_ACK:
-	case PKT_TCP_ACK | PKT_TCP_FIN:
-		fe_ack(fe, f->data, &seg, &t, old);
+	case VERDICT_EARLY_DATA:
+		fe_pending_add_data(out.known.conn, &out.seg);
 		break;
-	default: /* SYN+ACK, SYN+RST, RST, ...: not a connection request (§5b) */
-		stats_inc(fe->stats, STAT_rx_ignored);
+	case VERDICT_ADOPT:
+		fe_handshake(fe, f->data, &out);
+		break;
+	case VERDICT_COUNT:
 		break;
 	}
 }
@@ -612,7 +502,7 @@ static void fe_on_ring(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	fe->now_s = (uint64_t)time(NULL);
+	fe->vctx.now_s = (uint64_t)time(NULL);
 	fe->ts_ms = fe_ts_clock();
 	if (ring_drain(fe->ring, FE_BLOCKS_PER_WAKEUP, fe_frame, fe_block_end, fe) > 0) {
 		if (fe->ring_err) {
@@ -661,7 +551,13 @@ struct frontend *frontend_new(struct event_base *base, const struct config *cfg,
 	/* A cookie is valid for at most two key periods after it was made,
 	 * which is before the connection closed. */
 	fe->linger_s = 2 * (uint64_t)cfg->key_period_s > FE_LINGER_S ? 2 * (uint64_t)cfg->key_period_s : FE_LINGER_S;
-	fe_listen_init(fe);
+	fe->vctx = (struct verdict_ctx){
+		.listen = fe->listen,
+		.n_listen = verdict_listen_init(cfg, fe->listen),
+		.diagnose_left = &fe->diagnose_left,
+		.known = fe_known,
+		.known_arg = fe,
+	};
 	TAILQ_INIT(&fe->lingering);
 	if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed)) {
 		snprintf(err, errlen, "getrandom: %s", strerror(errno));
@@ -673,14 +569,21 @@ struct frontend *frontend_new(struct event_base *base, const struct config *cfg,
 	}
 	if (!(fe->ring = ring_open(cfg, fanout, err, errlen)) || !(fe->tx = tx_open(cfg->interface, err, errlen)))
 		goto fail;
-	if (!(fe->jar = cookie_jar_new(master, cfg->key_period_s)) ||
-	    !(fe->conns = conntab_new(cfg->max_connections, seed)) ||
-	    !(fe->pool = backend_pool_new(cfg)) ||
-	    !(fe->relay = relay_ctx_new(base, cfg, fe->pool, stats)) ||
-	    !(fe->ev_ring = event_new(base, ring_fd(fe->ring), EV_READ | EV_PERSIST, fe_on_ring, fe)) ||
-	    !(fe->ev_tick = event_new(base, -1, EV_PERSIST, fe_on_tick, fe)) ||
-	    event_add(fe->ev_ring, NULL) < 0 || event_add(fe->ev_tick, &one_second) < 0) {
-		snprintf(err, errlen, "worker set-up failed (out of memory or OpenSSL)");
+	if (!(fe->jar = cookie_jar_new(master, cfg->key_period_s))) {
+		snprintf(err, errlen, "cannot set up the cookie MACs (OpenSSL's SipHash and HMAC)");
+		goto fail;
+	}
+	fe->vctx.local = fe->local;
+	fe->vctx.jar = fe->jar;
+	if (!(fe->conns = conntab_new(cfg->max_connections, seed)) || !(fe->pool = backend_pool_new(cfg)) ||
+	    !(fe->relay = relay_ctx_new(base, cfg, fe->pool, stats))) {
+		snprintf(err, errlen, "out of memory for the connection table, backends or relay");
+		goto fail;
+	}
+	if (!(fe->ev_ring = event_new(base, ring_fd(fe->ring), EV_READ | EV_PERSIST, fe_on_ring, fe)) ||
+	    !(fe->ev_tick = event_new(base, -1, EV_PERSIST, fe_on_tick, fe)) || event_add(fe->ev_ring, NULL) < 0 ||
+	    event_add(fe->ev_tick, &one_second) < 0) {
+		snprintf(err, errlen, "cannot add the ring and timer events to the loop");
 		goto fail;
 	}
 	return fe;

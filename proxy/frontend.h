@@ -25,11 +25,6 @@
 
 struct event_base;
 struct frontend;
-struct pkt_tcp;
-
-/* The cookie's input taken from a parsed segment: family, both addresses,
- * both ports. What the XDP fast path must sign the same way (its test). */
-void frontend_cookie_tuple(const struct pkt_tcp *seg, struct cookie_tuple *t);
 
 /* Everything a worker needs, opened now (so errors surface at start), on
  * the worker's loop `base`. `fanout` joins the workers' rings (ring.h). `cfg` and

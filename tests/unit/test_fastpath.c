@@ -25,6 +25,7 @@
 #include "localaddr.h"
 #include "pkt.h"
 #include "pkt_samples.h"
+#include "verdict.h"
 
 #define OUR_MSS 1400
 static const struct fastpath_synack synack = { .wscale = 7, .window = 65535, .ttl = 64 };
@@ -172,7 +173,7 @@ static void check_synack(struct fixture *f, const uint8_t *frame, size_t len)
 		assert_int_equal(ip4_header_sum(out + 14), 0xffff);
 
 	/* The very cookie cookie_make() computes, and cookie_check() takes it. */
-	frontend_cookie_tuple(&syn, &t);
+	verdict_cookie_tuple(&syn, &t);
 	offered.mss = syn.opt.has_mss ? syn.opt.mss : 536;
 	offered.wscale = syn.opt.has_wscale ? (syn.opt.wscale > 14 ? 14 : syn.opt.wscale) : COOKIE_WSCALE_NONE;
 	offered.sack_ok = syn.opt.sack_ok;
