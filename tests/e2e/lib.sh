@@ -298,16 +298,18 @@ topo_offloads() {
 	in_proxy ethtool -K p0 gro off >/dev/null
 }
 
-# topo_xdp_peer on|off — with synguard's XDP fast path, SYN-ACKs leave p0 by
-# XDP_TX, which a veth delivers only to a peer with an XDP program of its own:
-# an XDP_PASS program on np. Not there otherwise: it costs every frame p0
-# sends a copy into the veth's XDP pages, and GSO packets lose their size
-# (measured: 1 GiB downloads through p0 at ~300 MB/s instead of ~2 GB/s).
+# topo_xdp_peer on|off [NS DEV] — with synguard's XDP fast path, SYN-ACKs leave
+# p0 by XDP_TX, which a veth delivers only to a peer with an XDP program of its
+# own: an XDP_PASS program on np (or on DEV in NS, p0's peer in another
+# topology). Not there otherwise: it costs every frame p0 sends a copy into
+# the veth's XDP pages, and GSO packets lose their size (measured: 1 GiB
+# downloads through p0 at ~300 MB/s instead of ~2 GB/s).
 topo_xdp_peer() {
+	local ns=${2:-$NS_NET} dev=${3:-np}
 	if [[ $1 == on ]]; then
-		in_ns "$NS_NET" ip link set dev np xdp obj "$BUILD/tests/xdp_pass.bpf.o" sec xdp
+		in_ns "$ns" ip link set dev "$dev" xdp obj "$BUILD/tests/xdp_pass.bpf.o" sec xdp
 	else
-		in_ns "$NS_NET" ip link set dev np xdp off
+		in_ns "$ns" ip link set dev "$dev" xdp off
 	fi
 }
 
@@ -413,16 +415,21 @@ link_up() { # NS DEV
 	[[ $(in_ns "$1" cat "/sys/class/net/$2/operstate" 2>/dev/null) == up ]]
 }
 
-topo_wait_links() {
-	local i
+# links_wait NS DEV [NS DEV...] — wait (5 s at most) until each DEV in its NS is up.
+links_wait() {
+	local i j
 	for ((i = 0; i < 100; i++)); do
-		if link_up "$NS_CLIENT" c0 && link_up "$NS_ATTACKER" a0 && link_up "$NS_PROXY" p0 &&
-			link_up "$NS_PROXY" pb && link_up "$NS_BACKEND" be0 && link_up "$NS_NET" br0; then
-			return 0
-		fi
+		for ((j = 1; j < $#; j += 2)); do
+			link_up "${@:j:1}" "${@:j+1:1}" || break
+		done
+		((j > $#)) && return 0
 		sleep 0.05
 	done
 	sg_fail "topology: links did not come up within 5 s"
+}
+
+topo_wait_links() {
+	links_wait "$NS_CLIENT" c0 "$NS_ATTACKER" a0 "$NS_PROXY" p0 "$NS_PROXY" pb "$NS_BACKEND" be0 "$NS_NET" br0
 }
 
 # ---------------------------------------------------------------- teardown
