@@ -46,7 +46,6 @@ int privs_resolve(const char *name, struct privs_user *u, char *err, size_t errl
 {
 	const struct passwd *pw = getpwnam(name);
 	unsigned long long n;
-	char *end;
 
 	if (pw) {
 		u->uid = pw->pw_uid;
@@ -58,8 +57,8 @@ int privs_resolve(const char *name, struct privs_user *u, char *err, size_t errl
 		return -1;
 	}
 	errno = 0;
-	n = strtoull(name, &end, 10);
-	/* (uid_t)-1 means "unchanged" to setuid(). */
+	n = strtoull(name, NULL, 10);
+	/* (uid_t)-1 is no uid: to the kernel it means "unchanged". */
 	if (errno || n >= (uid_t)-1) {
 		snprintf(err, errlen, "not a valid uid (0 to %u)", (uid_t)-2);
 		return -1;
@@ -83,7 +82,8 @@ static int privs_raise(cap_t caps, const cap_value_t *v, int n)
 {
 	if (n == 0) /* cap_set_flag() refuses an empty list */
 		return 0;
-	if (cap_set_flag(caps, CAP_PERMITTED, n, v, CAP_SET) < 0 || cap_set_flag(caps, CAP_EFFECTIVE, n, v, CAP_SET) < 0)
+	if (cap_set_flag(caps, CAP_PERMITTED, n, v, CAP_SET) < 0 ||
+	    cap_set_flag(caps, CAP_EFFECTIVE, n, v, CAP_SET) < 0)
 		return -1;
 	return 0;
 }

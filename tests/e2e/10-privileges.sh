@@ -19,7 +19,8 @@ sg_setup
 
 # /proc's hex of the kept set: CAP_NET_BIND_SERVICE (10), CAP_NET_ADMIN (12),
 # CAP_SYS_RESOURCE (24), less what this shell does not have itself.
-KEPT=$(printf '%016x' $((((1 << 10) | (1 << 12) | (1 << 24)) & 16#$(awk '/^CapPrm:/ {print $2}' /proc/self/status))))
+HAVE=$(awk '/^CapPrm:/ {print $2}' /proc/self/status)
+KEPT=$(printf '%016x' $((((1 << 10) | (1 << 12) | (1 << 24)) & 16#$HAVE)))
 ADMIN=127.0.0.1:9100
 BASE_TEMPLATE=$SG_CONFIG_TEMPLATE
 
@@ -74,7 +75,8 @@ say "ok: index page served"
 download_big_check
 METRICS=$(in_proxy curl --silent --show-error --max-time 5 "http://$ADMIN/metrics") ||
 	sg_fail "admin endpoint did not answer"
-assert_cmp "admin endpoint: synguard_adopted" "$(awk '$1 == "synguard_adopted" {print $2}' <<<"$METRICS")" ">=" 2
+ADOPTED=$(awk '$1 == "synguard_adopted" {print $2}' <<<"$METRICS")
+assert_cmp "admin endpoint: synguard_adopted" "$ADOPTED" ">=" 2
 stop_clean "user nobody"
 
 # 2. A uid in digits that has no passwd entry: its gid is the same number.
