@@ -99,8 +99,11 @@ int sandbox_enter(char *err, size_t errlen)
 		IF(ioctl, ARG_IS(1, FIONREAD)), IF(ioctl, ARG_IS(1, SIOCATMARK)), IF(ioctl, ARG_IS(1, SIOCGIFINDEX)),
 
 		/* bpf: the XDP program's maps every second (fastpath.c): its key
-		 * (read, then written) and its counters. No program loads. */
+		 * (read, then written), its counters, and the map of this host's
+		 * addresses when they change (walked, stale entries deleted). No
+		 * program loads, no new maps. */
 		IF(bpf, ARG_IS(0, BPF_MAP_LOOKUP_ELEM)), IF(bpf, ARG_IS(0, BPF_MAP_UPDATE_ELEM)),
+		IF(bpf, ARG_IS(0, BPF_MAP_DELETE_ELEM)), IF(bpf, ARG_IS(0, BPF_MAP_GET_NEXT_KEY)),
 	};
 	const size_t n = sizeof(allow) / sizeof(allow[0]);
 	/* glibc's pthread_create() tries clone3 and, told ENOSYS, uses clone,
