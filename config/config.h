@@ -19,6 +19,8 @@
 #define CONFIG_PATH_MAX 4096
 #define CONFIG_ERR_MAX 512
 #define CONFIG_KEY_PERIOD_MAX 60 /* seconds: cookies live at most twice that */
+#define CONFIG_USER_MAX 32 /* as useradd's */
+#define CONFIG_USER_DEFAULT "nobody"
 
 enum config_proxy_protocol {
 	CONFIG_PROXY_OFF = 0,
@@ -71,6 +73,7 @@ struct config {
 	unsigned relay_buffer_kb;     /* per direction per connection; default 256 */
 	unsigned idle_timeout_s;      /* close relayed connections idle this long; 0 never; default 600 */
 	enum config_xdp xdp;          /* default off */
+	char user[CONFIG_USER_MAX + 1]; /* who to run as after set-up: a name, or a uid in digits */
 };
 
 /* Defaults for every optional setting; required ones left empty. */

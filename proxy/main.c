@@ -10,8 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/capability.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,7 +23,9 @@
 #include "keyfile.h"
 #include "localaddr.h"
 #include "log.h"
+#include "privs.h"
 #include "report.h"
+#include "sandbox.h"
 #include "stats.h"
 
 #define MAX_WORKERS 64
@@ -40,6 +40,8 @@ struct worker {
 
 struct daemon {
 	struct config cfg;
+	struct privs_user user;  /* cfg.user, resolved */
+	struct fw *fw;
 	struct event_base *base; /* main thread: signals and the admin endpoint */
 	struct admin *admin;
 	struct event *ev_tick;   /* every second */
@@ -67,7 +69,8 @@ static void usage(FILE *out)
 		"       synguard --version | --help\n"
 		"\n"
 		"Signals: TERM/INT stop, USR1 prints the counters to stderr.\n"
-		"Needs CAP_NET_ADMIN and CAP_NET_RAW (run as root) and nftables.\n");
+		"Run it as root (it sets up with CAP_NET_ADMIN and CAP_NET_RAW, then becomes\n"
+		"the configured user with only the capabilities it still needs) with nftables.\n");
 }
 
 /* Copy the XDP program's counters where stats_sum() finds them. */
@@ -221,59 +224,29 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopbreak(d->base);
 }
 
-/* Refuse early, with a clear reason, rather than fail halfway. */
-static int check_capabilities(void)
+/* From here on synguard is the configured user with the capabilities it
+ * still needs, and makes only the system calls the sandbox allows: after
+ * every file is opened and every privileged socket, map and table made,
+ * before any worker thread exists or serves. */
+static int daemon_confine(struct daemon *d)
 {
-	static const cap_value_t need[] = { CAP_NET_ADMIN, CAP_NET_RAW };
-	cap_t caps = cap_get_proc();
-	int missing = 0;
+	char err[256], caps[128];
+	int n;
 
-	if (!caps) {
-		log_error("cannot read capabilities: %s", strerror(errno));
+	if (privs_drop(&d->user, err, sizeof(err)) < 0) {
+		log_error("%s", err);
 		return -1;
 	}
-	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
-		cap_flag_value_t v = CAP_CLEAR;
-		cap_get_flag(caps, need[i], CAP_EFFECTIVE, &v);
-		if (v != CAP_SET) {
-			char *name = cap_to_name(need[i]);
-			log_error("missing capability %s: run synguard as root (or grant it)", name);
-			cap_free(name);
-			missing = 1;
-		}
+	log_info("running as user %s (uid %u, gid %u) with capabilities %s", d->cfg.user, (unsigned)d->user.uid,
+		 (unsigned)d->user.gid, privs_caps_str(caps, sizeof(caps)));
+	n = sandbox_enter(err, sizeof(err));
+	if (n < 0) {
+		log_error("%s", err);
+		return -1;
 	}
-	cap_free(caps);
-	return missing ? -1 : 0;
-}
-
-/* After set-up what remains is TCP_REPAIR, SO_MARK, SOCK_DESTROY and removing
- * our nft table (CAP_NET_ADMIN), binding adopted sockets to a protected port
- * below 1024 (CAP_NET_BIND_SERVICE), and relay pipes of the configured size:
- * without CAP_SYS_RESOURCE the kernel caps a user's pipes at 64 MB in all
- * (fs.pipe-user-pages-soft), a few hundred connections. Drop everything else,
- * before any worker thread exists (capabilities are per thread). */
-static int drop_capabilities(void)
-{
-	static const cap_value_t wanted[] = { CAP_NET_ADMIN, CAP_NET_BIND_SERVICE, CAP_SYS_RESOURCE };
-	cap_value_t keep[sizeof(wanted) / sizeof(wanted[0])];
-	cap_t now = cap_get_proc(), caps = cap_init();
-	int n_keep = 0, rc = -1;
-
-	/* Keep only what we have: a container may withhold CAP_SYS_RESOURCE. */
-	for (size_t i = 0; now && i < sizeof(wanted) / sizeof(wanted[0]); i++) {
-		cap_flag_value_t v = CAP_CLEAR;
-		if (cap_get_flag(now, wanted[i], CAP_PERMITTED, &v) == 0 && v == CAP_SET)
-			keep[n_keep++] = wanted[i];
-	}
-	if (now && caps && cap_set_flag(caps, CAP_PERMITTED, n_keep, keep, CAP_SET) == 0 &&
-	    cap_set_flag(caps, CAP_EFFECTIVE, n_keep, keep, CAP_SET) == 0 && cap_set_proc(caps) == 0 &&
-	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0)
-		rc = 0;
-	if (rc < 0)
-		log_error("cannot drop capabilities: %s", strerror(errno));
-	cap_free(now);
-	cap_free(caps);
-	return rc;
+	log_info("system calls filtered: %d allowed; any other fails with EPERM and the kernel logs it "
+		 "(audit type=1326)", n);
+	return 0;
 }
 
 /* Each connection holds two sockets and two pipes. */
@@ -322,7 +295,8 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-static int daemon_start_workers(struct daemon *d, const uint8_t master[COOKIE_MASTER_LEN])
+/* Each worker's front end and event loop; its thread starts later. */
+static int daemon_new_workers(struct daemon *d, const uint8_t master[COOKIE_MASTER_LEN])
 {
 	/* Workers share traffic through one fanout group, the first founds it. */
 	uint16_t fanout = 0;
@@ -344,8 +318,11 @@ static int daemon_start_workers(struct daemon *d, const uint8_t master[COOKIE_MA
 			return -1;
 		}
 	}
-	if (drop_capabilities() < 0)
-		return -1;
+	return 0;
+}
+
+static int daemon_start_workers(struct daemon *d)
+{
 	for (unsigned i = 0; i < d->n_workers; i++) {
 		struct worker *w = &d->workers[i];
 		if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
@@ -379,7 +356,11 @@ static int daemon_run(struct daemon *d)
 	char err[CONFIG_ERR_MAX];
 	int rc = 1;
 
-	if (check_capabilities() < 0 || load_master(&d->cfg, master) < 0)
+	if (privs_check(err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		return 1;
+	}
+	if (load_master(&d->cfg, master) < 0)
 		return 1;
 	d->ifindex = if_nametoindex(d->cfg.interface);
 	if (d->ifindex == 0) {
@@ -399,12 +380,13 @@ static int daemon_run(struct daemon *d)
 			goto out;
 		}
 	}
-	if (fw_install(&d->cfg, err, sizeof(err)) < 0) {
+	if (!(d->fw = fw_new(err, sizeof(err))) || fw_install(d->fw, &d->cfg, err, sizeof(err)) < 0) {
 		log_error("cannot install the nftables table: %s", err);
 		goto out;
 	}
-	if (daemon_start_fastpath(d, master) == 0 && daemon_start_workers(d, master) == 0 &&
-	    daemon_start_tick(d) == 0 && daemon_start_admin(d) == 0) {
+	if (daemon_start_fastpath(d, master) == 0 && daemon_new_workers(d, master) == 0 &&
+	    daemon_start_tick(d) == 0 && daemon_start_admin(d) == 0 && daemon_confine(d) == 0 &&
+	    daemon_start_workers(d) == 0) {
 		char ep[64];
 		log_info("ready: protecting %zu endpoint(s) on %s (first %s), %zu backend(s), %u worker(s)",
 			 d->cfg.n_listen, d->cfg.interface,
@@ -423,11 +405,12 @@ static int daemon_run(struct daemon *d)
 	fastpath_close(d->fastpath);
 	cookie_jar_free(d->jar);
 	localaddr_free(d->local);
-	if (fw_remove(err, sizeof(err)) < 0) {
+	if (fw_remove(d->fw, err, sizeof(err)) < 0) {
 		log_error("cannot remove the nftables table: %s", err);
 		rc = 1;
 	}
 out:
+	fw_free(d->fw);
 	memset(master, 0, sizeof(master));
 	for (int i = 0; i < 3; i++)
 		if (sigs[i])
@@ -484,6 +467,10 @@ int main(int argc, char **argv)
 	}
 	if (config_load_file(path, &d.cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "synguard: %s\n", err);
+		return 1;
+	}
+	if (privs_resolve(d.cfg.user, &d.user, err, sizeof(err)) < 0) {
+		fprintf(stderr, "synguard: %s: user \"%s\": %s\n", path, d.cfg.user, err);
 		return 1;
 	}
 	if (test_only) {

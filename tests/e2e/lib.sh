@@ -61,6 +61,7 @@ SG_TMP=""           # temp dir: configs, logs, www root
 SG_NAMESPACES=()    # namespaces we created (deleted by the trap)
 SG_PIDS=()          # background processes we started (killed by the trap)
 SG_PID=""           # synguard (or the stand-in)
+SG_STARTED=()       # every synguard PID this test started
 SG_LOG=""           # its stderr
 SG_CONF=""          # its config
 NGINX_PID=""
@@ -435,7 +436,7 @@ topo_wait_links() {
 # ---------------------------------------------------------------- teardown
 
 sg_cleanup() {
-	local rc=$? i pid ns
+	local rc=$? i pid ns denied
 	trap - EXIT INT TERM ERR
 	set +e
 	if ((rc != 0)) && [[ -n $SG_LOG && -s $SG_LOG ]]; then
@@ -459,6 +460,16 @@ sg_cleanup() {
 	for ns in "${SG_NAMESPACES[@]}"; do
 		ip netns del "$ns" 2>/dev/null || say "could not delete namespace $ns"
 	done
+	# Last, when the kernel has long logged whatever synguard did at exit.
+	if ((rc == 0)) && sg_has_counters; then
+		for pid in "${SG_STARTED[@]}"; do
+			denied=$(sg_denied_calls "$pid")
+			[[ -z $denied ]] && continue
+			printf 'FAIL %s: the sandbox denied synguard (pid %s) system calls: %s; allow them in proxy/sandbox.c if they are needed\n' \
+				"$SG_NAME" "$pid" "$denied" >&2
+			rc=1
+		done
+	fi
 	if [[ -n $SG_TMP ]]; then
 		if [[ ${SG_E2E_KEEP:-0} == 1 ]]; then
 			say "kept $SG_TMP"
@@ -609,6 +620,7 @@ sg_start() {
 	ip netns exec "$NS_PROXY" "${pin[@]}" "$SYNGUARD" -c "$SG_CONF" 2>"$SG_LOG" >/dev/null </dev/null &
 	SG_PID=$!
 	SG_PIDS+=("$SG_PID")
+	SG_STARTED+=("$SG_PID")
 	sg_wait_ready
 	if [[ ${SG_XDP:-0} == 1 ]] && sg_has_counters; then
 		# p0 is a veth: its driver has native XDP (generic would be slower
@@ -628,6 +640,17 @@ sg_wait_ready() {
 		sleep 0.05
 	done
 	sg_fail "synguard not ready within 10 s"
+}
+
+# System calls that synguard's sandbox (proxy/sandbox.c) denied process PID,
+# from the kernel's log (audit type 1326), on one line: "syscall=NR xCOUNT,
+# ...". Empty where that log cannot be read, or where auditd takes the
+# messages.
+sg_denied_calls() { # PID
+	dmesg 2>/dev/null | awk -v pid="pid=$1" '/type=1326/ && / comm="synguard"/ {
+		p = 0; nr = ""
+		for (i = 1; i <= NF; i++) { if ($i == pid) p = 1; if ($i ~ /^syscall=/) nr = $i }
+		if (p) print nr }' | sort | uniq -c | awk '{ printf "%s%s x%s", sep, $2, $1; sep = ", " }'
 }
 
 # sg_stop [SIGNAL] — stop synguard, wait (bounded), keep its exit status in
