@@ -55,7 +55,7 @@ static const char *const config_xdp_modes[] = { "off", "on", NULL };
 
 static config_parser config_parse_uint, config_parse_enum, config_parse_interface, config_parse_listen,
 	config_parse_backends, config_parse_backend_address, config_parse_cookie, config_parse_key_file,
-	config_parse_admin;
+	config_parse_admin, config_parse_user;
 
 static const struct config_keyword config_top_keywords[] = {
 	{ .name = "interface", .parse = config_parse_interface, .required = true },
@@ -76,11 +76,14 @@ static const struct config_keyword config_top_keywords[] = {
 	{ .name = "idle_timeout_s", .parse = config_parse_uint, .min = 0, .max = 86400,
 	  CONFIG_FIELD(struct config, idle_timeout_s) },
 	{ .name = "xdp", .parse = config_parse_enum, .names = config_xdp_modes, CONFIG_FIELD(struct config, xdp) },
+	{ .name = "user", .parse = config_parse_user },
 	{ .name = NULL },
 };
 
 static const struct config_keyword config_cookie_keywords[] = {
-	{ .name = "key_period", .parse = config_parse_uint, .min = 1, .max = 3600,
+	/* A cookie is accepted for up to two periods: the bound on how long a
+	 * captured handshake ACK could be replayed (frontend.c's linger). */
+	{ .name = "key_period", .parse = config_parse_uint, .min = 1, .max = CONFIG_KEY_PERIOD_MAX,
 	  CONFIG_FIELD(struct config, key_period_s) },
 	{ .name = "key_file", .parse = config_parse_key_file },
 	{ .name = NULL },
@@ -233,6 +236,35 @@ static int config_parse_interface(struct config_parse *p, const config_setting_t
 		return config_error(p, s, "interface '%s' is not a valid interface name (1 to %d of A-Z a-z 0-9 _ . @ -)",
 			str, IF_NAMESIZE - 1);
 	strcpy(cfg->interface, str);
+	return 0;
+}
+
+/* Portable user names (POSIX's portable filename characters, no leading
+ * '-'), or a uid in digits. Whether the account exists is asked at start. */
+static bool config_user_valid(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len == 0 || len > CONFIG_USER_MAX || name[0] == '-')
+		return false;
+	for (; *name != '\0'; name++)
+		if (!isalnum((unsigned char)*name) && !strchr("_.-", *name))
+			return false;
+	return true;
+}
+
+static int config_parse_user(struct config_parse *p, const config_setting_t *s, const struct config_keyword *kw,
+	void *base)
+{
+	struct config *cfg = base;
+	const char *str;
+
+	if ((str = config_string(p, s, kw->name)) == NULL)
+		return -1;
+	if (!config_user_valid(str))
+		return config_error(p, s, "user '%s' is not a valid user name (1 to %d of A-Z a-z 0-9 _ . -, "
+			"not starting with -)", str, CONFIG_USER_MAX);
+	strcpy(cfg->user, str);
 	return 0;
 }
 
@@ -426,6 +458,7 @@ void config_defaults(struct config *cfg)
 	cfg->max_connections = 65536;
 	cfg->relay_buffer_kb = 256;
 	cfg->idle_timeout_s = 600;
+	strcpy(cfg->user, CONFIG_USER_DEFAULT);
 }
 
 /* After config_read*(): report its syntax error, or fill `cfg`. */

@@ -18,6 +18,9 @@
 #define CONFIG_MAX_BACKENDS 64
 #define CONFIG_PATH_MAX 4096
 #define CONFIG_ERR_MAX 512
+#define CONFIG_KEY_PERIOD_MAX 60 /* seconds: cookies live at most twice that */
+#define CONFIG_USER_MAX 32 /* as useradd's */
+#define CONFIG_USER_DEFAULT "nobody"
 
 enum config_proxy_protocol {
 	CONFIG_PROXY_OFF = 0,
@@ -59,7 +62,7 @@ struct config {
 	struct config_backend backends[CONFIG_MAX_BACKENDS];
 	size_t n_backends;
 	uint16_t mss;                 /* our MSS in SYN-ACKs; default 1460 */
-	uint32_t key_period_s;        /* cookie key rotation; default 30 */
+	uint32_t key_period_s;        /* cookie key rotation; default 30, at most CONFIG_KEY_PERIOD_MAX */
 	char key_file[CONFIG_PATH_MAX]; /* empty: random key per start */
 	bool admin_enabled;
 	struct config_endpoint admin; /* metrics/admin HTTP endpoint */
@@ -70,6 +73,7 @@ struct config {
 	unsigned relay_buffer_kb;     /* per direction per connection; default 256 */
 	unsigned idle_timeout_s;      /* close relayed connections idle this long; 0 never; default 600 */
 	enum config_xdp xdp;          /* default off */
+	char user[CONFIG_USER_MAX + 1]; /* who to run as after set-up: a name, or a uid in digits */
 };
 
 /* Defaults for every optional setting; required ones left empty. */

@@ -240,15 +240,23 @@ enum cookie_verdict cookie_check(struct cookie_jar *jar, const struct cookie_tup
 	/* The parity bit names one key: this epoch's or the previous one's. */
 	if ((epoch & 1) != (cookie >> 7 & 1))
 		epoch--;
-	if (cookie_matches(jar, epoch, t, client_isn, cookie)) {
-		if (out)
-			cookie_decode((uint8_t)cookie, out);
-		return COOKIE_VALID;
-	}
-	/* Same parity two epochs back: ours, but too old. */
-	if (cookie_matches(jar, epoch - 2, t, client_isn, cookie))
-		return COOKIE_EXPIRED;
-	return COOKIE_BAD_MAC;
+	if (!cookie_matches(jar, epoch, t, client_isn, cookie))
+		return COOKIE_BAD_MAC;
+	if (out)
+		cookie_decode((uint8_t)cookie, out);
+	return COOKIE_VALID;
+}
+
+enum cookie_verdict cookie_diagnose(struct cookie_jar *jar, const struct cookie_tuple *t, uint32_t seq,
+				    uint32_t ack, uint64_t now)
+{
+	uint32_t cookie = ack - 1;
+	uint64_t epoch = now / jar->period;
+
+	/* The epoch of the same parity before the one cookie_check() tried. */
+	if ((epoch & 1) != (cookie >> 7 & 1))
+		epoch--;
+	return cookie_matches(jar, epoch - 2, t, seq - 1, cookie) ? COOKIE_EXPIRED : COOKIE_BAD_MAC;
 }
 
 const char *cookie_verdict_str(enum cookie_verdict v)

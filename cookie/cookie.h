@@ -98,10 +98,19 @@ uint32_t cookie_make(struct cookie_jar *jar, const struct cookie_tuple *t, uint3
 
 /* Verify the third packet of a handshake: `seq` and `ack` as in its header.
  * On COOKIE_VALID, `out` (may be NULL) receives the recovered options; it is
- * untouched otherwise. Constant-time compare. A cookie from an epoch ahead of
- * `now` (a peer's clock running fast) is COOKIE_BAD_MAC. */
+ * untouched otherwise. Constant-time compare. One MAC, so an ACK flood costs
+ * what a SYN flood does: whatever is not valid now is COOKIE_BAD_MAC, forged
+ * or merely old (cookie_diagnose() tells which); so is a cookie from an
+ * epoch ahead of `now` (a peer's clock running fast). */
 enum cookie_verdict cookie_check(struct cookie_jar *jar, const struct cookie_tuple *t, uint32_t seq,
 				 uint32_t ack, uint64_t now, struct cookie_opts *out);
+
+/* For an ACK cookie_check() refused: COOKIE_EXPIRED if its cookie was ours
+ * but is older than the previous epoch (a slow client, or a peer instance's
+ * clock running behind), else COOKIE_BAD_MAC. One more MAC: callers ration
+ * it. */
+enum cookie_verdict cookie_diagnose(struct cookie_jar *jar, const struct cookie_tuple *t, uint32_t seq,
+				    uint32_t ack, uint64_t now);
 
 /* The raw SipHash key K_epoch of the epoch `now` falls in, for a cookie
  * maker outside this module (the XDP fast path). Returns 0, or -1 if

@@ -1,18 +1,55 @@
+/* A small HTTP/1.x responder on bufferevents rather than evhttp: libevent
+ * 2.1's evhttp bounds header and body sizes, but has no connection cap
+ * (evhttp_set_max_connections is 2.2) and only an inactivity timeout, which a
+ * client trickling a byte every few seconds renews forever. Neither can be
+ * added around it: an accepted fd cannot be handed to evhttp (its
+ * evhttp_get_request is internal), and no public hook sees a connection end.
+ * Serving two fixed paths with Connection: close needs only a request head
+ * parser (admin_parse_request) and one timer per connection.
+ */
 #include "admin.h"
 
 #include <errno.h>
 #include <event2/buffer.h>
-#include <event2/http.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
 #include <event2/listener.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
+#include <unistd.h>
+
+#include "log.h"
+
+enum admin_conn_state {
+	ADMIN_CONN_READING,   /* the request head */
+	ADMIN_CONN_WRITING,   /* the response */
+	ADMIN_CONN_LINGERING, /* sent and half-closed: until the client closes */
+};
+
+struct admin_conn {
+	struct admin *a;
+	struct bufferevent *bev;
+	struct event *deadline;
+	enum admin_conn_state state;
+	bool peer_closed;    /* EOF seen while writing */
+	size_t discarded;    /* bytes read after the request was answered */
+	TAILQ_ENTRY(admin_conn) link;
+};
 
 struct admin {
-	struct evhttp *http;
+	struct event_base *base;
+	struct evconnlistener *listener;
 	struct stats *const *all;
 	size_t n;
+	struct timeval deadline;
+	TAILQ_HEAD(, admin_conn) conns;
+	unsigned n_conns;
+	uint64_t refused; /* connections closed at accept: ADMIN_MAX_CONNS open */
 };
 
 size_t admin_format_metrics(const uint64_t values[STAT_COUNT], char *buf, size_t cap)
@@ -35,66 +72,289 @@ size_t admin_format_metrics(const uint64_t values[STAT_COUNT], char *buf, size_t
 	return off < cap ? off : cap - 1;
 }
 
-static void admin_reply(struct evhttp_request *req, int code, const char *type, const char *body, size_t len)
-{
-	struct evbuffer *out = evbuffer_new();
+/* ---- the request head, pure ---- */
 
-	if (!out) {
-		evhttp_send_error(req, HTTP_INTERNAL, NULL);
-		return;
-	}
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", type);
-	evbuffer_add(out, body, len);
-	evhttp_send_reply(req, code, code == HTTP_OK ? "OK" : "Not Found", out);
-	evbuffer_free(out);
+static bool admin_eq(const char *s, size_t len, const char *lit)
+{
+	return len == strlen(lit) && strncasecmp(s, lit, len) == 0;
 }
 
-static void admin_on_request(struct evhttp_request *req, void *arg)
+/* "METHOD SP target SP HTTP/1.x": the route it asks for, or why not. */
+static enum admin_request admin_request_line(const char *s, size_t len, bool *head_only)
+{
+	const char *sp1 = memchr(s, ' ', len), *sp2 = memrchr(s, ' ', len), *end = s + len;
+
+	if (!sp1 || sp2 == sp1 || sp1[1] != '/')
+		return ADMIN_REQ_BAD;
+	if (end - sp2 != 9 || strncmp(sp2 + 1, "HTTP/1.", 7) != 0 || sp2[8] < '0' || sp2[8] > '9')
+		return ADMIN_REQ_BAD;
+	for (const char *p = sp1 + 1; p < sp2; p++)
+		if ((unsigned char)*p <= ' ' || *p == 0x7f)
+			return ADMIN_REQ_BAD;
+	/* Methods are case-sensitive. */
+	*head_only = sp1 - s == 4 && memcmp(s, "HEAD", 4) == 0;
+	if (!*head_only && !(sp1 - s == 3 && memcmp(s, "GET", 3) == 0))
+		return ADMIN_REQ_METHOD;
+
+	const char *q = memchr(sp1, '?', (size_t)(sp2 - sp1));
+	size_t plen = (size_t)((q ? q : sp2) - (sp1 + 1));
+	if (plen == 8 && memcmp(sp1 + 1, "/metrics", 8) == 0)
+		return ADMIN_REQ_METRICS;
+	if (plen == 7 && memcmp(sp1 + 1, "/health", 7) == 0)
+		return ADMIN_REQ_HEALTH;
+	return ADMIN_REQ_NOT_FOUND;
+}
+
+/* "name: value": the verdict this header forces, or ADMIN_REQ_INCOMPLETE
+ * for none. */
+static enum admin_request admin_header(const char *s, size_t len)
+{
+	const char *colon = memchr(s, ':', len), *v, *end = s + len;
+	size_t nlen = colon ? (size_t)(colon - s) : 0;
+
+	/* No name, whitespace before the colon, or an obsolete folded line. */
+	if (nlen == 0 || memchr(s, ' ', nlen) || memchr(s, '\t', nlen))
+		return ADMIN_REQ_BAD;
+	if (admin_eq(s, nlen, "transfer-encoding"))
+		return ADMIN_REQ_BODY;
+	if (!admin_eq(s, nlen, "content-length"))
+		return ADMIN_REQ_INCOMPLETE;
+	for (v = colon + 1; v < end && (*v == ' ' || *v == '\t'); v++)
+		;
+	while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	if (v == end)
+		return ADMIN_REQ_BAD;
+	bool body = false;
+	for (; v < end; v++) {
+		if (*v < '0' || *v > '9')
+			return ADMIN_REQ_BAD;
+		body |= *v != '0';
+	}
+	return body ? ADMIN_REQ_BODY : ADMIN_REQ_INCOMPLETE;
+}
+
+enum admin_request admin_parse_request(const char *buf, size_t len, bool *head_only)
+{
+	enum admin_request route = ADMIN_REQ_INCOMPLETE;
+	const char *p = buf, *nl;
+
+	*head_only = false;
+	/* The whole head must end within the bound, whatever follows it. */
+	if (len > ADMIN_HEAD_MAX)
+		len = ADMIN_HEAD_MAX;
+	while ((nl = memchr(p, '\n', len - (size_t)(p - buf)))) {
+		size_t n = (size_t)(nl - p);
+
+		if (n > 0 && p[n - 1] == '\r')
+			n--;
+		if (route == ADMIN_REQ_INCOMPLETE) {
+			route = admin_request_line(p, n, head_only);
+			if (route == ADMIN_REQ_BAD || route == ADMIN_REQ_METHOD)
+				return route;
+		} else if (n == 0) {
+			return route;
+		} else {
+			enum admin_request r = admin_header(p, n);
+			if (r != ADMIN_REQ_INCOMPLETE)
+				return r;
+		}
+		p = nl + 1;
+	}
+	return len == ADMIN_HEAD_MAX ? ADMIN_REQ_TOO_LARGE : ADMIN_REQ_INCOMPLETE;
+}
+
+/* ---- connections ---- */
+
+static const struct {
+	int code;
+	const char *reason, *body;
+} admin_status[] = {
+	[ADMIN_REQ_METRICS] = { 200, "OK", NULL },
+	[ADMIN_REQ_HEALTH] = { 200, "OK", "ok\n" },
+	[ADMIN_REQ_NOT_FOUND] = { 404, "Not Found", "not found\n" },
+	[ADMIN_REQ_BAD] = { 400, "Bad Request", "bad request\n" },
+	[ADMIN_REQ_METHOD] = { 405, "Method Not Allowed", "only GET and HEAD\n" },
+	[ADMIN_REQ_BODY] = { 413, "Content Too Large", "requests take no body\n" },
+	[ADMIN_REQ_TOO_LARGE] = { 431, "Request Header Fields Too Large", "request head too large\n" },
+};
+
+static void admin_conn_free(struct admin_conn *c)
+{
+	TAILQ_REMOVE(&c->a->conns, c, link);
+	c->a->n_conns--;
+	if (c->deadline)
+		event_free(c->deadline);
+	bufferevent_free(c->bev); /* closes the socket */
+	free(c);
+}
+
+/* Queues the response to `r`. -1 if out of memory. */
+static int admin_respond(struct admin_conn *c, enum admin_request r, bool head_only)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	char metrics[ADMIN_METRICS_MAX];
+	const char *body = admin_status[r].body;
+	size_t len;
+
+	if (r == ADMIN_REQ_METRICS) {
+		uint64_t v[STAT_COUNT];
+
+		stats_sum(v, c->a->all, c->a->n);
+		len = admin_format_metrics(v, metrics, sizeof(metrics));
+		body = metrics;
+	} else {
+		len = strlen(body);
+	}
+	if (evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s"
+				"Connection: close\r\n\r\n",
+				admin_status[r].code, admin_status[r].reason,
+				r == ADMIN_REQ_METRICS ? "text/plain; version=0.0.4" : "text/plain", len,
+				r == ADMIN_REQ_METHOD ? "Allow: GET, HEAD\r\n" : "") < 0)
+		return -1;
+	/* HEAD: the headers GET would have, no body. */
+	return head_only ? 0 : evbuffer_add(out, body, len);
+}
+
+static void admin_on_read(struct bufferevent *bev, void *arg)
+{
+	struct admin_conn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	size_t len = evbuffer_get_length(in);
+	bool head_only;
+
+	if (c->state != ADMIN_CONN_READING) {
+		/* Answered: what else comes is dropped, and beyond a bound
+		 * ends the connection. */
+		c->discarded += len;
+		evbuffer_drain(in, len);
+		if (c->discarded > ADMIN_HEAD_MAX)
+			admin_conn_free(c);
+		return;
+	}
+	/* The read high-watermark keeps len <= ADMIN_HEAD_MAX. */
+	const char *head = (const char *)evbuffer_pullup(in, -1);
+	if (!head) {
+		admin_conn_free(c);
+		return;
+	}
+	enum admin_request r = admin_parse_request(head, len, &head_only);
+	if (r == ADMIN_REQ_INCOMPLETE)
+		return;
+	evbuffer_drain(in, len);
+	c->state = ADMIN_CONN_WRITING;
+	if (admin_status[r].code != 200)
+		log_debug("admin: request refused with %d", admin_status[r].code);
+	if (admin_respond(c, r, head_only) < 0)
+		admin_conn_free(c);
+}
+
+static void admin_on_written(struct bufferevent *bev, void *arg)
+{
+	struct admin_conn *c = arg;
+
+	if (c->state != ADMIN_CONN_WRITING)
+		return;
+	if (c->peer_closed) {
+		admin_conn_free(c);
+		return;
+	}
+	/* Half-close and wait for the client's close: closing with its bytes
+	 * unread would send a reset, which can destroy the response before it
+	 * is read. */
+	c->state = ADMIN_CONN_LINGERING;
+	shutdown(bufferevent_getfd(bev), SHUT_WR);
+}
+
+static void admin_on_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct admin_conn *c = arg;
+
+	(void)bev;
+	/* A client that half-closes after its request still gets the response. */
+	if ((what & BEV_EVENT_EOF) && c->state == ADMIN_CONN_WRITING) {
+		c->peer_closed = true;
+		return;
+	}
+	admin_conn_free(c);
+}
+
+static void admin_on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct admin_conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	log_debug("admin: connection closed at its deadline");
+	admin_conn_free(c);
+}
+
+static void admin_on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
+			    void *arg)
 {
 	struct admin *a = arg;
-	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
-	char body[16384];
-	uint64_t v[STAT_COUNT];
 
-	/* HEAD too: some health checkers use it (evhttp sends no body then). */
-	if (!(evhttp_request_get_command(req) & (EVHTTP_REQ_GET | EVHTTP_REQ_HEAD)) || !path) {
-		admin_reply(req, HTTP_NOTFOUND, "text/plain", "not found\n", 10);
-	} else if (strcmp(path, "/metrics") == 0) {
-		stats_sum(v, a->all, a->n);
-		size_t len = admin_format_metrics(v, body, sizeof(body));
-		admin_reply(req, HTTP_OK, "text/plain; version=0.0.4", body, len);
-	} else if (strcmp(path, "/health") == 0) {
-		admin_reply(req, HTTP_OK, "text/plain", "ok\n", 3);
-	} else {
-		admin_reply(req, HTTP_NOTFOUND, "text/plain", "not found\n", 10);
+	(void)l;
+	(void)sa;
+	(void)salen;
+	if (a->n_conns >= ADMIN_MAX_CONNS) {
+		close(fd);
+		a->refused++;
+		log_debug("admin: %u connections open, one more refused (%" PRIu64 " so far)", a->n_conns,
+			  a->refused);
+		return;
+	}
+	struct admin_conn *c = calloc(1, sizeof(*c));
+	struct bufferevent *bev = c ? bufferevent_socket_new(a->base, fd, BEV_OPT_CLOSE_ON_FREE) : NULL;
+	if (!bev) {
+		log_warn("admin: out of memory for a connection");
+		free(c);
+		close(fd);
+		return;
+	}
+	c->a = a;
+	c->bev = bev;
+	TAILQ_INSERT_TAIL(&a->conns, c, link);
+	a->n_conns++;
+	/* Never read more than a request head can be. */
+	bufferevent_setwatermark(bev, EV_READ, 0, ADMIN_HEAD_MAX);
+	bufferevent_setcb(bev, admin_on_read, admin_on_written, admin_on_event, c);
+	c->deadline = evtimer_new(a->base, admin_on_deadline, c);
+	if (!c->deadline || evtimer_add(c->deadline, &a->deadline) < 0 ||
+	    bufferevent_enable(bev, EV_READ) < 0) {
+		log_warn("admin: cannot set up a connection");
+		admin_conn_free(c);
 	}
 }
 
 struct admin *admin_new(struct event_base *base, const struct config_endpoint *ep,
-			struct stats *const *all, size_t n, char *err, size_t errlen)
+			struct stats *const *all, size_t n, unsigned deadline_ms, char *err, size_t errlen)
 {
 	struct admin *a = calloc(1, sizeof(*a));
-	struct evconnlistener *l;
+	int rcvbuf = ADMIN_HEAD_MAX;
 
-	if (!a || !(a->http = evhttp_new(base))) {
+	if (!a) {
 		snprintf(err, errlen, "out of memory");
-		free(a);
 		return NULL;
 	}
+	a->base = base;
 	a->all = all;
 	a->n = n;
-	l = evconnlistener_new_bind(base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
-				    16, (const struct sockaddr *)&ep->addr, (int)ep->len);
-	if (!l || !evhttp_bind_listener(a->http, l)) {
+	a->deadline.tv_sec = deadline_ms / 1000;
+	a->deadline.tv_usec = (suseconds_t)(deadline_ms % 1000) * 1000;
+	TAILQ_INIT(&a->conns);
+	a->listener = evconnlistener_new_bind(base, admin_on_accept, a,
+					      LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+					      16, (const struct sockaddr *)&ep->addr, (int)ep->len);
+	/* Accepted sockets inherit it: the kernel too holds little per client. */
+	if (!a->listener || setsockopt(evconnlistener_get_fd(a->listener), SOL_SOCKET, SO_RCVBUF,
+				       &rcvbuf, sizeof(rcvbuf)) < 0) {
 		char text[64];
 		snprintf(err, errlen, "cannot listen on %s: %s",
 			 config_endpoint_str(ep, text, sizeof(text)), strerror(errno));
-		if (l)
-			evconnlistener_free(l);
 		admin_free(a);
 		return NULL;
 	}
-	evhttp_set_gencb(a->http, admin_on_request, a);
 	return a;
 }
 
@@ -102,6 +362,9 @@ void admin_free(struct admin *a)
 {
 	if (!a)
 		return;
-	evhttp_free(a->http);
+	if (a->listener)
+		evconnlistener_free(a->listener);
+	while (!TAILQ_EMPTY(&a->conns))
+		admin_conn_free(TAILQ_FIRST(&a->conns));
 	free(a);
 }

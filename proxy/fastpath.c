@@ -10,6 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "xdp_shared.h"
 #include "xdp_syn.skel.h"
@@ -46,6 +49,22 @@ static int fastpath_store(struct fastpath *fp, const struct xdp_params *p)
 	return bpf_map__update_elem(fp->skel->maps.params, &zero, sizeof(zero), p, sizeof(*p), BPF_ANY);
 }
 
+/* The interface's link-layer address, into the program's parameters. */
+static int fastpath_read_mac(const char *ifname, struct xdp_params *p)
+{
+	struct ifreq ifr = { 0 };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), rc;
+
+	if (fd < 0)
+		return -1;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	rc = ioctl(fd, SIOCGIFHWADDR, &ifr);
+	close(fd);
+	if (rc == 0)
+		memcpy(p->mac, ifr.ifr_hwaddr.sa_data, sizeof(p->mac));
+	return rc;
+}
+
 struct fastpath *fastpath_open(const struct config *cfg, const char *ifname, const struct fastpath_synack *sa,
 			       char *err, size_t errlen)
 {
@@ -67,6 +86,10 @@ struct fastpath *fastpath_open(const struct config *cfg, const char *ifname, con
 			snprintf(err, errlen, "XDP endpoint map: %s", strerror(errno));
 			goto fail;
 		}
+	}
+	if (ifname && fastpath_read_mac(ifname, &p) < 0) {
+		snprintf(err, errlen, "link-layer address of %s: %s", ifname, strerror(errno));
+		goto fail;
 	}
 	if (fastpath_store(fp, &p) < 0) {
 		snprintf(err, errlen, "XDP parameters: %s", strerror(errno));
@@ -115,6 +138,45 @@ void fastpath_close(struct fastpath *fp)
 	free(fp);
 }
 
+int fastpath_set_mac(struct fastpath *fp, const uint8_t mac[6])
+{
+	struct xdp_params p;
+
+	if (fastpath_params(fp, &p) < 0)
+		return -1;
+	memcpy(p.mac, mac, sizeof(p.mac));
+	return fastpath_store(fp, &p);
+}
+
+int fastpath_set_local(struct fastpath *fp, const struct localaddr *local)
+{
+	struct bpf_map *map = fp->skel->maps.local_addrs;
+	struct xdp_addr key, next;
+	uint8_t one = 1;
+	bool more;
+	int rc = 0;
+
+	/* Drop the addresses no longer ours (the next key is taken before
+	 * its predecessor goes), then add the current ones. */
+	more = bpf_map__get_next_key(map, NULL, &next, sizeof(next)) == 0;
+	while (more) {
+		key = next;
+		more = bpf_map__get_next_key(map, &key, &next, sizeof(next)) == 0;
+		if (!localaddr_has(local, key.family, key.addr))
+			bpf_map__delete_elem(map, &key, sizeof(key), 0);
+	}
+	for (size_t i = 0; i < localaddr_count(local); i++) {
+		const struct localaddr_entry *e = localaddr_at(local, i);
+
+		memset(&key, 0, sizeof(key));
+		key.family = e->family;
+		memcpy(key.addr, e->addr, sizeof(key.addr));
+		if (bpf_map__update_elem(map, &key, sizeof(key), &one, sizeof(one), BPF_ANY) < 0)
+			rc = -1;
+	}
+	return rc;
+}
+
 int fastpath_set_key(struct fastpath *fp, uint64_t epoch, const uint8_t key[COOKIE_EPOCH_KEY_LEN])
 {
 	struct xdp_params p;
@@ -159,8 +221,11 @@ static uint64_t fastpath_counter(struct fastpath *fp, uint32_t stat)
 	return sum;
 }
 
-void fastpath_counters(struct fastpath *fp, uint64_t *syns, uint64_t *synacks)
+void fastpath_counters(struct fastpath *fp, struct fastpath_counts *c)
 {
-	*syns = fastpath_counter(fp, XDP_STAT_SYN);
-	*synacks = fastpath_counter(fp, XDP_STAT_SYNACK);
+	c->syns = fastpath_counter(fp, XDP_STAT_SYN);
+	c->synacks = fastpath_counter(fp, XDP_STAT_SYNACK);
+	c->martian = fastpath_counter(fp, XDP_STAT_MARTIAN);
+	c->malformed = fastpath_counter(fp, XDP_STAT_MALFORMED);
+	c->bad_csum = fastpath_counter(fp, XDP_STAT_BAD_CSUM);
 }

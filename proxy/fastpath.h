@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "cookie.h"
+#include "localaddr.h"
 
 struct fastpath;
 
@@ -26,7 +27,8 @@ struct fastpath_synack {
 };
 
 /* Load, configure and attach to `ifname` (NULL: load only, for
- * fastpath_run()). NULL with a message in `err`. */
+ * fastpath_run()). SYNs to another link-layer address than the interface's
+ * (as it is at open) are left to the kernel. NULL with a message in `err`. */
 struct fastpath *fastpath_open(const struct config *cfg, const char *ifname, const struct fastpath_synack *sa,
 			       char *err, size_t errlen);
 void fastpath_close(struct fastpath *fp);
@@ -36,6 +38,14 @@ void fastpath_close(struct fastpath *fp);
  * built, still before the TCP stack), "offloaded" or "unknown". */
 const char *fastpath_mode(const struct fastpath *fp);
 
+/* For a program loaded without an interface: the link-layer address it
+ * takes as its own. Returns 0 or -1. */
+int fastpath_set_mac(struct fastpath *fp, const uint8_t mac[6]);
+
+/* This host's addresses (localaddr.h says why they matter), replacing the
+ * previous set. Returns 0, or -1 if the map could not hold them all. */
+int fastpath_set_local(struct fastpath *fp, const struct localaddr *local);
+
 /* Use `key` for `epoch` from now on. Returns 0 or -1. */
 int fastpath_set_key(struct fastpath *fp, uint64_t epoch, const uint8_t key[COOKIE_EPOCH_KEY_LEN]);
 
@@ -44,7 +54,14 @@ int fastpath_set_key(struct fastpath *fp, uint64_t epoch, const uint8_t key[COOK
  * SYN-ACK, *out_len its length), or -1 with errno. */
 int fastpath_run(struct fastpath *fp, const uint8_t *in, size_t len, uint8_t *out, size_t *out_len);
 
-/* SYNs seen and SYN-ACKs sent by the program, summed over CPUs. */
-void fastpath_counters(struct fastpath *fp, uint64_t *syns, uint64_t *synacks);
+/* What the program counted, summed over CPUs. */
+struct fastpath_counts {
+	uint64_t syns;      /* pure SYNs to a protected address:port */
+	uint64_t synacks;   /* answered with XDP_TX */
+	uint64_t martian;   /* dropped: impossible or own source */
+	uint64_t malformed; /* dropped: IP lengths or header checksum */
+	uint64_t bad_csum;  /* dropped: TCP checksum */
+};
+void fastpath_counters(struct fastpath *fp, struct fastpath_counts *c);
 
 #endif

@@ -18,20 +18,25 @@
 #include "backend.h"
 #include "conntab.h"
 #include "fw.h"
+#include "localaddr.h"
 #include "log.h"
 #include "pkt.h"
 #include "relay.h"
 #include "ring.h"
 #include "tx.h"
+#include "verdict.h"
 
 #define FE_NO_OPTS_MSS 536   /* RFC 9293 default when a SYN has no MSS option */
 #define FE_PENDING_MAX 64    /* handshakes verified in one ring block */
 #define FE_SEGS_MAX 8        /* early segments kept per handshake */
 #define FE_EARLY_MAX 65536   /* early bytes: at most the window we offered */
-#define FE_LINGER_S 60       /* keep finished connections known as long as TIME_WAIT */
-#define FE_BLOCKS_PER_WAKEUP 4 /* then let the relay run: accepted clients come first */
-#define FE_PRIO_COUNT 3      /* libevent priorities: relay events get the default, 1 */
-#define FE_PRIO_RING 2       /* the ring the lowest */
+#define FE_LINGER_S 60       /* keep finished connections known at least as long as TIME_WAIT */
+#define FE_DIAGNOSE_PER_S 64 /* refused ACKs checked for "expired" per second */
+/* The ring and the relay share one event queue, every callback bounded
+ * (here: blocks per wakeup; the relay: rounds per callback), so each loop
+ * iteration serves both and neither can starve the other: a flood does not
+ * stop accepted clients, and no connection stops the SYN path. */
+#define FE_BLOCKS_PER_WAKEUP 4
 
 /* A verified handshake waiting for the end of its ring block. Pointers refer
  * to frames in the block, valid until the block goes back to the kernel. */
@@ -50,7 +55,9 @@ struct fe_pending {
 
 /* An adopted connection: its conntab entry and the way back to us. When
  * the relay is done it lingers, so the last packets of its close are known
- * as such rather than counted as forged ACKs. */
+ * as such rather than counted as forged ACKs, and so that a copy of its
+ * handshake ACK (with the request it carried), replayed while the cookie
+ * is still valid, is recognised rather than adopted again. */
 struct fe_conn {
 	struct conntab_entry entry;
 	struct frontend *fe;
@@ -64,31 +71,25 @@ struct fe_conn {
 	TAILQ_ENTRY(fe_conn) linger;
 };
 
-/* A protected endpoint as the packet path compares it, decoded once. */
-struct fe_listen {
-	uint8_t family;
-	uint8_t alen;
-	bool any;      /* wildcard address: the port on every address */
-	uint16_t port; /* host order, as in struct pkt_tcp */
-	uint8_t addr[16];
-};
-
 struct frontend {
 	const struct config *cfg;
-	struct fe_listen listen[CONFIG_MAX_LISTEN];
-	size_t n_listen;
+	struct verdict_listen listen[CONFIG_MAX_LISTEN];
+	struct verdict_ctx vctx; /* what verdict_of() is given for each frame */
 	struct stats *stats;
 	struct ring *ring;
 	struct tx *tx;
 	struct cookie_jar *jar;
 	struct conntab *conns;
+	struct localaddr *local; /* this host's addresses, refreshed every tick */
 	struct backend_pool *pool;
 	struct relay_ctx *relay;
 	struct event *ev_ring;
 	struct event *ev_tick;
 	TAILQ_HEAD(, fe_conn) lingering; /* finished connections, oldest first */
 	size_t n_lingering;
-	uint64_t now_s;  /* wall clock for cookies, read once per wakeup */
+	uint64_t linger_s; /* how long: TIME_WAIT, or the life of a cookie if longer */
+	int ring_err;    /* the ring's last error, until frames flow again */
+	unsigned diagnose_left; /* cookie_diagnose() calls left this second */
 	uint32_t ts_ms;  /* our TCP timestamp clock */
 	time_t last_warn;
 	unsigned n_pending;
@@ -122,18 +123,6 @@ static uint32_t fe_ts_clock(void)
 		}                                                   \
 	} while (0)
 
-void frontend_cookie_tuple(const struct pkt_tcp *seg, struct cookie_tuple *t)
-{
-	size_t alen = seg->family == AF_INET ? 4 : 16;
-
-	memset(t, 0, sizeof(*t));
-	t->family = seg->family;
-	memcpy(t->saddr, seg->saddr, alen);
-	memcpy(t->daddr, seg->daddr, alen);
-	t->sport = seg->sport;
-	t->dport = seg->dport;
-}
-
 static void fe_sockaddr(uint8_t family, const uint8_t *addr, uint16_t port, struct sockaddr_storage *ss)
 {
 	memset(ss, 0, sizeof(*ss));
@@ -150,37 +139,6 @@ static void fe_sockaddr(uint8_t family, const uint8_t *addr, uint16_t port, stru
 	}
 }
 
-/* Is the segment's destination one of the protected address:ports? */
-static void fe_listen_init(struct frontend *fe)
-{
-	static const uint8_t any[16];
-
-	for (size_t i = 0; i < fe->cfg->n_listen; i++) {
-		struct fe_listen *l = &fe->listen[i];
-		const uint8_t *addr;
-		uint16_t port;
-
-		l->family = (uint8_t)fe->cfg->listen[i].addr.ss_family;
-		l->alen = (uint8_t)config_endpoint_raw(&fe->cfg->listen[i], &addr, &port);
-		l->port = ntohs(port);
-		memcpy(l->addr, addr, l->alen);
-		l->any = memcmp(addr, any, l->alen) == 0;
-	}
-	fe->n_listen = fe->cfg->n_listen;
-}
-
-static bool fe_protected(const struct frontend *fe, const struct pkt_tcp *seg)
-{
-	for (size_t i = 0; i < fe->n_listen; i++) {
-		const struct fe_listen *l = &fe->listen[i];
-
-		if (l->family == seg->family && l->port == seg->dport &&
-		    (l->any || memcmp(l->addr, seg->daddr, l->alen) == 0))
-			return true;
-	}
-	return false;
-}
-
 /* Answer the segment `seg`, received in Ethernet frame `eth`, with a reset. */
 static void fe_send_rst(struct frontend *fe, const uint8_t *eth, const struct pkt_tcp *seg)
 {
@@ -191,9 +149,9 @@ static void fe_send_rst(struct frontend *fe, const uint8_t *eth, const struct pk
 		tx_commit(fe->tx, eth, seg->family, len);
 }
 
-static void fe_syn(struct frontend *fe, const uint8_t *eth, const struct pkt_tcp *syn)
+static void fe_syn(struct frontend *fe, const uint8_t *eth, const struct pkt_tcp *syn,
+		   const struct cookie_tuple *t)
 {
-	struct cookie_tuple t;
 	struct cookie_opts offered = {
 		.mss = syn->opt.has_mss ? syn->opt.mss : FE_NO_OPTS_MSS,
 		.wscale = syn->opt.has_wscale ? (syn->opt.wscale > 14 ? 14 : syn->opt.wscale)
@@ -215,8 +173,7 @@ static void fe_syn(struct frontend *fe, const uint8_t *eth, const struct pkt_tcp
 	slot = tx_slot(fe->tx);
 	if (!slot)
 		return; /* counted by tx_flush() as refused */
-	frontend_cookie_tuple(syn, &t);
-	sa.isn = cookie_make(fe->jar, &t, syn->seq, &offered, fe->now_s, NULL);
+	sa.isn = cookie_make(fe->jar, t, syn->seq, &offered, fe->vctx.now_s, NULL);
 	len = pkt_build_synack(slot, PKT_BUILD_MAX, syn, &sa);
 	if (len) {
 		tx_commit(fe->tx, eth, syn->family, len);
@@ -263,16 +220,19 @@ static void fe_conn_done(void *arg)
 	}
 	c->closed_at = (uint64_t)time(NULL);
 	TAILQ_INSERT_TAIL(&fe->lingering, c, linger);
-	/* Bounded: under heavy churn the oldest are forgotten early. */
-	if (++fe->n_lingering > fe->cfg->max_connections)
+	/* Bounded: under heavy churn the oldest are forgotten early, and a
+	 * copy of their handshake ACK could be adopted again: counted. */
+	if (++fe->n_lingering > fe->cfg->max_connections) {
+		stats_inc(fe->stats, STAT_linger_evicted);
 		fe_conn_forget(fe, TAILQ_FIRST(&fe->lingering));
+	}
 }
 
 static void fe_linger_expire(struct frontend *fe, uint64_t now)
 {
 	struct fe_conn *c;
 
-	while ((c = TAILQ_FIRST(&fe->lingering)) && c->closed_at + FE_LINGER_S <= now)
+	while ((c = TAILQ_FIRST(&fe->lingering)) && c->closed_at + fe->linger_s <= now)
 		fe_conn_forget(fe, c);
 }
 
@@ -288,65 +248,56 @@ static void fe_pending_add_data(struct fe_pending *p, const struct pkt_tcp *seg)
 	}
 }
 
-static bool fe_early_data(struct frontend *fe, const struct cookie_tuple *t, const struct pkt_tcp *seg)
-{
-	for (unsigned i = 0; i < fe->n_pending; i++) {
-		if (memcmp(&fe->pending[i].tuple, t, sizeof(*t)) == 0) {
-			fe_pending_add_data(&fe->pending[i], seg);
-			return true;
-		}
-	}
-	return false;
-}
-
 static void fe_adopt_all(struct frontend *fe);
 
-/* Does `seg` belong to the handshake of `c`: the same ISNs both ways? */
-static bool fe_conn_handshake(const struct fe_conn *c, const struct pkt_tcp *seg)
+/* What this worker remembers of a 4-tuple, for verdict_of(): a handshake
+ * verified in this block first (its early data), then the connection
+ * table. */
+static void fe_known(void *arg, const struct cookie_tuple *t, struct verdict_known *k)
 {
-	return seg->ack == c->entry.cookie + 1 && seg->seq == c->rcv_isn + 1;
+	struct frontend *fe = arg;
+	struct conntab_entry *e;
+	struct fe_conn *c;
+
+	for (unsigned i = 0; i < fe->n_pending; i++) {
+		if (memcmp(&fe->pending[i].tuple, t, sizeof(*t)) == 0) {
+			k->state = VERDICT_TUPLE_PENDING;
+			k->conn = &fe->pending[i];
+			return;
+		}
+	}
+	e = conntab_find(fe->conns, t);
+	if (!e)
+		return;
+	c = (struct fe_conn *)e;
+	k->state = c->closed_at || c->superseded ? VERDICT_TUPLE_FINISHED : VERDICT_TUPLE_LIVE;
+	k->cookie = c->entry.cookie;
+	k->rcv_isn = c->rcv_isn;
+	k->next_seq = c->next_seq;
+	k->live_ns = c->live_ns;
+	k->conn = c;
 }
 
-/* An ACK for no open connection. `old` is a finished one on the same
- * 4-tuple, if any: its late packets (the ring can lag the kernel by a few
- * ms) are not forgeries, and the first segments carry the very seq/ack of
- * its handshake, so they pass the cookie check too: only a valid cookie with
- * new ISNs means the client reused its port. */
-static void fe_ack(struct frontend *fe, const uint8_t *eth, const struct pkt_tcp *ack,
-		   const struct cookie_tuple *t, struct fe_conn *old)
+/* A verified handshake: adopted at the end of the ring block, with the
+ * bytes that follow it there. It takes over the 4-tuple of a finished
+ * connection, if any. */
+static void fe_handshake(struct frontend *fe, const uint8_t *eth, const struct verdict_out *v)
 {
-	struct cookie_opts opts;
 	struct fe_pending *p;
 
-	if (fe_early_data(fe, t, ack))
-		return;
-	if (old && fe_conn_handshake(old, ack)) {
-		stats_inc(fe->stats, STAT_rx_ignored);
-		return;
-	}
-	switch (cookie_check(fe->jar, t, ack->seq, ack->ack, fe->now_s, &opts)) {
-	case COOKIE_VALID:
-		break;
-	case COOKIE_EXPIRED:
-		stats_inc(fe->stats, old ? STAT_rx_ignored : STAT_ack_expired);
-		return;
-	default:
-		stats_inc(fe->stats, old ? STAT_rx_ignored : STAT_ack_bad_cookie);
-		return;
-	}
 	stats_inc(fe->stats, STAT_ack_valid);
-	if (old)
-		fe_conn_replace(fe, old);
+	if (v->known.state == VERDICT_TUPLE_FINISHED)
+		fe_conn_replace(fe, v->known.conn);
 	if (fe->n_pending == FE_PENDING_MAX)
 		fe_adopt_all(fe);
 	p = &fe->pending[fe->n_pending++];
-	p->ack = *ack;
+	p->ack = v->seg;
 	p->eth = eth;
-	p->tuple = *t;
-	p->opts = opts;
+	p->tuple = v->tuple;
+	p->opts = v->opts;
 	p->n_segs = 0;
-	p->next_seq = ack->seq;
-	fe_pending_add_data(p, ack); /* the ACK's own payload */
+	p->next_seq = v->seg.seq;
+	fe_pending_add_data(p, &v->seg); /* the ACK's own payload */
 }
 
 /* The early bytes of `p` as one buffer: the ACK's own payload in place, or
@@ -474,61 +425,62 @@ static void fe_inject_late(struct frontend *fe, struct fe_conn *c, const struct 
 	}
 }
 
-static void fe_frame(void *arg, const uint8_t *frame, size_t len, uint64_t arrived_ns)
+static void fe_frame(void *arg, const struct ring_frame *f)
 {
 	struct frontend *fe = arg;
-	struct conntab_entry *e;
-	struct fe_conn *old = NULL;
-	struct cookie_tuple t;
-	struct pkt_tcp seg;
-	enum pkt_result r;
+	struct verdict_out out;
+	enum verdict v = verdict_of(&fe->vctx, f, &out);
+	struct fe_conn *c = out.known.conn;
 
 	stats_inc(fe->stats, STAT_rx_frames);
-	r = pkt_parse_eth(frame, len, &seg);
-	if (r != PKT_OK) {
+	switch (v) {
+	case VERDICT_NOT_FOR_US:
+		stats_inc(fe->stats, STAT_rx_not_for_us);
+		break;
+	case VERDICT_MALFORMED:
 		stats_inc(fe->stats, STAT_rx_malformed);
-		log_debug("dropped a malformed frame: %s", pkt_result_str(r));
-		return;
-	}
-	if (!fe_protected(fe, &seg)) {
+		log_debug("dropped a malformed frame: %s", pkt_result_str(out.parse_err));
+		break;
+	case VERDICT_MARTIAN:
+		stats_inc(fe->stats, STAT_rx_martian);
+		break;
+	case VERDICT_BAD_CSUM:
+		stats_inc(fe->stats, STAT_rx_bad_csum);
+		break;
+	case VERDICT_UNPROTECTED:
+	case VERDICT_KERNEL:
+	case VERDICT_LATE:
 		stats_inc(fe->stats, STAT_rx_ignored);
-		return;
-	}
-	frontend_cookie_tuple(&seg, &t);
-	e = conntab_find(fe->conns, &t);
-	if (e) {
-		struct fe_conn *c = (struct fe_conn *)e;
-		if (!c->closed_at && !c->superseded) {
-			if (seg.payload_len && seg.seq == c->next_seq && arrived_ns < c->live_ns) {
-				fe_inject_late(fe, c, &seg);
-				return;
-			}
-			if (seg.flags == PKT_TCP_SYN && fe_conn_kernel_closed(c)) {
-				c->superseded = true;
-			} else {
-				/* The kernel socket owns this connection (a SYN
-				 * on it too: a challenge ACK, RFC 5961). A copy of
-				 * the handshake ACK from before it went live is a
-				 * retransmission; after, the client's answer to
-				 * the window probe. */
-				bool dup = seg.flags == PKT_TCP_ACK && seg.payload_len == 0 &&
-					   fe_conn_handshake(c, &seg) && arrived_ns < c->live_ns;
-				stats_inc(fe->stats, dup ? STAT_ack_duplicate : STAT_rx_ignored);
-				return;
-			}
+		break;
+	case VERDICT_DUP_ACK:
+		stats_inc(fe->stats, STAT_ack_duplicate);
+		break;
+	case VERDICT_BAD_COOKIE:
+		stats_inc(fe->stats, STAT_ack_bad_cookie);
+		break;
+	case VERDICT_EXPIRED:
+		stats_inc(fe->stats, STAT_ack_expired);
+		break;
+	case VERDICT_LATE_DATA:
+		fe_inject_late(fe, c, &out.seg);
+		break;
+	case VERDICT_SYN_ON_LIVE:
+		if (!fe_conn_kernel_closed(c)) { /* its socket answers: a challenge ACK */
+			stats_inc(fe->stats, STAT_rx_ignored);
+			break;
 		}
-		old = c;
-	}
-	switch (seg.flags & (PKT_TCP_SYN | PKT_TCP_ACK | PKT_TCP_RST | PKT_TCP_FIN)) {
-	case PKT_TCP_SYN:
-		fe_syn(fe, frame, &seg);
+		c->superseded = true;
+		/* fall through */
+	case VERDICT_SYN:
+		fe_syn(fe, f->data, &out.seg, &out.tuple);
 		break;
-	case PKT_TCP_ACK:
-	case PKT_TCP_ACK | PKT_TCP_FIN:
-		fe_ack(fe, frame, &seg, &t, old);
+	case VERDICT_EARLY_DATA:
+		fe_pending_add_data(out.known.conn, &out.seg);
 		break;
-	default: /* SYN+ACK, SYN+RST, RST, ...: not a connection request (§5b) */
-		stats_inc(fe->stats, STAT_rx_ignored);
+	case VERDICT_ADOPT:
+		fe_handshake(fe, f->data, &out);
+		break;
+	case VERDICT_COUNT:
 		break;
 	}
 }
@@ -550,9 +502,22 @@ static void fe_on_ring(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	fe->now_s = (uint64_t)time(NULL);
+	fe->vctx.now_s = (uint64_t)time(NULL);
 	fe->ts_ms = fe_ts_clock();
-	ring_drain(fe->ring, FE_BLOCKS_PER_WAKEUP, fe_frame, fe_block_end, fe);
+	if (ring_drain(fe->ring, FE_BLOCKS_PER_WAKEUP, fe_frame, fe_block_end, fe) > 0) {
+		if (fe->ring_err) {
+			log_info("%s: receiving again", fe->cfg->interface);
+			fe->ring_err = 0;
+		}
+		return;
+	}
+	/* Woken with nothing to read: an error (the interface went down),
+	 * which stays reported, and wakes us at once, until read. */
+	int err = ring_take_error(fe->ring);
+	if (err && err != fe->ring_err)
+		log_warn("%s: %s: no packets until it is back", fe->cfg->interface, strerror(err));
+	if (err)
+		fe->ring_err = err;
 }
 
 static void fe_on_tick(evutil_socket_t fd, short what, void *arg)
@@ -562,11 +527,14 @@ static void fe_on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	stats_add(fe->stats, STAT_ring_drops, ring_take_drops(fe->ring));
+	fe->diagnose_left = FE_DIAGNOSE_PER_S;
 	fe_linger_expire(fe, (uint64_t)time(NULL));
+	if (localaddr_refresh(fe->local) < 0)
+		fe_warn(fe, "cannot read this host's addresses: %s", strerror(errno));
 }
 
 struct frontend *frontend_new(struct event_base *base, const struct config *cfg,
-			      const uint8_t master[COOKIE_MASTER_LEN], uint16_t fanout_group,
+			      const uint8_t master[COOKIE_MASTER_LEN], uint16_t *fanout,
 			      struct stats *stats, char *err, size_t errlen)
 {
 	struct frontend *fe = calloc(1, sizeof(*fe));
@@ -579,27 +547,43 @@ struct frontend *frontend_new(struct event_base *base, const struct config *cfg,
 	}
 	fe->cfg = cfg;
 	fe->stats = stats;
-	fe_listen_init(fe);
+	fe->diagnose_left = FE_DIAGNOSE_PER_S;
+	/* A cookie is valid for at most two key periods after it was made,
+	 * which is before the connection closed. */
+	fe->linger_s = 2 * (uint64_t)cfg->key_period_s > FE_LINGER_S ? 2 * (uint64_t)cfg->key_period_s : FE_LINGER_S;
+	fe->vctx = (struct verdict_ctx){
+		.listen = fe->listen,
+		.n_listen = verdict_listen_init(cfg, fe->listen),
+		.diagnose_left = &fe->diagnose_left,
+		.known = fe_known,
+		.known_arg = fe,
+	};
 	TAILQ_INIT(&fe->lingering);
 	if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed)) {
 		snprintf(err, errlen, "getrandom: %s", strerror(errno));
 		goto fail;
 	}
-	if (!(fe->ring = ring_open(cfg, fanout_group, err, errlen)) || !(fe->tx = tx_open(cfg->interface, err, errlen)))
-		goto fail;
-	if (event_base_priority_init(base, FE_PRIO_COUNT) < 0) {
-		snprintf(err, errlen, "cannot set event priorities");
+	if (!(fe->local = localaddr_new()) || localaddr_refresh(fe->local) < 0) {
+		snprintf(err, errlen, "cannot read this host's addresses: %s", strerror(errno));
 		goto fail;
 	}
-	if (!(fe->jar = cookie_jar_new(master, cfg->key_period_s)) ||
-	    !(fe->conns = conntab_new(cfg->max_connections, seed)) ||
-	    !(fe->pool = backend_pool_new(cfg)) ||
-	    !(fe->relay = relay_ctx_new(base, cfg, fe->pool, stats)) ||
-	    !(fe->ev_ring = event_new(base, ring_fd(fe->ring), EV_READ | EV_PERSIST, fe_on_ring, fe)) ||
-	    !(fe->ev_tick = event_new(base, -1, EV_PERSIST, fe_on_tick, fe)) ||
-	    event_priority_set(fe->ev_ring, FE_PRIO_RING) < 0 ||
-	    event_add(fe->ev_ring, NULL) < 0 || event_add(fe->ev_tick, &one_second) < 0) {
-		snprintf(err, errlen, "worker set-up failed (out of memory or OpenSSL)");
+	if (!(fe->ring = ring_open(cfg, fanout, err, errlen)) || !(fe->tx = tx_open(cfg->interface, err, errlen)))
+		goto fail;
+	if (!(fe->jar = cookie_jar_new(master, cfg->key_period_s))) {
+		snprintf(err, errlen, "cannot set up the cookie MACs (OpenSSL's SipHash and HMAC)");
+		goto fail;
+	}
+	fe->vctx.local = fe->local;
+	fe->vctx.jar = fe->jar;
+	if (!(fe->conns = conntab_new(cfg->max_connections, seed)) || !(fe->pool = backend_pool_new(cfg)) ||
+	    !(fe->relay = relay_ctx_new(base, cfg, fe->pool, stats))) {
+		snprintf(err, errlen, "out of memory for the connection table, backends or relay");
+		goto fail;
+	}
+	if (!(fe->ev_ring = event_new(base, ring_fd(fe->ring), EV_READ | EV_PERSIST, fe_on_ring, fe)) ||
+	    !(fe->ev_tick = event_new(base, -1, EV_PERSIST, fe_on_tick, fe)) || event_add(fe->ev_ring, NULL) < 0 ||
+	    event_add(fe->ev_tick, &one_second) < 0) {
+		snprintf(err, errlen, "cannot add the ring and timer events to the loop");
 		goto fail;
 	}
 	return fe;
@@ -622,6 +606,7 @@ void frontend_free(struct frontend *fe)
 		fe_conn_forget(fe, TAILQ_FIRST(&fe->lingering));
 	backend_pool_free(fe->pool);
 	conntab_free(fe->conns);
+	localaddr_free(fe->local);
 	cookie_jar_free(fe->jar);
 	tx_close(fe->tx);
 	ring_close(fe->ring);

@@ -25,19 +25,12 @@
 
 struct event_base;
 struct frontend;
-struct pkt_tcp;
 
-/* The cookie's input taken from a parsed segment: family, both addresses,
- * both ports. What the XDP fast path must sign the same way (its test). */
-void frontend_cookie_tuple(const struct pkt_tcp *seg, struct cookie_tuple *t);
-
-/* Everything a worker needs, opened now (so errors surface at start). `base`
- * must be fresh: the front end sets its priorities so that, under a flood,
- * the ring is served only when connections already accepted have been.
- * `fanout_group` joins the workers' rings (0 for a single worker). `cfg` and
+/* Everything a worker needs, opened now (so errors surface at start), on
+ * the worker's loop `base`. `fanout` joins the workers' rings (ring.h). `cfg` and
  * `stats` are borrowed. NULL with a message in `err`. */
 struct frontend *frontend_new(struct event_base *base, const struct config *cfg,
-			      const uint8_t master[COOKIE_MASTER_LEN], uint16_t fanout_group,
+			      const uint8_t master[COOKIE_MASTER_LEN], uint16_t *fanout,
 			      struct stats *stats, char *err, size_t errlen);
 
 /* Resets open connections and releases everything. */

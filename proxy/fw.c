@@ -5,6 +5,7 @@
 #include <nftables/libnftables.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Append to buf at *off; returns 0, or -1 once it no longer fits. */
@@ -78,30 +79,47 @@ size_t fw_ruleset(const struct config *cfg, char *buf, size_t cap)
 	return off;
 }
 
-/* Run an nft script; on failure copy nft's own error text into err. */
-static int fw_run(const char *script, char *err, size_t errlen)
-{
-	struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
-	int rc;
+struct fw {
+	struct nft_ctx *nft;
+};
 
-	if (!nft) {
+struct fw *fw_new(char *err, size_t errlen)
+{
+	struct fw *fw = calloc(1, sizeof(*fw));
+
+	if (!fw || !(fw->nft = nft_ctx_new(NFT_CTX_DEFAULT))) {
 		snprintf(err, errlen, "nftables: cannot create a context");
-		return -1;
+		free(fw);
+		return NULL;
 	}
-	nft_ctx_buffer_output(nft);
-	nft_ctx_buffer_error(nft);
-	rc = nft_run_cmd_from_buffer(nft, script);
-	if (rc != 0) {
-		const char *msg = nft_ctx_get_error_buffer(nft);
-		snprintf(err, errlen, "nftables: %s", msg && *msg ? msg : "command failed");
-		/* nft ends its message with a newline; logs want one line. */
-		err[strcspn(err, "\n")] = '\0';
-	}
-	nft_ctx_free(nft);
-	return rc == 0 ? 0 : -1;
+	nft_ctx_buffer_output(fw->nft);
+	nft_ctx_buffer_error(fw->nft);
+	return fw;
 }
 
-int fw_install(const struct config *cfg, char *err, size_t errlen)
+void fw_free(struct fw *fw)
+{
+	if (!fw)
+		return;
+	nft_ctx_free(fw->nft);
+	free(fw);
+}
+
+/* Run an nft script; on failure copy nft's own error text into err. */
+static int fw_run(struct fw *fw, const char *script, char *err, size_t errlen)
+{
+	const char *msg;
+
+	if (nft_run_cmd_from_buffer(fw->nft, script) == 0)
+		return 0;
+	msg = nft_ctx_get_error_buffer(fw->nft); /* read, it is emptied for the next run */
+	snprintf(err, errlen, "nftables: %s", msg && *msg ? msg : "command failed");
+	/* nft ends its message with a newline; logs want one line. */
+	err[strcspn(err, "\n")] = '\0';
+	return -1;
+}
+
+int fw_install(struct fw *fw, const struct config *cfg, char *err, size_t errlen)
 {
 	char script[8192];
 
@@ -109,10 +127,10 @@ int fw_install(const struct config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "nftables: ruleset too large");
 		return -1;
 	}
-	return fw_run(script, err, errlen);
+	return fw_run(fw, script, err, errlen);
 }
 
-int fw_remove(char *err, size_t errlen)
+int fw_remove(struct fw *fw, char *err, size_t errlen)
 {
-	return fw_run("add table inet " FW_TABLE "\ndelete table inet " FW_TABLE "\n", err, errlen);
+	return fw_run(fw, "add table inet " FW_TABLE "\ndelete table inet " FW_TABLE "\n", err, errlen);
 }

@@ -25,11 +25,21 @@
  * `cap` is too small. */
 size_t fw_ruleset(const struct config *cfg, char *buf, size_t cap);
 
-/* Install the table in the current network namespace. Returns 0, or -1 with
- * nft's message in `err`. */
-int fw_install(const struct config *cfg, char *err, size_t errlen);
+struct fw;
 
-/* Remove the table if it exists. Returns 0, or -1 with a message. */
-int fw_remove(char *err, size_t errlen);
+/* A handle on nftables in the current network namespace, for the calls
+ * below. nft reads its symbol tables under /etc/iproute2 when a handle is
+ * made: make it while synguard may still open files (sandbox.h), and keep it
+ * for the removal at exit. NULL with a message in `err`. */
+struct fw *fw_new(char *err, size_t errlen);
+
+/* Install the table. Returns 0, or -1 with nft's message in `err`. */
+int fw_install(struct fw *fw, const struct config *cfg, char *err, size_t errlen);
+
+/* Remove the table if it exists; needs CAP_NET_ADMIN only. Returns 0, or -1
+ * with a message. */
+int fw_remove(struct fw *fw, char *err, size_t errlen);
+
+void fw_free(struct fw *fw);
 
 #endif

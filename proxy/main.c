@@ -4,13 +4,12 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 #include <getopt.h>
+#include <net/if.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/capability.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,8 +21,11 @@
 #include "frontend.h"
 #include "fw.h"
 #include "keyfile.h"
+#include "localaddr.h"
 #include "log.h"
+#include "privs.h"
 #include "report.h"
+#include "sandbox.h"
 #include "stats.h"
 
 #define MAX_WORKERS 64
@@ -38,13 +40,18 @@ struct worker {
 
 struct daemon {
 	struct config cfg;
+	struct privs_user user;  /* cfg.user, resolved */
+	struct fw *fw;
 	struct event_base *base; /* main thread: signals and the admin endpoint */
 	struct admin *admin;
 	struct event *ev_tick;   /* every second */
 	unsigned ticks;
+	unsigned ifindex;        /* the interface's, at start */
+	int exit_code;           /* set by whoever stops the loop for a failure */
 	struct report report;
 	struct fastpath *fastpath; /* xdp = "on" */
 	struct cookie_jar *jar;    /* the fast path's keys */
+	struct localaddr *local;   /* this host's addresses, as the fast path knows them */
 	uint64_t fastpath_epoch;
 	struct stats fastpath_stats; /* its counters, summed with the workers' */
 	unsigned n_workers;
@@ -62,13 +69,39 @@ static void usage(FILE *out)
 		"       synguard --version | --help\n"
 		"\n"
 		"Signals: TERM/INT stop, USR1 prints the counters to stderr.\n"
-		"Needs CAP_NET_ADMIN and CAP_NET_RAW (run as root) and nftables.\n");
+		"Run it as root (it sets up with CAP_NET_ADMIN and CAP_NET_RAW, then becomes\n"
+		"the configured user with only the capabilities it still needs) with nftables.\n");
+}
+
+/* Copy the XDP program's counters where stats_sum() finds them. */
+static void daemon_fastpath_counters(struct daemon *d)
+{
+	struct fastpath_counts c;
+
+	fastpath_counters(d->fastpath, &c);
+	const struct {
+		enum stats_id id;
+		uint64_t v;
+	} *m, map[] = {
+		/* SYNs it passed on reach the ring and are counted there. */
+		{ STAT_syn_received, c.synacks },
+		{ STAT_synack_sent, c.synacks },
+		{ STAT_synack_xdp, c.synacks },
+		{ STAT_rx_martian, c.martian },
+		{ STAT_rx_malformed, c.malformed },
+		{ STAT_rx_bad_csum, c.bad_csum },
+	};
+
+	for (m = map; m < map + sizeof(map) / sizeof(map[0]); m++)
+		atomic_store_explicit(&d->fastpath_stats.v[m->id], m->v, memory_order_relaxed);
 }
 
 static void daemon_print_stats(struct daemon *d)
 {
 	uint64_t v[STAT_COUNT];
 
+	if (d->fastpath)
+		daemon_fastpath_counters(d); /* not a second old */
 	stats_sum(v, d->all_stats, d->n_stats);
 	for (size_t i = 0; i < STAT_COUNT; i++)
 		fprintf(stderr, "stats %s %llu\n", stats_name((enum stats_id)i), (unsigned long long)v[i]);
@@ -76,23 +109,23 @@ static void daemon_print_stats(struct daemon *d)
 }
 
 /* Keep the XDP program's key on the current epoch (a cookie it makes in the
- * first second of an epoch with the previous key is still valid), and copy
- * its counters where stats_sum() finds them. */
+ * first second of an epoch with the previous key is still valid), and its
+ * counters current. */
 static void daemon_fastpath_tick(struct daemon *d)
 {
 	uint8_t key[COOKIE_EPOCH_KEY_LEN];
-	uint64_t epoch, syns, synacks;
+	uint64_t epoch;
 
 	if (cookie_epoch_key(d->jar, (uint64_t)time(NULL), &epoch, key) == 0 && epoch != d->fastpath_epoch &&
 	    fastpath_set_key(d->fastpath, epoch, key) == 0)
 		d->fastpath_epoch = epoch;
 	memset(key, 0, sizeof(key));
-	/* SYNs it passed on reach the ring and are counted there. */
-	fastpath_counters(d->fastpath, &syns, &synacks);
-	atomic_store_explicit(&d->fastpath_stats.v[STAT_syn_received], synacks, memory_order_relaxed);
-	atomic_store_explicit(&d->fastpath_stats.v[STAT_synack_sent], synacks, memory_order_relaxed);
-	atomic_store_explicit(&d->fastpath_stats.v[STAT_synack_xdp], synacks, memory_order_relaxed);
+	if (localaddr_refresh(d->local) == 1 && fastpath_set_local(d->fastpath, d->local) < 0)
+		log_warn("XDP fast path: cannot hold all %zu addresses of this host", localaddr_count(d->local));
+	daemon_fastpath_counters(d);
 }
+
+
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
@@ -101,6 +134,14 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	/* Deleted (or replaced by another of the same name): the rings are
+	 * bound to the old one and will never see a frame again. */
+	if (if_nametoindex(d->cfg.interface) != d->ifindex) {
+		log_error("interface %s is gone: stopping", d->cfg.interface);
+		d->exit_code = 1;
+		event_base_loopbreak(d->base);
+		return;
+	}
 	if (d->fastpath)
 		daemon_fastpath_tick(d);
 	if (++d->ticks % REPORT_INTERVAL_S == 0) {
@@ -132,7 +173,8 @@ static int daemon_start_admin(struct daemon *d)
 
 	if (!d->cfg.admin_enabled)
 		return 0;
-	d->admin = admin_new(d->base, &d->cfg.admin, d->all_stats, d->n_stats, err, sizeof(err));
+	d->admin = admin_new(d->base, &d->cfg.admin, d->all_stats, d->n_stats, ADMIN_DEADLINE_MS, err,
+			     sizeof(err));
 	if (!d->admin) {
 		log_error("admin endpoint: %s", err);
 		return -1;
@@ -150,9 +192,10 @@ static int daemon_start_fastpath(struct daemon *d, const uint8_t master[COOKIE_M
 	if (d->cfg.xdp != CONFIG_XDP_ON)
 		return 0;
 	d->jar = cookie_jar_new(master, d->cfg.key_period_s);
-	d->fastpath = d->jar ? fastpath_open(&d->cfg, d->cfg.interface, &sa, err, sizeof(err)) : NULL;
+	d->local = localaddr_new();
+	d->fastpath = d->jar && d->local ? fastpath_open(&d->cfg, d->cfg.interface, &sa, err, sizeof(err)) : NULL;
 	if (!d->fastpath) {
-		log_error("xdp = \"on\": %s", d->jar ? err : "cannot create a cookie jar");
+		log_error("xdp = \"on\": %s", d->jar && d->local ? err : "out of memory");
 		return -1;
 	}
 	d->all_stats[d->n_stats++] = &d->fastpath_stats;
@@ -181,59 +224,29 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopbreak(d->base);
 }
 
-/* Refuse early, with a clear reason, rather than fail halfway. */
-static int check_capabilities(void)
+/* From here on synguard is the configured user with the capabilities it
+ * still needs, and makes only the system calls the sandbox allows: after
+ * every file is opened and every privileged socket, map and table made,
+ * before any worker thread exists or serves. */
+static int daemon_confine(struct daemon *d)
 {
-	static const cap_value_t need[] = { CAP_NET_ADMIN, CAP_NET_RAW };
-	cap_t caps = cap_get_proc();
-	int missing = 0;
+	char err[256], caps[128];
+	int n;
 
-	if (!caps) {
-		log_error("cannot read capabilities: %s", strerror(errno));
+	if (privs_drop(&d->user, err, sizeof(err)) < 0) {
+		log_error("%s", err);
 		return -1;
 	}
-	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
-		cap_flag_value_t v = CAP_CLEAR;
-		cap_get_flag(caps, need[i], CAP_EFFECTIVE, &v);
-		if (v != CAP_SET) {
-			char *name = cap_to_name(need[i]);
-			log_error("missing capability %s: run synguard as root (or grant it)", name);
-			cap_free(name);
-			missing = 1;
-		}
+	log_info("running as user %s (uid %u, gid %u) with capabilities %s", d->cfg.user, (unsigned)d->user.uid,
+		 (unsigned)d->user.gid, privs_caps_str(caps, sizeof(caps)));
+	n = sandbox_enter(err, sizeof(err));
+	if (n < 0) {
+		log_error("%s", err);
+		return -1;
 	}
-	cap_free(caps);
-	return missing ? -1 : 0;
-}
-
-/* After set-up what remains is TCP_REPAIR, SO_MARK, SOCK_DESTROY and removing
- * our nft table (CAP_NET_ADMIN), binding adopted sockets to a protected port
- * below 1024 (CAP_NET_BIND_SERVICE), and relay pipes of the configured size:
- * without CAP_SYS_RESOURCE the kernel caps a user's pipes at 64 MB in all
- * (fs.pipe-user-pages-soft), a few hundred connections. Drop everything else,
- * before any worker thread exists (capabilities are per thread). */
-static int drop_capabilities(void)
-{
-	static const cap_value_t wanted[] = { CAP_NET_ADMIN, CAP_NET_BIND_SERVICE, CAP_SYS_RESOURCE };
-	cap_value_t keep[sizeof(wanted) / sizeof(wanted[0])];
-	cap_t now = cap_get_proc(), caps = cap_init();
-	int n_keep = 0, rc = -1;
-
-	/* Keep only what we have: a container may withhold CAP_SYS_RESOURCE. */
-	for (size_t i = 0; now && i < sizeof(wanted) / sizeof(wanted[0]); i++) {
-		cap_flag_value_t v = CAP_CLEAR;
-		if (cap_get_flag(now, wanted[i], CAP_PERMITTED, &v) == 0 && v == CAP_SET)
-			keep[n_keep++] = wanted[i];
-	}
-	if (now && caps && cap_set_flag(caps, CAP_PERMITTED, n_keep, keep, CAP_SET) == 0 &&
-	    cap_set_flag(caps, CAP_EFFECTIVE, n_keep, keep, CAP_SET) == 0 && cap_set_proc(caps) == 0 &&
-	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0)
-		rc = 0;
-	if (rc < 0)
-		log_error("cannot drop capabilities: %s", strerror(errno));
-	cap_free(now);
-	cap_free(caps);
-	return rc;
+	log_info("system calls filtered: %d allowed; any other fails with EPERM and the kernel logs it "
+		 "(audit type=1326)", n);
+	return 0;
 }
 
 /* Each connection holds two sockets and two pipes. */
@@ -282,10 +295,11 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-static int daemon_start_workers(struct daemon *d, const uint8_t master[COOKIE_MASTER_LEN])
+/* Each worker's front end and event loop; its thread starts later. */
+static int daemon_new_workers(struct daemon *d, const uint8_t master[COOKIE_MASTER_LEN])
 {
-	/* Workers share traffic through one fanout group, unique per process. */
-	uint16_t fanout = d->cfg.workers > 1 ? (uint16_t)(getpid() & 0xffff) : 0;
+	/* Workers share traffic through one fanout group, the first founds it. */
+	uint16_t fanout = 0;
 	char err[256];
 
 	for (unsigned i = 0; i < d->cfg.workers; i++) {
@@ -297,14 +311,18 @@ static int daemon_start_workers(struct daemon *d, const uint8_t master[COOKIE_MA
 			log_error("cannot create an event loop");
 			return -1;
 		}
-		w->fe = frontend_new(w->base, &d->cfg, master, fanout, &w->stats, err, sizeof(err));
+		w->fe = frontend_new(w->base, &d->cfg, master, d->cfg.workers > 1 ? &fanout : NULL, &w->stats, err,
+				     sizeof(err));
 		if (!w->fe) {
 			log_error("worker %u: %s", i, err);
 			return -1;
 		}
 	}
-	if (drop_capabilities() < 0)
-		return -1;
+	return 0;
+}
+
+static int daemon_start_workers(struct daemon *d)
+{
 	for (unsigned i = 0; i < d->n_workers; i++) {
 		struct worker *w = &d->workers[i];
 		if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
@@ -338,8 +356,17 @@ static int daemon_run(struct daemon *d)
 	char err[CONFIG_ERR_MAX];
 	int rc = 1;
 
-	if (check_capabilities() < 0 || load_master(&d->cfg, master) < 0)
+	if (privs_check(err, sizeof(err)) < 0) {
+		log_error("%s", err);
 		return 1;
+	}
+	if (load_master(&d->cfg, master) < 0)
+		return 1;
+	d->ifindex = if_nametoindex(d->cfg.interface);
+	if (d->ifindex == 0) {
+		log_error("interface %s: %s", d->cfg.interface, strerror(errno));
+		return 1;
+	}
 	raise_fd_limit(&d->cfg);
 	signal(SIGPIPE, SIG_IGN);
 	if (evthread_use_pthreads() < 0 || !(d->base = event_base_new())) {
@@ -353,19 +380,20 @@ static int daemon_run(struct daemon *d)
 			goto out;
 		}
 	}
-	if (fw_install(&d->cfg, err, sizeof(err)) < 0) {
+	if (!(d->fw = fw_new(err, sizeof(err))) || fw_install(d->fw, &d->cfg, err, sizeof(err)) < 0) {
 		log_error("cannot install the nftables table: %s", err);
 		goto out;
 	}
-	if (daemon_start_fastpath(d, master) == 0 && daemon_start_workers(d, master) == 0 &&
-	    daemon_start_tick(d) == 0 && daemon_start_admin(d) == 0) {
+	if (daemon_start_fastpath(d, master) == 0 && daemon_new_workers(d, master) == 0 &&
+	    daemon_start_tick(d) == 0 && daemon_start_admin(d) == 0 && daemon_confine(d) == 0 &&
+	    daemon_start_workers(d) == 0) {
 		char ep[64];
 		log_info("ready: protecting %zu endpoint(s) on %s (first %s), %zu backend(s), %u worker(s)",
 			 d->cfg.n_listen, d->cfg.interface,
 			 config_endpoint_str(&d->cfg.listen[0], ep, sizeof(ep)), d->cfg.n_backends,
 			 d->n_workers);
 		event_base_dispatch(d->base);
-		rc = 0;
+		rc = d->exit_code;
 	}
 	admin_free(d->admin);
 	if (d->ev_tick)
@@ -376,11 +404,13 @@ static int daemon_run(struct daemon *d)
 	daemon_print_stats(d);
 	fastpath_close(d->fastpath);
 	cookie_jar_free(d->jar);
-	if (fw_remove(err, sizeof(err)) < 0) {
+	localaddr_free(d->local);
+	if (fw_remove(d->fw, err, sizeof(err)) < 0) {
 		log_error("cannot remove the nftables table: %s", err);
 		rc = 1;
 	}
 out:
+	fw_free(d->fw);
 	memset(master, 0, sizeof(master));
 	for (int i = 0; i < 3; i++)
 		if (sigs[i])
@@ -437,6 +467,10 @@ int main(int argc, char **argv)
 	}
 	if (config_load_file(path, &d.cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "synguard: %s\n", err);
+		return 1;
+	}
+	if (privs_resolve(d.cfg.user, &d.user, err, sizeof(err)) < 0) {
+		fprintf(stderr, "synguard: %s: user \"%s\": %s\n", path, d.cfg.user, err);
 		return 1;
 	}
 	if (test_only) {

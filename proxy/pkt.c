@@ -1,6 +1,8 @@
 /* pkt — parse received frames down to TCP, build the segments we send. */
 #include "pkt.h"
 
+#include "martian.h"
+
 #include <assert.h>
 #include <netinet/in.h>
 #include <string.h>
@@ -143,6 +145,12 @@ pkt_tcp_csum_ok(const struct pkt_tcp *seg)
 	    seg->tcp, seg->tcp_len)) == 0xffff;
 }
 
+bool
+pkt_src_martian(uint8_t family, const uint8_t *addr)
+{
+	return family == AF_INET ? martian_src4(addr) : martian_src6(addr);
+}
+
 /* The caller has zeroed `o`. */
 static enum pkt_result
 parse_opts(const uint8_t *p, size_t len, struct pkt_tcp_opts *o)
@@ -241,6 +249,8 @@ parse_ip4(const uint8_t *p, size_t len, struct pkt_tcp *out)
 	total = rd16(p + 2);
 	if (total > len || total < ihl)
 		return PKT_ERR_IP_LEN;
+	if (csum_fold(csum_add(0, p, ihl)) != 0xffff)
+		return PKT_ERR_IP_CSUM;
 	if (rd16(p + 6) & (IP4_MF | IP4_OFFMASK))
 		return PKT_ERR_FRAGMENT;
 	if (p[9] != IPPROTO_TCP)
@@ -478,6 +488,7 @@ pkt_result_str(enum pkt_result r)
 		[PKT_ERR_TRUNC_TCP] = "truncated_tcp",
 		[PKT_ERR_TCP_DOFF] = "tcp_doff",
 		[PKT_ERR_TCP_OPT] = "tcp_opt",
+		[PKT_ERR_IP_CSUM] = "ip_csum",
 	};
 
 	if ((unsigned)r >= PKT_RESULT_COUNT)

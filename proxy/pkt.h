@@ -40,6 +40,7 @@ enum pkt_result {
 	PKT_ERR_TRUNC_TCP,    /* shorter than a TCP header */
 	PKT_ERR_TCP_DOFF,     /* data offset < 5 or beyond the segment */
 	PKT_ERR_TCP_OPT,      /* an option's length overruns the header or is < 2 */
+	PKT_ERR_IP_CSUM,      /* IPv4 header checksum wrong (the kernel drops these) */
 	PKT_RESULT_COUNT
 };
 
@@ -82,6 +83,10 @@ enum pkt_result pkt_parse_ip(const uint8_t *packet, size_t len, struct pkt_tcp *
 
 /* True if the TCP checksum of a parsed segment is correct. */
 bool pkt_tcp_csum_ok(const struct pkt_tcp *seg);
+
+/* True if no packet from another host can carry `addr` (network order) as
+ * its source: martian.h says which. */
+bool pkt_src_martian(uint8_t family, const uint8_t *addr);
 
 /* What our SYN-ACK says besides the addresses. Options are echoed only if
  * the SYN offered them: MSS is always sent; wscale only if syn->opt.has_wscale,

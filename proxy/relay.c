@@ -19,8 +19,13 @@
 #include "proxyproto.h"
 
 /* A callback moves at most this many rounds (splice in, splice out) before
- * going back to the loop, so one busy connection can't starve the others. */
-#define RELAY_MOVE_ROUNDS 16
+ * going back to the loop, so one busy connection can't starve the others
+ * (nor the packet ring, which shares the loop): at most this many pipefuls
+ * per direction per loop iteration. */
+#define RELAY_MOVE_ROUNDS 4
+
+/* What one recv() takes when splice() cannot move past the urgent mark. */
+#define RELAY_URGENT_BUF 4096
 
 #define RELAY_SPLICE_FLAGS (SPLICE_F_NONBLOCK | SPLICE_F_MOVE)
 
@@ -200,24 +205,50 @@ static int relay_dir_arm(struct relay_dir *d)
 	return 0;
 }
 
+/* splice() stops at TCP's urgent mark (tcp_read_sock) and returns EAGAIN
+ * while the socket stays readable, so a peer that sends one byte with
+ * MSG_OOB would have the loop spin on it for ever. The sockets are
+ * SO_OOBINLINE, so an ordinary recv() reads the urgent byte in its place in
+ * the stream, which moves the mark out of the way; the bytes go into the
+ * pipe (empty when this runs) like spliced ones. Returns what recv()
+ * returns. */
+static ssize_t relay_dir_recv(struct relay_dir *d)
+{
+	unsigned char buf[RELAY_URGENT_BUF];
+	size_t room = d->cap - d->pending < sizeof(buf) ? d->cap - d->pending : sizeof(buf);
+	ssize_t n = recv(d->src, buf, room, MSG_DONTWAIT);
+
+	if (n <= 0)
+		return n;
+	if (write(d->pipe[1], buf, (size_t)n) != n) { /* the pipe had the room */
+		errno = EIO;
+		return -1;
+	}
+	return n;
+}
+
 /* Splice in while the pipe has room and the source has bytes; splice out
- * while the pipe has bytes and the destination has room. Returns 0, or the
+ * while the pipe has bytes and the destination has room. `readable`: the
+ * loop said the source is readable, so a splice that moves nothing may be
+ * stuck at an urgent mark. Sets *moved if any byte moved. Returns 0, or the
  * errno of a failed socket. */
-static int relay_dir_move(struct relay_dir *d)
+static int relay_dir_move(struct relay_dir *d, bool readable, bool *moved)
 {
 	struct stats *stats = d->conn->ctx->stats;
 
 	for (int round = 0; round < RELAY_MOVE_ROUNDS; round++) {
-		bool moved = false;
+		bool progress = false;
 		ssize_t n;
 
 		if (d->state == RELAY_DIR_OPEN && d->pending < d->cap) {
 			n = splice(d->src, NULL, d->pipe[1], NULL, d->cap - d->pending,
 				   RELAY_SPLICE_FLAGS);
+			if (n < 0 && errno == EAGAIN && readable && round == 0)
+				n = relay_dir_recv(d);
 			if (n > 0) {
 				d->pending += (size_t)n;
 				stats_add(stats, d->stat, (uint64_t)n);
-				moved = true;
+				progress = true;
 			} else if (n == 0) {
 				d->state = RELAY_DIR_DRAIN;
 			} else if (errno != EAGAIN) {
@@ -228,13 +259,14 @@ static int relay_dir_move(struct relay_dir *d)
 			n = splice(d->pipe[0], NULL, d->dst, NULL, d->pending, RELAY_SPLICE_FLAGS);
 			if (n > 0) {
 				d->pending -= (size_t)n;
-				moved = true;
+				progress = true;
 			} else if (n < 0 && errno != EAGAIN) {
 				return errno;
 			}
 		}
-		if (!moved)
+		if (!progress)
 			break;
+		*moved = true;
 	}
 	return 0;
 }
@@ -244,13 +276,16 @@ static void relay_dir_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct relay_dir *d = arg;
 	struct relay_conn *c = d->conn;
+	bool moved = false;
 	int err;
 
 	(void)fd;
-	(void)what;
-	/* Readable or writable: either side is doing something. */
-	c->last_tick = c->ctx->ticks;
-	err = relay_dir_move(d);
+	err = relay_dir_move(d, (what & EV_READ) != 0, &moved);
+	/* Only bytes count as activity: a wakeup that moves none (a spurious
+	 * one, a peer playing with urgent data) must not hold off the idle
+	 * timeout. */
+	if (moved)
+		c->last_tick = c->ctx->ticks;
 	if (err == 0 && d->state == RELAY_DIR_DRAIN && d->pending == 0) {
 		/* Pass the FIN on; the other direction keeps flowing. */
 		if (shutdown(d->dst, SHUT_WR) < 0)
@@ -376,6 +411,7 @@ static int relay_connect_next(struct relay_conn *c)
 		c->fd[RELAY_BACKEND] = fd;
 		relay_sockopt(fd, IPPROTO_TCP, TCP_NODELAY, 1);
 		relay_sockopt(fd, SOL_SOCKET, SO_KEEPALIVE, 1);
+		relay_sockopt(fd, SOL_SOCKET, SO_OOBINLINE, 1); /* see relay_dir_recv */
 		if (connect(fd, (const struct sockaddr *)&be->ep.addr, be->ep.len) == 0 ||
 		    errno == EINPROGRESS) {
 			/* Success and refusal both show as writable; silence as the timeout. */
@@ -456,6 +492,7 @@ int relay_start(struct relay_ctx *ctx, int client_fd, const struct sockaddr_stor
 		return -1;
 	}
 	relay_sockopt(client_fd, SOL_SOCKET, SO_KEEPALIVE, 1);
+	relay_sockopt(client_fd, SOL_SOCKET, SO_OOBINLINE, 1); /* see relay_dir_recv */
 	if (relay_connect_next(c) < 0)
 		return -1;
 	c->done = done;

@@ -7,7 +7,10 @@
  * side (back-pressure, never unbounded memory). A FIN is passed on as a
  * half-close; a reset on either side resets the other; a client whose
  * backends all fail is reset at once; a connection that moves no byte either
- * way for idle_timeout_s is closed (checked once a second). All on the
+ * way for idle_timeout_s is closed (checked once a second). Urgent data
+ * (MSG_OOB) is passed on in its place in the stream (SO_OOBINLINE), as
+ * ordinary bytes. Every callback does bounded work, so no connection can
+ * starve the others or the packet path sharing the loop. All on the
  * worker's event loop.
  *
  * splice() into a socket has no MSG_NOSIGNAL: the process must ignore SIGPIPE.

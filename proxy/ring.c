@@ -81,7 +81,25 @@ static int ring_filter(const struct config *cfg, struct sock_filter *prog, size_
 	return 0;
 }
 
-static int ring_setup(struct ring *r, const struct config *cfg, uint16_t fanout_group, char *err,
+/* Found (*fanout 0: the kernel picks a free id, read back) or join a group. */
+static int ring_fanout(int fd, uint16_t *fanout)
+{
+	int arg = *fanout | PACKET_FANOUT_HASH << 16;
+	socklen_t len = sizeof(arg);
+
+	if (*fanout == 0)
+		arg |= PACKET_FANOUT_FLAG_UNIQUEID << 16;
+	if (setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof(arg)) < 0)
+		return -1;
+	if (*fanout == 0) {
+		if (getsockopt(fd, SOL_PACKET, PACKET_FANOUT, &arg, &len) < 0)
+			return -1;
+		*fanout = (uint16_t)arg;
+	}
+	return 0;
+}
+
+static int ring_setup(struct ring *r, const struct config *cfg, uint16_t *fanout, char *err,
 		      size_t errlen)
 {
 	struct sock_filter prog[13 + CONFIG_MAX_LISTEN + 2];
@@ -129,17 +147,14 @@ static int ring_setup(struct ring *r, const struct config *cfg, uint16_t fanout_
 		snprintf(err, errlen, "bind packet socket to %s: %s", cfg->interface, strerror(errno));
 		return -1;
 	}
-	if (fanout_group) {
-		int fanout = fanout_group | (PACKET_FANOUT_HASH << 16);
-		if (setsockopt(r->fd, SOL_PACKET, PACKET_FANOUT, &fanout, sizeof(fanout)) < 0) {
-			snprintf(err, errlen, "packet fanout: %s", strerror(errno));
-			return -1;
-		}
+	if (fanout && ring_fanout(r->fd, fanout) < 0) {
+		snprintf(err, errlen, "packet fanout: %s", strerror(errno));
+		return -1;
 	}
 	return 0;
 }
 
-struct ring *ring_open(const struct config *cfg, uint16_t fanout_group, char *err, size_t errlen)
+struct ring *ring_open(const struct config *cfg, uint16_t *fanout, char *err, size_t errlen)
 {
 	struct ring *r = calloc(1, sizeof(*r));
 
@@ -156,7 +171,7 @@ struct ring *ring_open(const struct config *cfg, uint16_t fanout_group, char *er
 		free(r);
 		return NULL;
 	}
-	if (ring_setup(r, cfg, fanout_group, err, errlen) < 0) {
+	if (ring_setup(r, cfg, fanout, err, errlen) < 0) {
 		ring_close(r);
 		return NULL;
 	}
@@ -192,8 +207,17 @@ size_t ring_drain(struct ring *r, unsigned max_blocks, ring_frame_fn on_frame, r
 		const struct tpacket3_hdr *h =
 			(const struct tpacket3_hdr *)((uint8_t *)bd + bd->hdr.bh1.offset_to_first_pkt);
 		for (uint32_t i = 0; i < n; i++) {
-			on_frame(arg, (const uint8_t *)h + h->tp_mac, h->tp_snaplen,
-				 (uint64_t)h->tp_sec * 1000000000u + h->tp_nsec);
+			/* The frame's sockaddr_ll follows its header (TPACKET_V3). */
+			const struct sockaddr_ll *sll =
+				(const struct sockaddr_ll *)((const uint8_t *)h + TPACKET_ALIGN(sizeof(*h)));
+			struct ring_frame f = {
+				.data = (const uint8_t *)h + h->tp_mac,
+				.len = h->tp_snaplen,
+				.arrived_ns = (uint64_t)h->tp_sec * 1000000000u + h->tp_nsec,
+				.to_host = sll->sll_pkttype == PACKET_HOST,
+				.csum_ok = (h->tp_status & (TP_STATUS_CSUM_VALID | TP_STATUS_CSUMNOTREADY)) != 0,
+			};
+			on_frame(arg, &f);
 			h = (const struct tpacket3_hdr *)((const uint8_t *)h + h->tp_next_offset);
 		}
 		frames += n;
@@ -202,6 +226,16 @@ size_t ring_drain(struct ring *r, unsigned max_blocks, ring_frame_fn on_frame, r
 		r->next_block = (r->next_block + 1) % RING_BLOCK_COUNT;
 	}
 	return frames;
+}
+
+int ring_take_error(struct ring *r)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(r->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		return errno;
+	return err;
 }
 
 uint64_t ring_take_drops(struct ring *r)

@@ -10,6 +10,7 @@
 #ifndef SYNGUARD_RING_H
 #define SYNGUARD_RING_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,15 +22,28 @@
 
 struct ring;
 
-/* Open a ring on cfg->interface; `fanout_group` joins workers (0: none).
+/* Open a ring on cfg->interface. Workers' rings share the traffic in one
+ * fanout group: `fanout` NULL for a ring alone; *fanout 0 to found a group
+ * whose id the kernel picks among the free ones (so no other process's
+ * group is joined by chance), written back for the next rings to join.
  * Returns NULL with a message in `err`. */
-struct ring *ring_open(const struct config *cfg, uint16_t fanout_group, char *err, size_t errlen);
+struct ring *ring_open(const struct config *cfg, uint16_t *fanout, char *err, size_t errlen);
 void ring_close(struct ring *r);
 int ring_fd(const struct ring *r);
 
-/* One frame as the kernel captured it (link header first), and when it
- * arrived (CLOCK_REALTIME, ns). */
-typedef void (*ring_frame_fn)(void *arg, const uint8_t *frame, size_t len, uint64_t arrived_ns);
+/* One frame as the kernel captured it, link header first. */
+struct ring_frame {
+	const uint8_t *data;
+	size_t len;
+	uint64_t arrived_ns; /* CLOCK_REALTIME */
+	bool to_host;        /* sent to this interface's own link-layer address
+				(PACKET_HOST): not to another host, a broadcast or
+				a multicast group */
+	bool csum_ok;        /* the NIC verified the checksums, or the frame never
+			        crossed a wire (a local sender's partial checksum);
+			        otherwise whoever acts on it must verify them */
+};
+typedef void (*ring_frame_fn)(void *arg, const struct ring_frame *f);
 /* Called after each block's frames, while they are still valid. */
 typedef void (*ring_block_fn)(void *arg);
 
@@ -37,6 +51,12 @@ typedef void (*ring_block_fn)(void *arg);
  * each back after it. Returns the number of frames seen. */
 size_t ring_drain(struct ring *r, unsigned max_blocks, ring_frame_fn on_frame, ring_block_fn on_block_end,
 		  void *arg);
+
+/* The socket's pending error (SO_ERROR, which reading clears), or 0. The
+ * kernel sets ENETDOWN when the interface goes down: until it is read, poll
+ * reports the socket in error at every wakeup. Frames flow again by
+ * themselves once the interface is up; if it is deleted, never. */
+int ring_take_error(struct ring *r);
 
 /* Frames the kernel dropped for lack of ring space since the last call. */
 uint64_t ring_take_drops(struct ring *r);

@@ -10,10 +10,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* States in which our side has finished with the connection. */
-#define SOCKDIAG_CLOSING_STATES                                                            \
-	((1u << TCP_TIME_WAIT) | (1u << TCP_FIN_WAIT2) | (1u << TCP_LAST_ACK) |              \
-	 (1u << TCP_CLOSING) | (1u << TCP_FIN_WAIT1))
 
 struct sockdiag_msg {
 	struct nlmsghdr nlh;
@@ -97,7 +93,9 @@ int sockdiag_destroy(const struct sockaddr_storage *local, const struct sockaddr
 	/* Look before destroying: never abort a connection that is still open. */
 	state = sockdiag_call(nl, SOCK_DIAG_BY_FAMILY, local, peer);
 	if (state >= 0) {
-		if (SOCKDIAG_CLOSING_STATES & (1u << state))
+		/* Only TIME_WAIT is over: in FIN_WAIT, CLOSING or LAST_ACK
+		 * the peer has not finished, and bytes may still be owed. */
+		if (state == TCP_TIME_WAIT)
 			rc = sockdiag_call(nl, SOCK_DESTROY, local, peer);
 		else
 			errno = EBUSY;

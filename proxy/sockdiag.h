@@ -11,9 +11,9 @@
 
 #include <sys/socket.h>
 
-/* Destroy the TCP socket local<->peer if it is in TIME_WAIT or a closing
- * state. Returns 0 if one was destroyed, -1 with errno otherwise (ENOENT:
- * there was none). */
+/* Destroy the TCP socket local<->peer if it is in TIME_WAIT. Returns 0 if
+ * one was destroyed, -1 with errno otherwise (ENOENT: there was none;
+ * EBUSY: it is in another state, left alone). */
 int sockdiag_destroy(const struct sockaddr_storage *local, const struct sockaddr_storage *peer);
 
 #endif

@@ -14,6 +14,9 @@
 #define STATS_COUNTERS(X)                                                               \
 	X(rx_frames, "frames read from the packet ring")                                 \
 	X(rx_malformed, "frames dropped as malformed (see log at debug)")                \
+	X(rx_not_for_us, "frames for another host, a broadcast or multicast, or an address not ours, dropped") \
+	X(rx_martian, "segments from impossible sources (loopback, multicast, broadcast, ours), dropped") \
+	X(rx_bad_csum, "segments with a wrong TCP checksum, dropped")                    \
 	X(rx_ignored, "frames for live connections or not a SYN/ACK, left to the kernel") \
 	X(ring_drops, "frames the kernel dropped because the ring was full")             \
 	X(syn_received, "pure SYNs to a protected address:port")                         \
@@ -22,7 +25,7 @@
 	X(synack_send_failed, "SYN-ACKs (and resets) dropped: the TX ring was full")     \
 	X(ack_valid, "handshake ACKs whose cookie checked out")                          \
 	X(ack_bad_cookie, "ACKs with a wrong cookie (forged or stale), dropped")         \
-	X(ack_expired, "ACKs with a cookie older than the previous key, dropped")        \
+	X(ack_expired, "ACKs with a cookie older than the previous key, dropped (told apart for 64 a second per worker)") \
 	X(ack_duplicate, "valid ACKs for an already adopted connection, ignored")        \
 	X(adopted, "connections turned into kernel sockets with TCP_REPAIR")             \
 	X(adopt_failed, "valid handshakes whose adoption failed")                        \
@@ -30,6 +33,7 @@
 	X(early_data_segments, "segments injected that arrived before adoption")        \
 	X(early_data_bytes, "bytes injected that arrived before adoption")              \
 	X(early_data_late, "of those segments, ones the ring delivered after adoption")  \
+	X(linger_evicted, "finished connections forgotten before their cookie expired (more than max_connections finished): a copy of their handshake ACK could be adopted again") \
 	X(conn_limit_rejected, "valid handshakes refused: max_connections reached")      \
 	X(backend_connect_ok, "backend connections established")                         \
 	X(backend_connect_failed, "backend connects refused or timed out")               \

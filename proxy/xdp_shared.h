@@ -1,4 +1,4 @@
-/* xdp_shared — what the XDP program and its loader (xdp.c) agree on.
+/* xdp_shared — what the XDP program and its loader (fastpath.c) agree on.
  * Included by both: fixed-width types only, no libc. */
 #ifndef SYNGUARD_XDP_SHARED_H
 #define SYNGUARD_XDP_SHARED_H
@@ -29,15 +29,27 @@ struct xdp_params {
 	__u8 wscale;    /* our window shift */
 	__u8 ttl;
 	__u16 window;   /* SYN-ACK window, host order */
-	__u16 pad;
+	__u8 mac[6];    /* the interface's link-layer address: frames to others are not ours */
 	struct xdp_keyslot slot[2];
 };
+
+/* One of this host's addresses (the local_addrs map): a SYN from one is a
+ * martian, and a wildcard listen answers only for them. */
+struct xdp_addr {
+	__u8 family;
+	__u8 pad[3];
+	__u8 addr[16];  /* network order; IPv4 in the first 4 bytes */
+};
+#define XDP_LOCAL_ADDRS_MAX 4096
 
 enum xdp_stat {
 	XDP_STAT_SYN = 0,      /* pure SYNs to a protected port */
 	XDP_STAT_SYNACK,       /* answered here with XDP_TX */
 	XDP_STAT_PASS_LIVE,    /* SYNs for a 4-tuple with a kernel socket: to the kernel */
-	XDP_STAT_PASS_OTHER,   /* SYNs left to the ring path (IP options, no room, no key) */
+	XDP_STAT_PASS_OTHER,   /* SYNs left to the ring path (IP options, data, not for us, no key) */
+	XDP_STAT_MARTIAN,      /* dropped: impossible or own source, group link-layer source */
+	XDP_STAT_MALFORMED,    /* dropped: lengths that do not add up, IPv4 header checksum */
+	XDP_STAT_BAD_CSUM,     /* dropped: wrong TCP checksum */
 	XDP_STAT_COUNT
 };
 

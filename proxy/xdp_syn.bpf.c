@@ -18,6 +18,7 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
+#include "martian.h"
 #include "xdp_shared.h"
 
 #define AF_INET 2
@@ -38,6 +39,13 @@ struct {
 	__type(key, struct xdp_endpoint);
 	__type(value, __u8);
 } endpoints SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XDP_LOCAL_ADDRS_MAX);
+	__type(key, struct xdp_addr);
+	__type(value, __u8);
+} local_addrs SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -201,14 +209,16 @@ static long opt_step(__u32 n, void *ctx)
 	return 0;
 }
 
-/* The options we need, into `s`. Returns 0 if they are malformed or more
- * than 10 entries (real SYNs have at most 7): the ring path answers those. */
-static __always_inline int parse_opts(struct xdp_md *ctx, __u32 off, __u32 len, struct syn *s)
+/* The options we need (`len` <= 40 bytes at `o`), into `s`. Returns 0 if
+ * they are malformed or more than 10 entries (real SYNs have at most 7):
+ * the ring path answers those. */
+static __always_inline int parse_opts(const __u8 *o, __u32 len, struct syn *s)
 {
 	struct opt_walk w = { .len = len, .mss = NO_OPTS_MSS, .wscale = WSCALE_NONE };
 
-	if (len > 40 || (len && bpf_xdp_load_bytes(ctx, off, w.o, len)))
+	if (len > 40)
 		return 0;
+	__builtin_memcpy(w.o, o, 40);
 	bpf_loop(10, opt_step, &w, 0);
 	if (w.bad || w.i < w.len)
 		return 0;
@@ -225,7 +235,7 @@ static __always_inline __u32 csum_add(__u32 sum, const void *p, __u32 words)
 	const __u16 *w = p;
 
 #pragma unroll
-	for (__u32 i = 0; i < 20; i++)
+	for (__u32 i = 0; i < 30; i++)
 		if (i < words)
 			sum += w[i];
 	return sum;
@@ -268,14 +278,78 @@ static __always_inline int has_live_socket(struct xdp_md *ctx, const struct syn 
 	return state != BPF_TCP_TIME_WAIT && state != BPF_TCP_CLOSE;
 }
 
+#define PROTECTED_ADDR 1     /* the listen address itself */
+#define PROTECTED_WILDCARD 2 /* a wildcard listen: any address of ours */
+
 static __always_inline int protected(const struct syn *s)
 {
 	struct xdp_endpoint ep = { .family = s->family, .port = s->dport };
 
-	if (bpf_map_lookup_elem(&endpoints, &ep)) /* wildcard address */
-		return 1;
 	__builtin_memcpy(ep.addr, s->daddr, 16);
-	return bpf_map_lookup_elem(&endpoints, &ep) != NULL;
+	if (bpf_map_lookup_elem(&endpoints, &ep))
+		return PROTECTED_ADDR;
+	__builtin_memset(ep.addr, 0, 16);
+	return bpf_map_lookup_elem(&endpoints, &ep) ? PROTECTED_WILDCARD : 0;
+}
+
+static __always_inline int is_local(__u8 family, const __u8 *addr)
+{
+	struct xdp_addr a = { .family = family };
+
+	__builtin_memcpy(a.addr, addr, 16);
+	return bpf_map_lookup_elem(&local_addrs, &a) != NULL;
+}
+
+static __always_inline int mac_eq(const __u8 *a, const __u8 *b)
+{
+	return ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]) | (a[4] ^ b[4]) | (a[5] ^ b[5])) == 0;
+}
+
+/* What the kernel would drop, or not take as addressed to this host. */
+enum admit {
+	ADMIT_OK,
+	ADMIT_PASS,      /* not ours to judge: another host's frame, a data-carrying SYN */
+	ADMIT_MARTIAN,
+	ADMIT_MALFORMED,
+	ADMIT_BAD_CSUM,
+};
+
+/* The SYN's link-layer and IP addresses: sent to our MAC, from a unicast
+ * MAC and a possible source that is not ours, to one of our addresses.
+ * Frames to other MACs (a macvlan's, flooded unknown unicast) and to
+ * addresses not ours go on to the kernel, which decides (and the ring
+ * counts them). */
+static __always_inline enum admit admit_addrs(const struct ethhdr *eth, const struct syn *s,
+					      const struct xdp_params *pr, int how)
+{
+	if (!mac_eq(eth->h_dest, pr->mac))
+		return ADMIT_PASS;
+	if (eth->h_source[0] & 1)
+		return ADMIT_MARTIAN;
+	if ((s->family == AF_INET ? martian_src4(s->saddr) : martian_src6(s->saddr)) ||
+	    is_local(s->family, s->saddr))
+		return ADMIT_MARTIAN;
+	if (how == PROTECTED_WILDCARD && !is_local(s->family, s->daddr))
+		return ADMIT_PASS;
+	return ADMIT_OK;
+}
+
+/* The TCP header (all `hlen` bytes, options included) into `th`, and its
+ * checksum: the segment must be the header alone, as the IP length says. */
+static __always_inline enum admit admit_tcp(struct xdp_md *ctx, __u32 off, __u32 hlen, __u32 ip_payload,
+					    const struct syn *s, __u8 th[64])
+{
+	if (hlen < 20 || hlen > 60 || ip_payload < hlen)
+		return ADMIT_MALFORMED;
+	if (ip_payload > hlen) /* a SYN with data: the ring path's */
+		return ADMIT_PASS;
+	if (bpf_xdp_load_bytes(ctx, off, th, hlen & 63))
+		return ADMIT_MALFORMED;
+	__u32 sum = csum_add(0, s->saddr, 8);
+	sum = csum_add(sum, s->daddr, 8);
+	sum += bpf_htons(IPPROTO_TCP) + bpf_htons((__u16)hlen);
+	sum = csum_add(sum, th, hlen / 2);
+	return csum_fold(sum) == 0 ? ADMIT_OK : ADMIT_BAD_CSUM;
 }
 
 /* Our options, as pkt.c's synack_opts() writes them. Returns their length. */
@@ -302,6 +376,26 @@ static __always_inline __u32 synack_opts(__u8 *o, const struct syn *s, const str
 	return n;
 }
 
+/* A SYN we will not answer here: dropped and counted when the kernel would
+ * drop it too, else passed on (the ring path or the kernel decides). */
+static __always_inline int refuse(enum admit why)
+{
+	switch (why) {
+	case ADMIT_MARTIAN:
+		count(XDP_STAT_MARTIAN);
+		return XDP_DROP;
+	case ADMIT_MALFORMED:
+		count(XDP_STAT_MALFORMED);
+		return XDP_DROP;
+	case ADMIT_BAD_CSUM:
+		count(XDP_STAT_BAD_CSUM);
+		return XDP_DROP;
+	default:
+		count(XDP_STAT_PASS_OTHER);
+		return XDP_PASS;
+	}
+}
+
 SEC("xdp")
 int xdp_syn(struct xdp_md *ctx)
 {
@@ -309,7 +403,8 @@ int xdp_syn(struct xdp_md *ctx)
 	struct ethhdr *eth = data;
 	struct tcphdr *tcp;
 	struct syn s = {};
-	__u32 key = 0, l3len;
+	__u32 key = 0, l3len, ip_payload;
+	int ip_sane, how;
 
 	if ((void *)(eth + 1) > data_end)
 		return XDP_PASS;
@@ -322,6 +417,12 @@ int xdp_syn(struct xdp_md *ctx)
 		__builtin_memcpy(s.saddr, &ip->saddr, 4);
 		__builtin_memcpy(s.daddr, &ip->daddr, 4);
 		l3len = sizeof(*ip);
+		/* As ip_rcv checks: the header's checksum, a total length
+		 * that covers the header and fits the frame. */
+		__u32 total = bpf_ntohs(ip->tot_len);
+		ip_sane = total >= sizeof(*ip) && total <= (__u32)(data_end - (void *)ip) &&
+			  csum_fold(csum_add(0, ip, sizeof(*ip) / 2)) == 0;
+		ip_payload = total - sizeof(*ip);
 	} else if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr *ip6 = (void *)(eth + 1);
 		if ((void *)(ip6 + 1) > data_end || ip6->nexthdr != IPPROTO_TCP)
@@ -330,6 +431,8 @@ int xdp_syn(struct xdp_md *ctx)
 		__builtin_memcpy(s.saddr, &ip6->saddr, 16);
 		__builtin_memcpy(s.daddr, &ip6->daddr, 16);
 		l3len = sizeof(*ip6);
+		ip_payload = bpf_ntohs(ip6->payload_len);
+		ip_sane = ip_payload <= (__u32)(data_end - (void *)(ip6 + 1));
 	} else {
 		return XDP_PASS;
 	}
@@ -341,20 +444,27 @@ int xdp_syn(struct xdp_md *ctx)
 		return XDP_PASS;
 	s.sport = tcp->source;
 	s.dport = tcp->dest;
-	if (!protected(&s))
+	how = protected(&s);
+	if (!how)
 		return XDP_PASS;
 	count(XDP_STAT_SYN);
 
 	struct xdp_params *pr = bpf_map_lookup_elem(&params, &key);
-	if (!pr || tcp->doff < 5 || !parse_opts(ctx, sizeof(*eth) + l3len + 20, tcp->doff * 4 - 20, &s)) {
-		count(XDP_STAT_PASS_OTHER);
-		return XDP_PASS;
-	}
+	if (!pr)
+		return refuse(ADMIT_PASS);
+	__u8 in_th[64] = {};
+	__u32 hlen = tcp->doff * 4;
+	enum admit verdict = admit_addrs(eth, &s, pr, how);
+	if (verdict == ADMIT_OK)
+		verdict = ip_sane ? admit_tcp(ctx, sizeof(*eth) + l3len, hlen, ip_payload, &s, in_th)
+				  : ADMIT_MALFORMED;
+	if (verdict != ADMIT_OK)
+		return refuse(verdict);
+	if (!parse_opts(in_th + 20, hlen - 20, &s))
+		return refuse(ADMIT_PASS);
 	struct xdp_keyslot *k = &pr->slot[pr->current & 1];
-	if (!k->ready) {
-		count(XDP_STAT_PASS_OTHER);
-		return XDP_PASS;
-	}
+	if (!k->ready)
+		return refuse(ADMIT_PASS);
 	if (has_live_socket(ctx, &s)) {
 		count(XDP_STAT_PASS_LIVE);
 		return XDP_PASS;

@@ -61,6 +61,7 @@ SG_TMP=""           # temp dir: configs, logs, www root
 SG_NAMESPACES=()    # namespaces we created (deleted by the trap)
 SG_PIDS=()          # background processes we started (killed by the trap)
 SG_PID=""           # synguard (or the stand-in)
+SG_STARTED=()       # every synguard PID this test started
 SG_LOG=""           # its stderr
 SG_CONF=""          # its config
 NGINX_PID=""
@@ -298,16 +299,18 @@ topo_offloads() {
 	in_proxy ethtool -K p0 gro off >/dev/null
 }
 
-# topo_xdp_peer on|off — with synguard's XDP fast path, SYN-ACKs leave p0 by
-# XDP_TX, which a veth delivers only to a peer with an XDP program of its own:
-# an XDP_PASS program on np. Not there otherwise: it costs every frame p0
-# sends a copy into the veth's XDP pages, and GSO packets lose their size
-# (measured: 1 GiB downloads through p0 at ~300 MB/s instead of ~2 GB/s).
+# topo_xdp_peer on|off [NS DEV] — with synguard's XDP fast path, SYN-ACKs leave
+# p0 by XDP_TX, which a veth delivers only to a peer with an XDP program of its
+# own: an XDP_PASS program on np (or on DEV in NS, p0's peer in another
+# topology). Not there otherwise: it costs every frame p0 sends a copy into
+# the veth's XDP pages, and GSO packets lose their size (measured: 1 GiB
+# downloads through p0 at ~300 MB/s instead of ~2 GB/s).
 topo_xdp_peer() {
+	local ns=${2:-$NS_NET} dev=${3:-np}
 	if [[ $1 == on ]]; then
-		in_ns "$NS_NET" ip link set dev np xdp obj "$BUILD/tests/xdp_pass.bpf.o" sec xdp
+		in_ns "$ns" ip link set dev "$dev" xdp obj "$BUILD/tests/xdp_pass.bpf.o" sec xdp
 	else
-		in_ns "$NS_NET" ip link set dev np xdp off
+		in_ns "$ns" ip link set dev "$dev" xdp off
 	fi
 }
 
@@ -413,22 +416,27 @@ link_up() { # NS DEV
 	[[ $(in_ns "$1" cat "/sys/class/net/$2/operstate" 2>/dev/null) == up ]]
 }
 
-topo_wait_links() {
-	local i
+# links_wait NS DEV [NS DEV...] — wait (5 s at most) until each DEV in its NS is up.
+links_wait() {
+	local i j
 	for ((i = 0; i < 100; i++)); do
-		if link_up "$NS_CLIENT" c0 && link_up "$NS_ATTACKER" a0 && link_up "$NS_PROXY" p0 &&
-			link_up "$NS_PROXY" pb && link_up "$NS_BACKEND" be0 && link_up "$NS_NET" br0; then
-			return 0
-		fi
+		for ((j = 1; j < $#; j += 2)); do
+			link_up "${@:j:1}" "${@:j+1:1}" || break
+		done
+		((j > $#)) && return 0
 		sleep 0.05
 	done
 	sg_fail "topology: links did not come up within 5 s"
 }
 
+topo_wait_links() {
+	links_wait "$NS_CLIENT" c0 "$NS_ATTACKER" a0 "$NS_PROXY" p0 "$NS_PROXY" pb "$NS_BACKEND" be0 "$NS_NET" br0
+}
+
 # ---------------------------------------------------------------- teardown
 
 sg_cleanup() {
-	local rc=$? i pid ns
+	local rc=$? i pid ns denied
 	trap - EXIT INT TERM ERR
 	set +e
 	if ((rc != 0)) && [[ -n $SG_LOG && -s $SG_LOG ]]; then
@@ -452,6 +460,16 @@ sg_cleanup() {
 	for ns in "${SG_NAMESPACES[@]}"; do
 		ip netns del "$ns" 2>/dev/null || say "could not delete namespace $ns"
 	done
+	# Last, when the kernel has long logged whatever synguard did at exit.
+	if ((rc == 0)) && sg_has_counters; then
+		for pid in "${SG_STARTED[@]}"; do
+			denied=$(sg_denied_calls "$pid")
+			[[ -z $denied ]] && continue
+			printf 'FAIL %s: the sandbox denied synguard (pid %s) system calls: %s; allow them in proxy/sandbox.c if they are needed\n' \
+				"$SG_NAME" "$pid" "$denied" >&2
+			rc=1
+		done
+	fi
 	if [[ -n $SG_TMP ]]; then
 		if [[ ${SG_E2E_KEEP:-0} == 1 ]]; then
 			say "kept $SG_TMP"
@@ -558,7 +576,7 @@ sg_write_config() {
 	local out=$1 xdp=off
 	[[ ${SG_XDP:-0} == 1 ]] && xdp=on
 	sed -e "s|@INTERFACE@|p0|g" \
-		-e "s|@LISTEN@|$SG_VIP:$SG_PORT|g" \
+		-e "s|@LISTEN@|${SG_LISTEN:-$SG_VIP:$SG_PORT}|g" \
 		-e "s|@BACKEND@|$SG_BACKEND_IP:$SG_PORT|g" \
 		-e "s|@LOG_LEVEL@|${SG_LOG_LEVEL:-info}|g" \
 		-e "s|@XDP@|$xdp|g" \
@@ -602,6 +620,7 @@ sg_start() {
 	ip netns exec "$NS_PROXY" "${pin[@]}" "$SYNGUARD" -c "$SG_CONF" 2>"$SG_LOG" >/dev/null </dev/null &
 	SG_PID=$!
 	SG_PIDS+=("$SG_PID")
+	SG_STARTED+=("$SG_PID")
 	sg_wait_ready
 	if [[ ${SG_XDP:-0} == 1 ]] && sg_has_counters; then
 		# p0 is a veth: its driver has native XDP (generic would be slower
@@ -621,6 +640,17 @@ sg_wait_ready() {
 		sleep 0.05
 	done
 	sg_fail "synguard not ready within 10 s"
+}
+
+# System calls that synguard's sandbox (proxy/sandbox.c) denied process PID,
+# from the kernel's log (audit type 1326), on one line: "syscall=NR xCOUNT,
+# ...". Empty where that log cannot be read, or where auditd takes the
+# messages.
+sg_denied_calls() { # PID
+	dmesg 2>/dev/null | awk -v pid="pid=$1" '/type=1326/ && / comm="synguard"/ {
+		p = 0; nr = ""
+		for (i = 1; i <= NF; i++) { if ($i == pid) p = 1; if ($i ~ /^syscall=/) nr = $i }
+		if (p) print nr }' | sort | uniq -c | awk '{ printf "%s%s x%s", sep, $2, $1; sep = ", " }'
 }
 
 # sg_stop [SIGNAL] — stop synguard, wait (bounded), keep its exit status in

@@ -360,6 +360,93 @@ static void test_format_metrics_truncation(void **state)
 	}
 }
 
+/* ---- the request head parser ---- */
+
+static void check_parse(const char *req, enum admin_request want, bool want_head_only)
+{
+	bool head_only = !want_head_only;
+	enum admin_request got = admin_parse_request(req, strlen(req), &head_only);
+
+	if (got != want || head_only != want_head_only)
+		fail_msg("'%s': got %d (HEAD %d), want %d (HEAD %d)", req, got, head_only, want, want_head_only);
+}
+
+static void test_parse_request(void **state)
+{
+	(void)state;
+	check_parse("GET /metrics HTTP/1.1\r\n\r\n", ADMIN_REQ_METRICS, false);
+	check_parse("GET /metrics?fresh=1 HTTP/1.0\r\nHost: a\r\nAccept: */*\r\n\r\n", ADMIN_REQ_METRICS, false);
+	check_parse("HEAD /health HTTP/1.1\r\n\r\n", ADMIN_REQ_HEALTH, true);
+	check_parse("GET /health HTTP/1.1\nHost: a\n\n", ADMIN_REQ_HEALTH, false); /* bare LF */
+	/* Whatever follows the head (a pipelined request) is not read. */
+	check_parse("GET /health HTTP/1.1\r\n\r\nPOST / HTTP/1.1\r\n", ADMIN_REQ_HEALTH, false);
+
+	/* Not yet decided. */
+	check_parse("", ADMIN_REQ_INCOMPLETE, false);
+	check_parse("GET /metr", ADMIN_REQ_INCOMPLETE, false);
+	check_parse("GET /metrics HTTP/1.1\r\nHost: a\r\n", ADMIN_REQ_INCOMPLETE, false);
+	check_parse("GET /metrics HTTP/1.1\r\nHost: a\r\n\r", ADMIN_REQ_INCOMPLETE, false);
+
+	check_parse("GET / HTTP/1.1\r\n\r\n", ADMIN_REQ_NOT_FOUND, false);
+	check_parse("GET /metricsx HTTP/1.1\r\n\r\n", ADMIN_REQ_NOT_FOUND, false);
+	check_parse("HEAD /health/more HTTP/1.1\r\n\r\n", ADMIN_REQ_NOT_FOUND, true);
+	check_parse("GET /METRICS HTTP/1.1\r\n\r\n", ADMIN_REQ_NOT_FOUND, false);
+
+	/* Other methods are refused at the request line, before any header. */
+	check_parse("POST /metrics HTTP/1.1\r\n", ADMIN_REQ_METHOD, false);
+	check_parse("get /metrics HTTP/1.1\r\n", ADMIN_REQ_METHOD, false);
+	check_parse("OPTIONS /health HTTP/1.1\r\n", ADMIN_REQ_METHOD, false);
+
+	check_parse("\r\n", ADMIN_REQ_BAD, false);
+	check_parse("GET /metrics\r\n\r\n", ADMIN_REQ_BAD, false); /* HTTP/0.9 */
+	check_parse("GET /metrics HTTP/2.0\r\n\r\n", ADMIN_REQ_BAD, false);
+	check_parse("GET /metrics HTTP/1.\r\n\r\n", ADMIN_REQ_BAD, false);
+	check_parse("GET metrics HTTP/1.1\r\n\r\n", ADMIN_REQ_BAD, false);
+	check_parse("GET /a b HTTP/1.1\r\n", ADMIN_REQ_BAD, false);
+	check_parse("GET  /metrics HTTP/1.1\r\n", ADMIN_REQ_BAD, false);
+	check_parse("GET /metrics HTTP/1.1\r\nHost : a\r\n\r\n", ADMIN_REQ_BAD, false);
+	check_parse("GET /metrics HTTP/1.1\r\nno colon\r\n\r\n", ADMIN_REQ_BAD, false);
+	check_parse("GET /metrics HTTP/1.1\r\n: a\r\n\r\n", ADMIN_REQ_BAD, false);
+	check_parse("GET /metrics HTTP/1.1\r\nHost: a\r\n folded\r\n\r\n", ADMIN_REQ_BAD, false);
+	check_parse("GET /metrics HTTP/1.1\r\nContent-Length: -1\r\n\r\n", ADMIN_REQ_BAD, false);
+	check_parse("GET /metrics HTTP/1.1\r\nContent-Length: 1 1\r\n\r\n", ADMIN_REQ_BAD, false);
+	check_parse("GET /metrics HTTP/1.1\r\nContent-Length:\r\n\r\n", ADMIN_REQ_BAD, false);
+
+	/* No body: a zero length is no body, anything else is refused. */
+	check_parse("GET /metrics HTTP/1.1\r\ncontent-length:  0 \r\n\r\n", ADMIN_REQ_METRICS, false);
+	check_parse("GET /metrics HTTP/1.1\r\nContent-Length: 00\r\n\r\n", ADMIN_REQ_METRICS, false);
+	check_parse("GET /metrics HTTP/1.1\r\nContent-Length: 5\r\n", ADMIN_REQ_BODY, false);
+	check_parse("HEAD /metrics HTTP/1.1\r\nContent-Length: 010\r\n", ADMIN_REQ_BODY, true);
+	check_parse("GET /health HTTP/1.1\r\nTransfer-Encoding: chunked\r\n", ADMIN_REQ_BODY, false);
+}
+
+/* The head must end within ADMIN_HEAD_MAX bytes, however much is passed. */
+static void test_parse_request_bound(void **state)
+{
+	static char buf[2 * ADMIN_HEAD_MAX];
+	const char *start = "GET /metrics HTTP/1.1\r\nX-Long: ";
+	bool head_only;
+
+	(void)state;
+	memset(buf, 'a', sizeof buf);
+	memcpy(buf, start, strlen(start));
+	assert_int_equal(admin_parse_request(buf, ADMIN_HEAD_MAX - 1, &head_only), ADMIN_REQ_INCOMPLETE);
+	assert_int_equal(admin_parse_request(buf, ADMIN_HEAD_MAX, &head_only), ADMIN_REQ_TOO_LARGE);
+	assert_int_equal(admin_parse_request(buf, sizeof buf, &head_only), ADMIN_REQ_TOO_LARGE);
+
+	/* Ending exactly at the bound is fine, one byte beyond is not. */
+	memcpy(buf + ADMIN_HEAD_MAX - 4, "\r\n\r\n", 4);
+	assert_int_equal(admin_parse_request(buf, sizeof buf, &head_only), ADMIN_REQ_METRICS);
+	memset(buf + ADMIN_HEAD_MAX - 4, 'a', 4);
+	memcpy(buf + ADMIN_HEAD_MAX - 3, "\r\n\r\n", 4);
+	assert_int_equal(admin_parse_request(buf, sizeof buf, &head_only), ADMIN_REQ_TOO_LARGE);
+
+	/* A verdict reached early stands, whatever the length. */
+	const char *post = "POST /metrics HTTP/1.1\r\n";
+	memcpy(buf, post, strlen(post));
+	assert_int_equal(admin_parse_request(buf, sizeof buf, &head_only), ADMIN_REQ_METHOD);
+}
+
 /* ---- the HTTP endpoint, for real on 127.0.0.1 ---- */
 
 static double now_s(void)
@@ -403,9 +490,11 @@ struct server {
 	uint16_t port;
 };
 
+/* The initial state, if given, is the deadline in ms (default ADMIN_DEADLINE_MS). */
 static int server_setup(void **state)
 {
 	struct server *s = calloc(1, sizeof *s);
+	unsigned deadline_ms = *state ? *(const unsigned *)*state : ADMIN_DEADLINE_MS;
 	struct config_endpoint ep;
 	char err[256] = "";
 
@@ -417,7 +506,7 @@ static int server_setup(void **state)
 	for (int tries = 0; tries < 5 && !s->admin; tries++) {
 		s->port = free_port();
 		loopback_ep(&ep, s->port);
-		s->admin = admin_new(s->base, &ep, s->all, 2, err, sizeof err);
+		s->admin = admin_new(s->base, &ep, s->all, 2, deadline_ms, err, sizeof err);
 	}
 	if (!s->admin) {
 		fprintf(stderr, "admin_new: %s\n", err);
@@ -437,50 +526,98 @@ static int server_teardown(void **state)
 	return 0;
 }
 
-/* Sends `request` to the server and returns the whole response (heap),
- * stepping the server's loop until the server closes the connection. */
-static char *http_exchange(struct server *s, const char *request)
+/* One client connection, the server's loop stepped by the test. */
+enum client_end { CLIENT_OPEN, CLIENT_EOF, CLIENT_RESET };
+
+struct client {
+	int fd;
+	char resp[65536];
+	size_t len;
+	enum client_end end;
+};
+
+static void client_connect(struct server *s, struct client *c)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(s->port),
 				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-	size_t cap = 65536, len = 0, sent = 0, reqlen = strlen(request);
-	char *resp = malloc(cap);
-	double deadline = now_s() + 5;
-	bool eof = false;
 
-	assert_true(fd >= 0);
-	assert_non_null(resp);
-	if (connect(fd, (struct sockaddr *)&sin, sizeof sin) != 0 && errno != EINPROGRESS)
+	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	c->len = 0;
+	c->end = CLIENT_OPEN;
+	assert_true(c->fd >= 0);
+	if (connect(c->fd, (struct sockaddr *)&sin, sizeof sin) != 0 && errno != EINPROGRESS)
 		fail_msg("connect: %s", strerror(errno));
-	while (!eof) {
-		if (now_s() > deadline)
-			fail_msg("no complete response within 5 s (got %zu bytes)", len);
-		event_base_loop(s->base, EVLOOP_NONBLOCK);
-		struct pollfd pfd = { .fd = fd, .events = POLLIN | (sent < reqlen ? POLLOUT : 0) };
-		if (poll(&pfd, 1, 5) < 0)
-			fail_msg("poll: %s", strerror(errno));
-		if (sent < reqlen && (pfd.revents & POLLOUT)) {
-			ssize_t n = send(fd, request + sent, reqlen - sent, MSG_NOSIGNAL);
-			if (n < 0 && errno != EAGAIN)
-				fail_msg("send: %s", strerror(errno));
-			if (n > 0)
-				sent += (size_t)n;
-		}
-		if (pfd.revents & (POLLIN | POLLHUP | POLLERR)) {
-			ssize_t n = recv(fd, resp + len, cap - 1 - len, 0);
-			if (n == 0)
-				eof = true;
-			else if (n < 0 && errno != EAGAIN)
-				fail_msg("recv: %s", strerror(errno));
-			else if (n > 0)
-				len += (size_t)n;
-			if (len == cap - 1)
-				fail_msg("response too long");
-		}
+}
+
+/* Steps the server once, then sends what of out[0..len) the socket takes and
+ * reads what came. Returns the bytes sent. */
+static size_t client_step(struct server *s, struct client *c, const char *out, size_t len)
+{
+	struct pollfd pfd = { .fd = c->fd, .events = POLLIN | (len ? POLLOUT : 0) };
+	size_t sent = 0;
+
+	event_base_loop(s->base, EVLOOP_NONBLOCK);
+	if (c->end != CLIENT_OPEN)
+		return 0;
+	if (poll(&pfd, 1, 5) < 0)
+		fail_msg("poll: %s", strerror(errno));
+	if (len && (pfd.revents & POLLOUT)) {
+		ssize_t n = send(c->fd, out, len, MSG_NOSIGNAL);
+		if (n > 0)
+			sent = (size_t)n;
+		else if (n < 0 && (errno == ECONNRESET || errno == EPIPE))
+			c->end = CLIENT_RESET;
+		else if (n < 0 && errno != EAGAIN)
+			fail_msg("send: %s", strerror(errno));
 	}
-	close(fd);
-	resp[len] = '\0';
+	/* Read even after a reset on send: the response may have come first. */
+	if (pfd.revents & (POLLIN | POLLHUP | POLLERR)) {
+		ssize_t n = recv(c->fd, c->resp + c->len, sizeof c->resp - 1 - c->len, 0);
+		if (n == 0)
+			c->end = CLIENT_EOF;
+		else if (n < 0 && errno == ECONNRESET)
+			c->end = CLIENT_RESET;
+		else if (n < 0 && errno != EAGAIN)
+			fail_msg("recv: %s", strerror(errno));
+		else if (n > 0)
+			c->len += (size_t)n;
+		if (c->len == sizeof c->resp - 1)
+			fail_msg("response too long");
+	}
+	c->resp[c->len] = '\0';
+	return sent;
+}
+
+/* Steps server and client for `secs` or until the client's connection ends. */
+static void client_wait(struct server *s, struct client *c, double secs)
+{
+	double until = now_s() + secs;
+
+	while (c->end == CLIENT_OPEN && now_s() < until)
+		client_step(s, c, NULL, 0);
+}
+
+/* Sends `request` and returns the whole response (heap), stepping the
+ * server's loop until the server closes the connection. */
+static char *http_exchange(struct server *s, const char *request)
+{
+	struct client *c = malloc(sizeof *c);
+	size_t sent = 0, reqlen = strlen(request);
+	double deadline = now_s() + 5;
+
+	assert_non_null(c);
+	client_connect(s, c);
+	while (c->end == CLIENT_OPEN) {
+		if (now_s() > deadline)
+			fail_msg("no complete response within 5 s (got %zu bytes)", c->len);
+		sent += client_step(s, c, request + sent, reqlen - sent);
+	}
+	if (c->end != CLIENT_EOF)
+		fail_msg("connection reset after %zu bytes of response", c->len);
+	close(c->fd);
+	char *resp = strdup(c->resp);
+	assert_non_null(resp);
+	free(c);
 	return resp;
 }
 
@@ -500,18 +637,36 @@ static int http_status(char *resp, char **headers, char **body)
 	return code;
 }
 
-static void check_get(struct server *s, const char *path, int want_code, const char *want_body)
+/* The Content-Length header's value; fails if there is none. */
+static size_t content_length(const char *hdr)
 {
-	char req[256], *hdr, *body;
+	const char *cl = strcasestr(hdr, "\r\nContent-Length:");
 
-	snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", path);
-	char *resp = http_exchange(s, req);
+	if (!cl)
+		fail_msg("no Content-Length in: %s", hdr);
+	return strtoul(cl + 17, NULL, 10);
+}
+
+/* Sends `request`; checks the status, and the body if `want_body`. */
+static void check_request(struct server *s, const char *request, int want_code, const char *want_body)
+{
+	char *hdr, *body, *resp = http_exchange(s, request);
 	int code = http_status(resp, &hdr, &body);
+
 	if (code != want_code)
-		fail_msg("GET %s: status %d, want %d", path, code, want_code);
+		fail_msg("%.40s: status %d, want %d", request, code, want_code);
+	assert_int_equal(content_length(hdr), strlen(body));
 	if (want_body)
 		assert_string_equal(body, want_body);
 	free(resp);
+}
+
+static void check_get(struct server *s, const char *path, int want_code, const char *want_body)
+{
+	char req[256];
+
+	snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", path);
+	check_request(s, req, want_code, want_body);
 }
 
 static void test_http_health_and_404(void **state)
@@ -543,10 +698,15 @@ static void test_http_metrics(void **state)
 	assert_int_equal(http_status(resp, &hdr, &body), 200);
 	assert_non_null(strcasestr(hdr, "\r\nContent-Type: text/plain; version=0.0.4"));
 	check_exposition(body, want);
-	/* Content-Length, if sent, matches the body. */
-	const char *cl = strcasestr(hdr, "\r\nContent-Length:");
-	if (cl)
-		assert_int_equal(strtoul(cl + 17, NULL, 10), strlen(body));
+	size_t len = strlen(body);
+	assert_int_equal(content_length(hdr), len);
+	free(resp);
+
+	/* HEAD: the same headers, no body. */
+	resp = http_exchange(s, "HEAD /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+	assert_int_equal(http_status(resp, &hdr, &body), 200);
+	assert_int_equal(content_length(hdr), len);
+	assert_string_equal(body, "");
 	free(resp);
 
 	/* Counters are read on every request, not cached. */
@@ -558,6 +718,160 @@ static void test_http_metrics(void **state)
 	assert_int_equal(http_status(resp, &hdr, &body), 200);
 	check_exposition(body, want);
 	free(resp);
+}
+
+/* Only GET and HEAD, and never a body: requests need none. */
+static void test_http_methods_and_bodies(void **state)
+{
+	struct server *s = *state;
+
+	check_request(s, "GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello", 413, NULL);
+	check_request(s, "GET /health HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+		      413, NULL);
+	check_request(s, "POST /metrics HTTP/1.1\r\nContent-Length: 3\r\n\r\na=b", 405, NULL);
+	check_request(s, "DELETE /health HTTP/1.1\r\n\r\n", 405, NULL);
+	check_request(s, "GET /health\r\n\r\n", 400, NULL);
+	/* An empty body is no body. */
+	check_request(s, "GET /health HTTP/1.1\r\nContent-Length: 0\r\n\r\n", 200, "ok\n");
+}
+
+/* A client that half-closes after its request still gets the response. */
+static void test_http_half_close(void **state)
+{
+	struct server *s = *state;
+	static struct client c;
+	const char *req = "GET /health HTTP/1.1\r\n\r\n";
+	char *hdr, *body;
+
+	client_connect(s, &c);
+	for (size_t sent = 0; sent < strlen(req);)
+		sent += client_step(s, &c, req + sent, strlen(req) - sent);
+	assert_int_equal(shutdown(c.fd, SHUT_WR), 0);
+	client_wait(s, &c, 5);
+	assert_int_equal(c.end, CLIENT_EOF);
+	assert_int_equal(http_status(c.resp, &hdr, &body), 200);
+	assert_string_equal(body, "ok\n");
+	close(c.fd);
+}
+
+static long vm_rss_kib(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long kib = -1;
+
+	assert_non_null(f);
+	while (fgets(line, sizeof line, f))
+		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+			break;
+	fclose(f);
+	assert_true(kib > 0);
+	return kib;
+}
+
+/* A header line that never ends: the server reads no more than the bound,
+ * says 431 (or just closes) and its memory does not grow with what is sent. */
+static void test_http_endless_header(void **state)
+{
+	struct server *s = *state;
+	static struct client c;
+	const size_t total = 4u << 20;
+	const char *start = "GET /metrics HTTP/1.1\r\nX-Long: ";
+	char *req = malloc(total);
+	size_t sent = 0;
+
+	assert_non_null(req);
+	memset(req, 'a', total);
+	memcpy(req, start, strlen(start));
+	long before = vm_rss_kib();
+	double t0 = now_s();
+
+	client_connect(s, &c);
+	while (c.end == CLIENT_OPEN && sent < total && now_s() < t0 + 5)
+		sent += client_step(s, &c, req + sent, total - sent);
+	long grew = vm_rss_kib() - before;
+	if (grew > 1024)
+		fail_msg("VmRSS grew by %ld KiB while %zu bytes of one header line were sent", grew, sent);
+	client_wait(s, &c, 5);
+	if (c.end == CLIENT_OPEN)
+		fail_msg("connection still open %.1f s after %zu bytes of one header line", now_s() - t0, sent);
+	if (c.len > 0 && strncmp(c.resp, "HTTP/1.1 431 ", 13) != 0)
+		fail_msg("response is not 431: %.60s", c.resp);
+	close(c.fd);
+	free(req);
+	check_get(s, "/health", 200, "ok\n");
+}
+
+static const unsigned short_deadline_ms = 500;
+
+/* A client trickling a header a byte at a time, never idle long enough for
+ * an inactivity timeout, is cut off at the deadline from accept. */
+static void test_http_slowloris(void **state)
+{
+	struct server *s = *state;
+	static struct client c;
+	const char *start = "GET /metrics HTTP/1.1\r\nX-Slow: ";
+	double t0 = now_s(), next = t0;
+
+	client_connect(s, &c);
+	for (size_t sent = 0; sent < strlen(start);)
+		sent += client_step(s, &c, start + sent, strlen(start) - sent);
+	while (c.end == CLIENT_OPEN && now_s() < t0 + 5) {
+		bool due = now_s() >= next;
+		if (client_step(s, &c, "a", due ? 1 : 0))
+			next = now_s() + 0.05;
+	}
+	double took = now_s() - t0;
+	if (c.end == CLIENT_OPEN)
+		fail_msg("slow client still connected after %.1f s (deadline %u ms)", took, short_deadline_ms);
+	if (took < short_deadline_ms / 1000.0 * 0.8)
+		fail_msg("closed after %.3f s, before the %u ms deadline", took, short_deadline_ms);
+	assert_int_equal(c.len, 0);
+	close(c.fd);
+	check_get(s, "/health", 200, "ok\n");
+}
+
+/* ADMIN_MAX_CONNS idle connections fill the endpoint: one more is closed at
+ * once, unanswered; when one of them goes, /metrics is served again. */
+static void test_http_connection_cap(void **state)
+{
+	struct server *s = *state;
+	static struct client held[ADMIN_MAX_CONNS], extra;
+	const char *req = "GET /metrics HTTP/1.1\r\n\r\n";
+	uint64_t want[STAT_COUNT] = { 0 };
+	char *hdr, *body;
+
+	/* One at a time, so the listen backlog never overflows. */
+	for (int i = 0; i < ADMIN_MAX_CONNS; i++) {
+		client_connect(s, &held[i]);
+		client_wait(s, &held[i], 0.02);
+	}
+	for (int i = 0; i < ADMIN_MAX_CONNS; i++)
+		client_wait(s, &held[i], 0.01);
+	for (int i = 0; i < ADMIN_MAX_CONNS; i++)
+		if (held[i].end != CLIENT_OPEN)
+			fail_msg("connection %d of %d closed", i + 1, ADMIN_MAX_CONNS);
+
+	client_connect(s, &extra);
+	client_step(s, &extra, req, strlen(req));
+	client_wait(s, &extra, 3);
+	if (extra.end == CLIENT_OPEN || extra.len != 0)
+		fail_msg("connection %d: %s, %zu bytes of response", ADMIN_MAX_CONNS + 1,
+			 extra.end == CLIENT_OPEN ? "still open" : "closed", extra.len);
+	close(extra.fd);
+	for (int i = 0; i < ADMIN_MAX_CONNS; i++)
+		assert_int_equal(held[i].end, CLIENT_OPEN);
+
+	/* One slot frees once the server has seen the close. */
+	close(held[0].fd);
+	for (double until = now_s() + 0.3; now_s() < until;)
+		client_wait(s, &held[1], 0.01);
+	char *resp = http_exchange(s, req);
+	assert_int_equal(http_status(resp, &hdr, &body), 200);
+	check_exposition(body, want);
+	free(resp);
+	for (int i = 1; i < ADMIN_MAX_CONNS; i++)
+		close(held[i].fd);
 }
 
 /* A port someone else is listening on cannot be had: NULL and a message
@@ -581,7 +895,7 @@ static void test_admin_new_port_in_use(void **state)
 	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
 	loopback_ep(&ep, ntohs(sin.sin_port));
 
-	assert_null(admin_new(base, &ep, all, 1, err, sizeof err));
+	assert_null(admin_new(base, &ep, all, 1, ADMIN_DEADLINE_MS, err, sizeof err));
 	snprintf(want, sizeof want, "cannot listen on 127.0.0.1:%u", ntohs(sin.sin_port));
 	if (!strstr(err, want))
 		fail_msg("error '%s' does not say '%s'", err, want);
@@ -600,8 +914,16 @@ int main(void)
 		cmocka_unit_test(test_prom_checker),
 		cmocka_unit_test(test_format_metrics),
 		cmocka_unit_test(test_format_metrics_truncation),
+		cmocka_unit_test(test_parse_request),
+		cmocka_unit_test(test_parse_request_bound),
 		cmocka_unit_test_setup_teardown(test_http_health_and_404, server_setup, server_teardown),
 		cmocka_unit_test_setup_teardown(test_http_metrics, server_setup, server_teardown),
+		cmocka_unit_test_setup_teardown(test_http_methods_and_bodies, server_setup, server_teardown),
+		cmocka_unit_test_setup_teardown(test_http_half_close, server_setup, server_teardown),
+		cmocka_unit_test_setup_teardown(test_http_endless_header, server_setup, server_teardown),
+		cmocka_unit_test_prestate_setup_teardown(test_http_slowloris, server_setup, server_teardown,
+							 (void *)&short_deadline_ms),
+		cmocka_unit_test_setup_teardown(test_http_connection_cap, server_setup, server_teardown),
 		cmocka_unit_test(test_admin_new_port_in_use),
 	};
 

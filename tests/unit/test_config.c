@@ -97,7 +97,8 @@ static void test_full(void **state)
 		"connect_timeout_ms = 500;\n"
 		"max_connections = 1048576;\n"
 		"relay_buffer_kb = 16;\n"
-		"idle_timeout_s = 0;\n");
+		"idle_timeout_s = 0;\n"
+		"user = \"synguard\";\n");
 
 	assert_string_equal(cfg.path, "test.conf");
 	assert_string_equal(cfg.interface, "ens3");
@@ -126,6 +127,7 @@ static void test_full(void **state)
 	assert_int_equal(cfg.max_connections, 1048576);
 	assert_int_equal(cfg.relay_buffer_kb, 16);
 	assert_int_equal(cfg.idle_timeout_s, 0);
+	assert_string_equal(cfg.user, "synguard");
 }
 
 static void assert_defaults(const struct config *c)
@@ -140,6 +142,7 @@ static void assert_defaults(const struct config *c)
 	assert_int_equal(c->max_connections, 65536);
 	assert_int_equal(c->relay_buffer_kb, 256);
 	assert_int_equal(c->idle_timeout_s, 600);
+	assert_string_equal(c->user, "nobody");
 }
 
 static void test_minimal_defaults(void **state)
@@ -180,6 +183,7 @@ static void test_example_file(void **state)
 	assert_true(cfg.n_listen >= 1);
 	assert_true(cfg.n_backends >= 1);
 	assert_true(cfg.admin_enabled);
+	assert_string_equal(cfg.user, "nobody");
 }
 
 /* Write `text` to a temporary file; its name goes in `path`. */
@@ -272,8 +276,11 @@ static void test_out_of_range(void **state)
 		{ "relay_buffer_kb = 15;", "relay_buffer_kb must be between 16 and 16384 (got 15)" },
 		{ "idle_timeout_s = 86401;", "idle_timeout_s must be between 0 and 86400 (got 86401)" },
 		{ "idle_timeout_s = -1;", "idle_timeout_s must be between 0 and 86400 (got -1)" },
-		{ "cookie = { key_period = 0; };", "key_period must be between 1 and 3600 (got 0)" },
-		{ "cookie = { key_period = 3601; };", "key_period must be between 1 and 3600 (got 3601)" },
+		{ "cookie = { key_period = 0; };", "key_period must be between 1 and 60 (got 0)" },
+		/* A cookie lives two periods: longer ones would let a captured
+		 * handshake ACK be replayed for hours. */
+		{ "cookie = { key_period = 61; };", "key_period must be between 1 and 60 (got 61)" },
+		{ "cookie = { key_period = 3600; };", "key_period must be between 1 and 60 (got 3600)" },
 	};
 	size_t i;
 
@@ -288,10 +295,10 @@ static void test_out_of_range(void **state)
 		4, "weight must be between 1 and 100 (got 101)");
 
 	/* The bounds themselves are accepted, also as 64-bit literals. */
-	load_ok(BASE "mss = 536L;\nworkers = 64;\ncookie = { key_period = 3600; };\n");
+	load_ok(BASE "mss = 536L;\nworkers = 64;\ncookie = { key_period = 60; };\n");
 	assert_int_equal(cfg.mss, 536);
 	assert_int_equal(cfg.workers, 64);
-	assert_int_equal(cfg.key_period_s, 3600);
+	assert_int_equal(cfg.key_period_s, 60);
 }
 
 static void test_bad_addresses(void **state)
@@ -322,7 +329,7 @@ static void test_bad_addresses(void **state)
 		"[fe80::1%eth0]:80",   /* no scope ids */
 	};
 	struct config_endpoint ep;
-	char line[128], msg[256];
+	char line[256], msg[256];
 	size_t i;
 
 	(void)state;
@@ -480,6 +487,30 @@ static void test_interface_and_key_file(void **state)
 	assert_string_equal(cfg.interface, "abcdefghijklmno");
 }
 
+static void test_user(void **state)
+{
+	static const char *const good[] = { "daemon", "_synguard", "sg-proxy.1", "65534", "0",
+		"abcdefghijklmnopqrstuvwxyz012345" /* 32 */ };
+	static const char *const bad[] = { "", "-u", "sg proxy", "root;", "a/b", "caf\xc3\xa9", "a$",
+		"abcdefghijklmnopqrstuvwxyz0123456" /* 33 */ };
+	char line[256], msg[256];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof good / sizeof good[0]; i++) {
+		snprintf(line, sizeof line, BASE "user = \"%s\";\n", good[i]);
+		load_ok(line);
+		assert_string_equal(cfg.user, good[i]);
+	}
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		snprintf(line, sizeof line, "user = \"%s\";", bad[i]);
+		snprintf(msg, sizeof msg,
+			"user '%s' is not a valid user name (1 to 32 of A-Z a-z 0-9 _ . -, not starting with -)", bad[i]);
+		base_err(line, msg);
+	}
+	base_err("user = 65534;", "user must be a string");
+}
+
 static void test_unreadable_file(void **state)
 {
 	(void)state;
@@ -542,6 +573,7 @@ int main(void)
 		cmocka_unit_test(test_enums),
 		cmocka_unit_test(test_admin_checks),
 		cmocka_unit_test(test_interface_and_key_file),
+		cmocka_unit_test(test_user),
 		cmocka_unit_test(test_unreadable_file),
 		cmocka_unit_test(test_endpoint_roundtrip),
 	};

@@ -22,8 +22,10 @@
 #include "cookie.h"
 #include "fastpath.h"
 #include "frontend.h"
+#include "localaddr.h"
 #include "pkt.h"
 #include "pkt_samples.h"
+#include "verdict.h"
 
 #define OUR_MSS 1400
 static const struct fastpath_synack synack = { .wscale = 7, .window = 65535, .ttl = 64 };
@@ -58,6 +60,31 @@ static void protect(struct config *cfg, const uint8_t *frame, size_t len)
 	}
 }
 
+/* This host: the samples' destination MAC (the same in all of them) and
+ * their destination addresses (the listen addresses in `cfg`). */
+static void host_is(struct fastpath *fp, const struct config *cfg)
+{
+	struct localaddr_entry e[CONFIG_MAX_LISTEN];
+	struct localaddr *la = localaddr_new();
+
+	assert_memory_equal(sample_curl4_syn, sample_curl6_syn, 6);
+	assert_memory_equal(sample_curl4_syn, sample_hping_syn, 6);
+	assert_int_equal(fastpath_set_mac(fp, sample_curl4_syn), 0);
+	for (size_t i = 0; i < cfg->n_listen; i++) {
+		const uint8_t *addr;
+		uint16_t port;
+		size_t alen = config_endpoint_raw(&cfg->listen[i], &addr, &port);
+
+		memset(&e[i], 0, sizeof(e[i]));
+		e[i].family = (uint8_t)cfg->listen[i].addr.ss_family;
+		memcpy(e[i].addr, addr, alen);
+	}
+	assert_non_null(la);
+	assert_int_equal(localaddr_set(la, e, cfg->n_listen), 1);
+	assert_int_equal(fastpath_set_local(fp, la), 0);
+	localaddr_free(la);
+}
+
 static int setup(void **state)
 {
 	static struct fixture f;
@@ -78,6 +105,7 @@ static int setup(void **state)
 	f.fp = fastpath_open(&cfg, NULL, &synack, err, sizeof(err));
 	if (!f.fp)
 		fail_msg("fastpath_open: %s", err);
+	host_is(f.fp, &cfg);
 	f.jar = cookie_jar_new(master, 30);
 	assert_non_null(f.jar);
 	f.now = (uint64_t)time(NULL);
@@ -145,7 +173,7 @@ static void check_synack(struct fixture *f, const uint8_t *frame, size_t len)
 		assert_int_equal(ip4_header_sum(out + 14), 0xffff);
 
 	/* The very cookie cookie_make() computes, and cookie_check() takes it. */
-	frontend_cookie_tuple(&syn, &t);
+	verdict_cookie_tuple(&syn, &t);
 	offered.mss = syn.opt.has_mss ? syn.opt.mss : 536;
 	offered.wscale = syn.opt.has_wscale ? (syn.opt.wscale > 14 ? 14 : syn.opt.wscale) : COOKIE_WSCALE_NONE;
 	offered.sack_ok = syn.opt.sack_ok;
@@ -182,6 +210,38 @@ static void test_curl_ipv6_syn(void **state)
 	check_synack(need_root(state), sample_curl6_syn, sizeof(sample_curl6_syn));
 }
 
+static uint16_t ref_fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+static uint32_t ref_sum(uint32_t sum, const uint8_t *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		sum += i % 2 ? p[i] : (uint32_t)p[i] << 8;
+	return sum;
+}
+
+/* After editing an untagged IPv4 frame: both checksums right again. */
+static void fix_csums4(uint8_t *frame)
+{
+	uint8_t *ip = frame + 14, *tcp = ip + 20;
+	size_t tcp_len = (size_t)(ip[2] << 8 | ip[3]) - 20;
+	uint32_t sum;
+
+	ip[10] = ip[11] = 0;
+	sum = (uint16_t)~ref_fold(ref_sum(0, ip, 20));
+	ip[10] = (uint8_t)(sum >> 8);
+	ip[11] = (uint8_t)sum;
+	tcp[16] = tcp[17] = 0;
+	sum = ref_sum(0, ip + 12, 8) + 6 + (uint32_t)tcp_len;
+	sum = (uint16_t)~ref_fold(ref_sum(sum, tcp, tcp_len));
+	tcp[16] = (uint8_t)(sum >> 8);
+	tcp[17] = (uint8_t)sum;
+}
+
 /* Offset of TCP option `kind` in an untagged IPv4 frame, or 0. */
 static size_t opt_offset(const uint8_t *frame, size_t len, uint8_t kind)
 {
@@ -211,11 +271,13 @@ static void test_every_wscale_and_mss_boundary(void **state)
 	assert_true(ws_off && mss_off);
 	for (unsigned ws = 0; ws <= 20; ws++) {
 		frame[ws_off + 2] = (uint8_t)ws;
+		fix_csums4(frame);
 		check_synack(f, frame, sizeof(frame));
 	}
 	for (size_t i = 0; i < sizeof(mss) / sizeof(mss[0]); i++) {
 		frame[mss_off + 2] = (uint8_t)(mss[i] >> 8);
 		frame[mss_off + 3] = (uint8_t)mss[i];
+		fix_csums4(frame);
 		check_synack(f, frame, sizeof(frame));
 	}
 }
@@ -239,15 +301,15 @@ static void test_non_syn_and_unprotected_pass(void **state)
 static void test_counters(void **state)
 {
 	struct fixture *f = need_root(state);
-	uint64_t syns0, synacks0, syns, synacks;
+	struct fastpath_counts c0, c;
 	uint8_t out[256];
 	size_t out_len = sizeof(out);
 
-	fastpath_counters(f->fp, &syns0, &synacks0);
+	fastpath_counters(f->fp, &c0);
 	assert_int_equal(fastpath_run(f->fp, sample_curl4_syn, sizeof(sample_curl4_syn), out, &out_len), XDP_TX);
-	fastpath_counters(f->fp, &syns, &synacks);
-	assert_int_equal(syns, syns0 + 1);
-	assert_int_equal(synacks, synacks0 + 1);
+	fastpath_counters(f->fp, &c);
+	assert_int_equal(c.syns, c0.syns + 1);
+	assert_int_equal(c.synacks, c0.synacks + 1);
 }
 
 static void test_new_epoch_key_takes_over(void **state)
@@ -263,6 +325,113 @@ static void test_new_epoch_key_takes_over(void **state)
 	check_synack(f, sample_curl4_syn, sizeof(sample_curl4_syn));
 }
 
+/* ---- hostile SYNs: what the kernel would drop is dropped and counted,
+ * what is not ours to judge goes on to the kernel ---- */
+
+static int run_verdict(struct fixture *f, const uint8_t *frame, size_t len)
+{
+	uint8_t out[256];
+	size_t out_len = sizeof(out);
+
+	return fastpath_run(f->fp, frame, len, out, &out_len);
+}
+
+struct mutation {
+	const char *what;
+	size_t off;    /* byte to set in sample_curl4_syn */
+	uint8_t value; /* ... to this */
+	bool fix;      /* then make the checksums right */
+	int verdict;
+};
+
+static void test_hostile_syns_refused(void **state)
+{
+	static const struct mutation cases[] = {
+		{ "source 127.0.0.1", 14 + 12, 127, true, XDP_DROP },
+		{ "source 0.x", 14 + 12, 0, true, XDP_DROP },
+		{ "source multicast", 14 + 12, 224, true, XDP_DROP },
+		{ "source 255.254.254.254: a fine one", 14 + 12, 255, true, XDP_TX },
+		{ "group source MAC", 6, 0x01, false, XDP_DROP },
+		{ "another host's MAC", 5, 0x77, false, XDP_PASS },
+		{ "broadcast MAC (first byte)", 0, 0xff, false, XDP_PASS },
+		{ "wrong TCP checksum", 14 + 20 + 17, 0x00, false, XDP_DROP },
+		{ "wrong IP header checksum", 14 + 11, 0x00, false, XDP_DROP },
+		{ "IP total length 20", 14 + 3, 20, true, XDP_DROP },
+		{ "IP total length beyond the frame", 14 + 3, 200, true, XDP_DROP },
+	};
+	struct fixture *f = need_root(state);
+	struct fastpath_counts c0, c;
+	uint8_t frame[sizeof(sample_curl4_syn) + 8];
+
+	fastpath_counters(f->fp, &c0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memcpy(frame, sample_curl4_syn, sizeof(sample_curl4_syn));
+		frame[cases[i].off] = cases[i].value;
+		if (cases[i].off == 14 + 12 && cases[i].value == 255)
+			frame[27] = frame[28] = frame[29] = 0xfe; /* 255.254.254.254: not martian */
+		if (cases[i].fix)
+			fix_csums4(frame);
+		print_message("%s\n", cases[i].what);
+		assert_int_equal(run_verdict(f, frame, sizeof(sample_curl4_syn)), cases[i].verdict);
+	}
+	fastpath_counters(f->fp, &c);
+	assert_int_equal(c.martian - c0.martian, 4);
+	assert_int_equal(c.bad_csum - c0.bad_csum, 1);
+	assert_int_equal(c.malformed - c0.malformed, 3);
+	assert_int_equal(c.synacks - c0.synacks, 1); /* 255.254.254.254 is a fine source */
+
+	/* 255.255.255.255 and our own address (a LAND attack) as the source. */
+	memcpy(frame, sample_curl4_syn, sizeof(sample_curl4_syn));
+	memset(frame + 26, 0xff, 4);
+	fix_csums4(frame);
+	assert_int_equal(run_verdict(f, frame, sizeof(sample_curl4_syn)), XDP_DROP);
+	memcpy(frame + 26, sample_curl4_syn + 30, 4);
+	fix_csums4(frame);
+	assert_int_equal(run_verdict(f, frame, sizeof(sample_curl4_syn)), XDP_DROP);
+	/* A SYN with data: left to the ring path. */
+	memcpy(frame, sample_curl4_syn, sizeof(sample_curl4_syn));
+	memcpy(frame + sizeof(sample_curl4_syn), "GET / HT", 8);
+	frame[14 + 3] = (uint8_t)(frame[14 + 3] + 8);
+	fix_csums4(frame);
+	assert_int_equal(run_verdict(f, frame, sizeof(frame)), XDP_PASS);
+}
+
+/* A wildcard listen answers for this host's addresses only: not for
+ * another host's, not for a broadcast address. */
+static void test_wildcard_only_for_local_addresses(void **state)
+{
+	struct fixture *f = need_root(state);
+	struct fastpath *saved = f->fp;
+	uint8_t frame[sizeof(sample_curl4_syn)], key[COOKIE_EPOCH_KEY_LEN];
+	struct config cfg;
+	struct pkt_tcp syn;
+	uint64_t epoch;
+	char err[256];
+
+	config_defaults(&cfg);
+	cfg.mss = OUR_MSS;
+	assert_int_equal(pkt_parse_eth(sample_curl4_syn, sizeof(sample_curl4_syn), &syn), PKT_OK);
+	assert_int_equal(config_parse_endpoint("0.0.0.0:80", &cfg.listen[0]), 0);
+	((struct sockaddr_in *)&cfg.listen[0].addr)->sin_port = htons(syn.dport);
+	cfg.n_listen = 1;
+	f->fp = fastpath_open(&cfg, NULL, &synack, err, sizeof(err));
+	assert_non_null(f->fp);
+	protect(&cfg, sample_curl4_syn, sizeof(sample_curl4_syn)); /* its address is ours */
+	host_is(f->fp, &cfg);
+	assert_int_equal(cookie_epoch_key(f->jar, f->now, &epoch, key), 0);
+	assert_int_equal(fastpath_set_key(f->fp, epoch, key), 0);
+	check_synack(f, sample_curl4_syn, sizeof(sample_curl4_syn));
+	memcpy(frame, sample_curl4_syn, sizeof(frame));
+	frame[14 + 19] ^= 0x40; /* another address on the LAN */
+	fix_csums4(frame);
+	assert_int_equal(run_verdict(f, frame, sizeof(frame)), XDP_PASS);
+	frame[14 + 19] = 0xff; /* the subnet's broadcast */
+	fix_csums4(frame);
+	assert_int_equal(run_verdict(f, frame, sizeof(frame)), XDP_PASS);
+	fastpath_close(f->fp);
+	f->fp = saved;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -273,6 +442,8 @@ int main(void)
 		cmocka_unit_test(test_non_syn_and_unprotected_pass),
 		cmocka_unit_test(test_counters),
 		cmocka_unit_test(test_new_epoch_key_takes_over),
+		cmocka_unit_test(test_hostile_syns_refused),
+		cmocka_unit_test(test_wildcard_only_for_local_addresses),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -2,8 +2,9 @@
  * behaviour when the buffer is short, and — as root, inside a network
  * namespace of a forked child so the host's ruleset is never touched — the
  * script checked by nft itself and installed and removed by fw_install() and
- * fw_remove(). Those last tests are skipped without root, without nft or
- * where a network namespace cannot be made.
+ * fw_remove() through one handle, as synguard uses it. Those last tests are
+ * skipped without root, without nft or where a network namespace cannot be
+ * made.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -421,16 +422,19 @@ static size_t count_substr(const char *s, const char *sub)
 static void child_install_remove(const struct config *cfg)
 {
 	char err[512] = "";
+	struct fw *fw;
 	char *list;
 
 	if (unshare(CLONE_NEWNET) != 0)
 		_exit(2);
+	fw = fw_new(err, sizeof err);
+	CHILD_CHECK(fw != NULL);
 
 	/* Nothing there yet: removing is still fine. */
 	CHILD_CHECK(child_nft("list table inet synguard") == NULL);
-	CHILD_CHECK(fw_remove(err, sizeof err) == 0);
+	CHILD_CHECK(fw_remove(fw, err, sizeof err) == 0);
 
-	CHILD_CHECK(fw_install(cfg, err, sizeof err) == 0);
+	CHILD_CHECK(fw_install(fw, cfg, err, sizeof err) == 0);
 	list = child_nft("list table inet synguard");
 	CHILD_CHECK(list != NULL);
 	CHILD_CHECK(strstr(list, "socket mark 0x53470002 accept") != NULL);
@@ -448,7 +452,7 @@ static void child_install_remove(const struct config *cfg)
 	list = child_nft("list table inet synguard");
 	CHILD_CHECK(list && strstr(list, "stale") != NULL);
 	free(list);
-	CHILD_CHECK(fw_install(cfg, err, sizeof err) == 0);
+	CHILD_CHECK(fw_install(fw, cfg, err, sizeof err) == 0);
 	list = child_nft("list table inet synguard");
 	CHILD_CHECK(list != NULL);
 	CHILD_CHECK(strstr(list, "stale") == NULL);
@@ -457,14 +461,15 @@ static void child_install_remove(const struct config *cfg)
 	CHILD_CHECK(count_substr(list, "socket mark") == 1);
 	free(list);
 
-	CHILD_CHECK(fw_remove(err, sizeof err) == 0);
+	CHILD_CHECK(fw_remove(fw, err, sizeof err) == 0);
 	CHILD_CHECK(child_nft("list table inet synguard") == NULL);
 	/* Other tables are none of fw's business. */
 	CHILD_CHECK(child_nft("add table inet other\n") != NULL);
-	CHILD_CHECK(fw_remove(err, sizeof err) == 0);
+	CHILD_CHECK(fw_remove(fw, err, sizeof err) == 0);
 	list = child_nft("list tables");
 	CHILD_CHECK(list && strstr(list, "table inet other") != NULL);
 	free(list);
+	fw_free(fw);
 	_exit(0);
 }
 
@@ -490,16 +495,24 @@ static void test_install_remove(void **state)
  * 15 characters containing a quote cannot be expressed in nft syntax. */
 static void child_install_error(const struct config *cfg)
 {
-	char err[512] = "";
+	char err[512] = "", again[512] = "";
+	struct fw *fw;
 
 	if (unshare(CLONE_NEWNET) != 0)
 		_exit(2);
-	CHILD_CHECK(fw_install(cfg, err, sizeof err) == -1);
+	fw = fw_new(err, sizeof err);
+	CHILD_CHECK(fw != NULL);
+	CHILD_CHECK(fw_install(fw, cfg, err, sizeof err) == -1);
 	CHILD_CHECK(strncmp(err, "nftables: ", 10) == 0);
 	CHILD_CHECK(strlen(err) > 10);
 	CHILD_CHECK(strchr(err, '\n') == NULL);
 	/* Atomic: nothing was installed. */
 	CHILD_CHECK(child_nft("list table inet synguard") == NULL);
+	/* The handle's error buffer starts empty for the next command: the
+	 * same failure says the same thing, not twice. */
+	CHILD_CHECK(fw_install(fw, cfg, again, sizeof again) == -1);
+	CHILD_CHECK(strcmp(again, err) == 0);
+	fw_free(fw);
 	_exit(0);
 }
 

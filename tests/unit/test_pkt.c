@@ -166,6 +166,17 @@ ref_check_csums(const uint8_t *ip)
 	assert_int_equal(ref_fold(sum), 0xffff);
 }
 
+/* After changing an IPv4 header field: a header checksum that fits again,
+ * so the frame is malformed only in the way the test means. */
+static void
+ref_fix_ip4_csum(uint8_t *ip)
+{
+	size_t hlen = (ip[0] & 0x0f) * 4;
+
+	put16(ip + 10, 0);
+	put16(ip + 10, (uint16_t)~ref_fold(ref_sum(0, ip, hlen)));
+}
+
 /* ---- The captured frames ---- */
 
 struct sample {
@@ -357,6 +368,8 @@ test_csum_detects_damage(void **state)
 		struct pkt_tcp seg;
 
 		f.b[cases[i].off] ^= 0x01;
+		if (f.b[IP4_OFF] >> 4 == 4)
+			ref_fix_ip4_csum(f.b + IP4_OFF);
 		seg = parse_ok(f.b, f.len);
 		assert_false(pkt_tcp_csum_ok(&seg));
 	}
@@ -818,6 +831,7 @@ test_ip4_options(void **state)
 	frame_insert(&f, IP4_TCP, nops, sizeof(nops));
 	f.b[IP4_OFF] = 0x46;
 	grow16(f.b + IP4_OFF + 2, 4);
+	ref_fix_ip4_csum(f.b + IP4_OFF);
 	seg = parse_ok(f.b, f.len);
 	assert_same_segment(&seg, &plain);
 	assert_true(pkt_tcp_csum_ok(&seg));
@@ -843,6 +857,54 @@ test_total_len_below_ihl(void **state)
 	expect_eth(&f, PKT_ERR_IP_LEN);
 }
 
+/* The kernel drops an IPv4 header whose checksum is wrong (ip_rcv_core): so
+ * do we, whatever the TCP segment says. */
+static void
+test_ip4_bad_header_csum(void **state)
+{
+	struct frame f = FRAME(sample_curl4_syn);
+
+	(void)state;
+	f.b[IP4_OFF + 8] ^= 0x01; /* the TTL */
+	expect_eth(&f, PKT_ERR_IP_CSUM);
+	ref_fix_ip4_csum(f.b + IP4_OFF);
+	expect_eth(&f, PKT_OK);
+}
+
+/* Sources no other host can have, as the kernel's routing sees them. */
+static void
+test_src_martian(void **state)
+{
+	static const struct {
+		uint8_t family;
+		uint8_t addr[16];
+		bool martian;
+	} cases[] = {
+		{ AF_INET, { 10, 77, 0, 2 }, false },
+		{ AF_INET, { 192, 0, 2, 1 }, false },
+		{ AF_INET, { 223, 255, 255, 254 }, false },
+		{ AF_INET, { 0, 0, 0, 0 }, true },
+		{ AF_INET, { 0, 1, 2, 3 }, true },
+		{ AF_INET, { 127, 0, 0, 1 }, true },
+		{ AF_INET, { 127, 255, 0, 9 }, true },
+		{ AF_INET, { 224, 0, 0, 1 }, true },
+		{ AF_INET, { 239, 255, 255, 250 }, true },
+		{ AF_INET, { 255, 255, 255, 255 }, true },
+		{ AF_INET6, { 0xfd, 0x00, [15] = 1 }, false },
+		{ AF_INET6, { 0xfe, 0x80, [15] = 1 }, false },
+		{ AF_INET6, { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 }, false },
+		{ AF_INET6, { [15] = 0 }, true },
+		{ AF_INET6, { [15] = 1 }, true },
+		{ AF_INET6, { 0xff, 0x02, [15] = 1 }, true },
+		{ AF_INET6, { [10] = 0xff, [11] = 0xff, 127, 0, 0, 1 }, true },
+		{ AF_INET6, { [10] = 0xff, [11] = 0xff, 10, 0, 0, 1 }, true },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < nitems(cases); i++)
+		assert_int_equal(pkt_src_martian(cases[i].family, cases[i].addr), cases[i].martian);
+}
+
 static void
 test_fragment_mf(void **state)
 {
@@ -850,6 +912,7 @@ test_fragment_mf(void **state)
 
 	(void)state;
 	put16(f.b + IP4_OFF + 6, 0x2000);
+	ref_fix_ip4_csum(f.b + IP4_OFF);
 	expect_eth(&f, PKT_ERR_FRAGMENT);
 }
 
@@ -860,6 +923,7 @@ test_fragment_offset(void **state)
 
 	(void)state;
 	put16(f.b + IP4_OFF + 6, 0x4001);	/* DF and offset 8 */
+	ref_fix_ip4_csum(f.b + IP4_OFF);
 	expect_eth(&f, PKT_ERR_FRAGMENT);
 }
 
@@ -870,6 +934,7 @@ test_ip4_not_tcp(void **state)
 
 	(void)state;
 	f.b[IP4_OFF + 9] = 17;
+	ref_fix_ip4_csum(f.b + IP4_OFF);
 	expect_eth(&f, PKT_ERR_NOT_TCP);
 }
 
@@ -1015,6 +1080,7 @@ test_trunc_tcp(void **state)
 
 	(void)state;
 	put16(f4.b + IP4_OFF + 2, 20 + 19);
+	ref_fix_ip4_csum(f4.b + IP4_OFF);
 	expect_eth(&f4, PKT_ERR_TRUNC_TCP);
 	put16(f6.b + IP4_OFF + 4, 19);
 	expect_eth(&f6, PKT_ERR_TRUNC_TCP);
@@ -1193,6 +1259,8 @@ main(void)
 		cmocka_unit_test(test_total_len_below_ihl),
 		cmocka_unit_test(test_fragment_mf),
 		cmocka_unit_test(test_fragment_offset),
+		cmocka_unit_test(test_ip4_bad_header_csum),
+		cmocka_unit_test(test_src_martian),
 		cmocka_unit_test(test_ip4_not_tcp),
 		cmocka_unit_test(test_eth_padding),
 		cmocka_unit_test(test_ip6_payload_len_beyond_buffer),

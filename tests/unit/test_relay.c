@@ -868,6 +868,43 @@ static void check_proxy_header(struct fx *fx, enum config_proxy_protocol version
 	assert_int_equal(stat_of(fx, STAT_bytes_client_to_backend), plen);
 }
 
+/* Urgent data (one byte sent with MSG_OOB) stops splice() at the urgent mark
+ * while the socket stays readable. Each such byte must reach the other side
+ * in its place in the stream, in both directions, without the loop spinning
+ * on it; and wakeups that move nothing must not count as activity, so the
+ * connection still closes when it then goes silent. */
+static void test_urgent_byte(void **state)
+{
+	struct fx *fx = *state;
+	int c, b;
+	double cpu, t0;
+
+	fx->cfg.idle_timeout_s = 2;
+	b = fx_established(fx, &c);
+	assert_int_equal(send(c, "A", 1, MSG_OOB | MSG_NOSIGNAL), 1);
+	send_all(c, "B", 1);
+	recv_expect(b, "AB", 2);
+	assert_int_equal(send(b, "U", 1, MSG_OOB | MSG_NOSIGNAL), 1);
+	send_all(b, "V", 1);
+	recv_expect(c, "UV", 2);
+	/* An urgent byte nobody follows: the loop must go idle, not spin. */
+	assert_int_equal(send(c, "C", 1, MSG_OOB | MSG_NOSIGNAL), 1);
+	recv_expect(b, "C", 1);
+	cpu = cpu_s();
+	poll(NULL, 0, 1000);
+	cpu = cpu_s() - cpu;
+	print_message("CPU over 1 s after urgent bytes: %.3f s\n", cpu);
+	assert_true(cpu < 0.3);
+	ping_pong(c, b, "more", "reply");
+	t0 = now_s();
+	expect_eof(c);
+	expect_eof(b);
+	assert_true(now_s() - t0 < 4.5);
+	expect_ended(fx);
+	assert_int_equal(stat_of(fx, STAT_conn_idle_timeout), 1);
+	assert_int_equal(stat_of(fx, STAT_bytes_client_to_backend), 2 + 3 + 4);
+}
+
 static void test_proxy_v1(void **state)
 {
 	check_proxy_header(*state, CONFIG_PROXY_V1);
@@ -931,6 +968,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_back_pressure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pipes_reused_clean, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_idle_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_urgent_byte, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_proxy_v1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_proxy_v2, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_proxy_backend_closes_at_once, setup, teardown),
