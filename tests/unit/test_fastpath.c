@@ -224,12 +224,17 @@ static uint32_t ref_sum(uint32_t sum, const uint8_t *p, size_t len)
 	return sum;
 }
 
-/* After editing an untagged IPv4 frame: both checksums right again. */
-static void fix_csums4(uint8_t *frame)
+/* After editing an untagged IPv4 frame of `len` bytes: both checksums right
+ * again. The TCP one covers what the IP length says, or what the frame
+ * holds if it says more (a frame whose IP length lies). */
+static void fix_csums4(uint8_t *frame, size_t len)
 {
 	uint8_t *ip = frame + 14, *tcp = ip + 20;
 	size_t tcp_len = (size_t)(ip[2] << 8 | ip[3]) - 20;
 	uint32_t sum;
+
+	if (tcp_len > len - 14 - 20)
+		tcp_len = len - 14 - 20;
 
 	ip[10] = ip[11] = 0;
 	sum = (uint16_t)~ref_fold(ref_sum(0, ip, 20));
@@ -271,13 +276,13 @@ static void test_every_wscale_and_mss_boundary(void **state)
 	assert_true(ws_off && mss_off);
 	for (unsigned ws = 0; ws <= 20; ws++) {
 		frame[ws_off + 2] = (uint8_t)ws;
-		fix_csums4(frame);
+		fix_csums4(frame, sizeof(frame));
 		check_synack(f, frame, sizeof(frame));
 	}
 	for (size_t i = 0; i < sizeof(mss) / sizeof(mss[0]); i++) {
 		frame[mss_off + 2] = (uint8_t)(mss[i] >> 8);
 		frame[mss_off + 3] = (uint8_t)mss[i];
-		fix_csums4(frame);
+		fix_csums4(frame, sizeof(frame));
 		check_synack(f, frame, sizeof(frame));
 	}
 }
@@ -370,7 +375,7 @@ static void test_hostile_syns_refused(void **state)
 		if (cases[i].off == 14 + 12 && cases[i].value == 255)
 			frame[27] = frame[28] = frame[29] = 0xfe; /* 255.254.254.254: not martian */
 		if (cases[i].fix)
-			fix_csums4(frame);
+			fix_csums4(frame, sizeof(sample_curl4_syn));
 		print_message("%s\n", cases[i].what);
 		assert_int_equal(run_verdict(f, frame, sizeof(sample_curl4_syn)), cases[i].verdict);
 	}
@@ -383,16 +388,16 @@ static void test_hostile_syns_refused(void **state)
 	/* 255.255.255.255 and our own address (a LAND attack) as the source. */
 	memcpy(frame, sample_curl4_syn, sizeof(sample_curl4_syn));
 	memset(frame + 26, 0xff, 4);
-	fix_csums4(frame);
+	fix_csums4(frame, sizeof(sample_curl4_syn));
 	assert_int_equal(run_verdict(f, frame, sizeof(sample_curl4_syn)), XDP_DROP);
 	memcpy(frame + 26, sample_curl4_syn + 30, 4);
-	fix_csums4(frame);
+	fix_csums4(frame, sizeof(sample_curl4_syn));
 	assert_int_equal(run_verdict(f, frame, sizeof(sample_curl4_syn)), XDP_DROP);
 	/* A SYN with data: left to the ring path. */
 	memcpy(frame, sample_curl4_syn, sizeof(sample_curl4_syn));
 	memcpy(frame + sizeof(sample_curl4_syn), "GET / HT", 8);
 	frame[14 + 3] = (uint8_t)(frame[14 + 3] + 8);
-	fix_csums4(frame);
+	fix_csums4(frame, sizeof(frame));
 	assert_int_equal(run_verdict(f, frame, sizeof(frame)), XDP_PASS);
 }
 
@@ -423,10 +428,10 @@ static void test_wildcard_only_for_local_addresses(void **state)
 	check_synack(f, sample_curl4_syn, sizeof(sample_curl4_syn));
 	memcpy(frame, sample_curl4_syn, sizeof(frame));
 	frame[14 + 19] ^= 0x40; /* another address on the LAN */
-	fix_csums4(frame);
+	fix_csums4(frame, sizeof(frame));
 	assert_int_equal(run_verdict(f, frame, sizeof(frame)), XDP_PASS);
 	frame[14 + 19] = 0xff; /* the subnet's broadcast */
-	fix_csums4(frame);
+	fix_csums4(frame, sizeof(frame));
 	assert_int_equal(run_verdict(f, frame, sizeof(frame)), XDP_PASS);
 	fastpath_close(f->fp);
 	f->fp = saved;
