@@ -138,10 +138,7 @@ static enum adopt_result adopt_finish(int fd, const struct adopt_req *req)
 	/* LIVE before repair off: the window probe that leaving repair sends
 	 * (it also ACKs the injected bytes) may draw an immediate answer, which
 	 * the firewall must already let through. */
-	/* Urgent data stays in the stream (the relay's contract), also for
-	 * segments that arrive the moment the socket is live. */
-	if (adopt_setint(fd, SOL_SOCKET, SO_OOBINLINE, 1) < 0 ||
-	    adopt_setint(fd, SOL_SOCKET, SO_MARK, (int)req->mark_live) < 0 || adopt_leave_repair(fd, true) < 0)
+	if (adopt_setint(fd, SOL_SOCKET, SO_MARK, (int)req->mark_live) < 0 || adopt_leave_repair(fd, true) < 0)
 		return ADOPT_ERR_LIVE;
 	return ADOPT_OK;
 }

@@ -32,11 +32,21 @@
 #define FE_EARLY_MAX 65536   /* early bytes: at most the window we offered */
 #define FE_LINGER_S 60       /* keep finished connections known at least as long as TIME_WAIT */
 #define FE_DIAGNOSE_PER_S 64 /* refused ACKs checked for "expired" per second */
-/* The ring and the relay share one event queue, every callback bounded
- * (here: blocks per wakeup; the relay: rounds per callback), so each loop
- * iteration serves both and neither can starve the other: a flood does not
- * stop accepted clients, and no connection stops the SYN path. */
+/* Event priorities. Accepted connections come first: relay events run
+ * before the ring whenever both are ready, so a flood does not slow clients
+ * already served (and a relay that waits behind a ring drain lets a client's
+ * request go unacknowledged long enough for a tail-loss probe). But busy
+ * connections must not stop the SYN path either: a guard on a timer of the
+ * highest priority drains the ring itself whenever the ring went unserved
+ * for FE_RING_GUARD_MS. Every callback is bounded (here blocks per wakeup,
+ * in the relay rounds per callback), so the ring gets at least
+ * FE_BLOCKS_PER_WAKEUP blocks every FE_RING_GUARD_MS whatever the
+ * connections do. */
+#define FE_PRIO_GUARD 0
+#define FE_PRIO_RING 2 /* relay events get libevent's default, 1 */
+#define FE_PRIO_COUNT 3
 #define FE_BLOCKS_PER_WAKEUP 4
+#define FE_RING_GUARD_MS 10
 
 /* A verified handshake waiting for the end of its ring block. Pointers refer
  * to frames in the block, valid until the block goes back to the kernel. */
@@ -84,6 +94,8 @@ struct frontend {
 	struct backend_pool *pool;
 	struct relay_ctx *relay;
 	struct event *ev_ring;
+	struct event *ev_guard;   /* drains the ring when relay events keep it waiting */
+	bool ring_served;         /* since the guard last looked */
 	struct event *ev_tick;
 	TAILQ_HEAD(, fe_conn) lingering; /* finished connections, oldest first */
 	size_t n_lingering;
@@ -502,6 +514,7 @@ static void fe_on_ring(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	fe->ring_served = true;
 	fe->vctx.now_s = (uint64_t)time(NULL);
 	fe->ts_ms = fe_ts_clock();
 	if (ring_drain(fe->ring, FE_BLOCKS_PER_WAKEUP, fe_frame, fe_block_end, fe) > 0) {
@@ -518,6 +531,15 @@ static void fe_on_ring(evutil_socket_t fd, short what, void *arg)
 		log_warn("%s: %s: no packets until it is back", fe->cfg->interface, strerror(err));
 	if (err)
 		fe->ring_err = err;
+}
+
+static void fe_on_guard(evutil_socket_t fd, short what, void *arg)
+{
+	struct frontend *fe = arg;
+
+	if (!fe->ring_served)
+		fe_on_ring(fd, what, arg);
+	fe->ring_served = false;
 }
 
 static void fe_on_tick(evutil_socket_t fd, short what, void *arg)
@@ -539,7 +561,7 @@ struct frontend *frontend_new(struct event_base *base, const struct config *cfg,
 {
 	struct frontend *fe = calloc(1, sizeof(*fe));
 	uint64_t seed;
-	struct timeval one_second = { 1, 0 };
+	struct timeval one_second = { 1, 0 }, guard_every = { 0, FE_RING_GUARD_MS * 1000 };
 
 	if (!fe) {
 		snprintf(err, errlen, "out of memory");
@@ -580,8 +602,12 @@ struct frontend *frontend_new(struct event_base *base, const struct config *cfg,
 		snprintf(err, errlen, "out of memory for the connection table, backends or relay");
 		goto fail;
 	}
-	if (!(fe->ev_ring = event_new(base, ring_fd(fe->ring), EV_READ | EV_PERSIST, fe_on_ring, fe)) ||
-	    !(fe->ev_tick = event_new(base, -1, EV_PERSIST, fe_on_tick, fe)) || event_add(fe->ev_ring, NULL) < 0 ||
+	if (event_base_priority_init(base, FE_PRIO_COUNT) < 0 ||
+	    !(fe->ev_ring = event_new(base, ring_fd(fe->ring), EV_READ | EV_PERSIST, fe_on_ring, fe)) ||
+	    !(fe->ev_guard = event_new(base, -1, EV_PERSIST, fe_on_guard, fe)) ||
+	    !(fe->ev_tick = event_new(base, -1, EV_PERSIST, fe_on_tick, fe)) ||
+	    event_priority_set(fe->ev_ring, FE_PRIO_RING) < 0 || event_priority_set(fe->ev_guard, FE_PRIO_GUARD) < 0 ||
+	    event_add(fe->ev_ring, NULL) < 0 || event_add(fe->ev_guard, &guard_every) < 0 ||
 	    event_add(fe->ev_tick, &one_second) < 0) {
 		snprintf(err, errlen, "cannot add the ring and timer events to the loop");
 		goto fail;
@@ -598,6 +624,8 @@ void frontend_free(struct frontend *fe)
 		return;
 	if (fe->ev_ring)
 		event_free(fe->ev_ring);
+	if (fe->ev_guard)
+		event_free(fe->ev_guard);
 	if (fe->ev_tick)
 		event_free(fe->ev_tick);
 	/* The relay's done callbacks unlink from conns: free it first. */

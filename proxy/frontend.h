@@ -27,7 +27,8 @@ struct event_base;
 struct frontend;
 
 /* Everything a worker needs, opened now (so errors surface at start), on
- * the worker's loop `base`. `fanout` joins the workers' rings (ring.h). `cfg` and
+ * the worker's loop `base`, which must be fresh: the front end sets its
+ * event priorities (frontend.c says why). `fanout` joins the workers' rings (ring.h). `cfg` and
  * `stats` are borrowed. NULL with a message in `err`. */
 struct frontend *frontend_new(struct event_base *base, const struct config *cfg,
 			      const uint8_t master[COOKIE_MASTER_LEN], uint16_t *fanout,
