@@ -23,6 +23,7 @@
 #include "pkt.h"
 #include "relay.h"
 #include "ring.h"
+#include "synack.h"
 #include "tx.h"
 #include "verdict.h"
 
