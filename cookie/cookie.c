@@ -1,4 +1,5 @@
 #include "cookie.h"
+#include "synack.h"
 
 #include <string.h>
 #include <sys/socket.h>
@@ -9,16 +10,15 @@
 #include <openssl/params.h>
 #include <openssl/rand.h>
 
-const uint16_t cookie_mss_table[8] = { 48, 536, 1220, 1300, 1360, 1440, 1452, 1460 };
-const uint8_t cookie_wscale_table[8] = { COOKIE_WSCALE_NONE, 0, 4, 6, 7, 8, 9, 10 };
-
 enum {
 	COOKIE_KEY_LEN = 16, /* SipHash key */
 	COOKIE_SIP_LEN = 8,  /* SipHash-2-4 with the 64-bit output */
-	COOKIE_MSG_LEN = 42, /* family, 2 addresses, 2 ports, client ISN, low bits */
 	/* Epochs now, now-1, and the two before those for COOKIE_EXPIRED. */
 	COOKIE_SLOTS = 4,
 };
+
+/* The message carries the family as its AF_ value. */
+_Static_assert(AF_INET == SYNACK_AF_INET && AF_INET6 == SYNACK_AF_INET6, "synack.h's address families");
 
 static const char cookie_label[] = "synguard-cookie";
 
@@ -91,27 +91,16 @@ static struct cookie_key *cookie_key(struct cookie_jar *jar, uint64_t epoch)
 static bool cookie_compute(struct cookie_key *k, const struct cookie_tuple *t, uint32_t client_isn,
 			   uint8_t low, uint32_t *cookie)
 {
-	/* Zeroed so the unused 12 bytes of IPv4 addresses are fixed, not caller garbage. */
-	uint8_t msg[COOKIE_MSG_LEN] = { 0 };
+	struct synack_msg msg;
 	uint8_t out[COOKIE_SIP_LEN];
-	size_t alen = t->family == AF_INET ? 4 : 16;
 	size_t outl;
-	uint8_t *p = msg;
 
-	*p++ = t->family;
-	memcpy(p, t->saddr, alen);
-	p += sizeof(t->saddr);
-	memcpy(p, t->daddr, alen);
-	p += sizeof(t->daddr);
-	p = cookie_put(p, t->sport, 2);
-	p = cookie_put(p, t->dport, 2);
-	p = cookie_put(p, client_isn, 4);
-	*p = low;
+	synack_msg_fill(&msg, t->family, t->saddr, t->daddr, t->sport, t->dport, client_isn, low);
 	/* A NULL key restores the SipHash state keyed in cookie_derive(). */
-	if (!EVP_MAC_init(k->mac, NULL, 0, NULL) || !EVP_MAC_update(k->mac, msg, sizeof(msg)) ||
+	if (!EVP_MAC_init(k->mac, NULL, 0, NULL) || !EVP_MAC_update(k->mac, msg.b, SYNACK_MSG_LEN) ||
 	    !EVP_MAC_final(k->mac, out, &outl, sizeof(out)))
 		return false;
-	*cookie = (uint32_t)out[0] << 24 | (uint32_t)out[1] << 16 | (uint32_t)out[2] << 8 | low;
+	*cookie = synack_cookie(synack_le64(out), low);
 	return true;
 }
 
@@ -125,34 +114,11 @@ static bool cookie_matches(struct cookie_jar *jar, uint64_t epoch, const struct 
 	       CRYPTO_memcmp(&want, &cookie, sizeof(cookie)) == 0;
 }
 
-/* Index of the largest entry <= mss; below the table, its floor. */
-static unsigned cookie_mss_index(uint16_t mss)
-{
-	unsigned i = 7;
-
-	while (i > 0 && cookie_mss_table[i] > mss)
-		i--;
-	return i;
-}
-
-/* Index of the largest entry <= wscale; shifts over 14 (RFC 7323 caps them
- * there) round down to the top entry like 14 itself does. */
-static unsigned cookie_wscale_index(uint8_t wscale)
-{
-	unsigned i = 7;
-
-	if (wscale == COOKIE_WSCALE_NONE)
-		return 0;
-	while (i > 1 && cookie_wscale_table[i] > wscale)
-		i--;
-	return i;
-}
-
 static void cookie_decode(uint8_t low, struct cookie_opts *o)
 {
-	o->mss = cookie_mss_table[low >> 4 & 7];
-	o->wscale = cookie_wscale_table[low >> 1 & 7];
-	o->sack_ok = low & 1;
+	o->mss = synack_low_mss(low);
+	o->wscale = synack_low_wscale(low);
+	o->sack_ok = synack_low_sack(low);
 }
 
 struct cookie_jar *cookie_jar_new(const uint8_t master[COOKIE_MASTER_LEN], uint32_t period_s)
@@ -218,8 +184,7 @@ uint32_t cookie_make(struct cookie_jar *jar, const struct cookie_tuple *t, uint3
 		     const struct cookie_opts *offered, uint64_t now, struct cookie_opts *granted)
 {
 	uint64_t epoch = now / jar->period;
-	uint8_t low = (uint8_t)((epoch & 1) << 7 | cookie_mss_index(offered->mss) << 4 |
-				cookie_wscale_index(offered->wscale) << 1 | offered->sack_ok);
+	uint8_t low = synack_low_pack(epoch, offered->mss, offered->wscale, offered->sack_ok);
 	struct cookie_key *k = cookie_key(jar, epoch);
 	uint32_t cookie = low; /* MAC bits stay zero if OpenSSL fails */
 
@@ -238,7 +203,7 @@ enum cookie_verdict cookie_check(struct cookie_jar *jar, const struct cookie_tup
 	uint64_t epoch = now / jar->period;
 
 	/* The parity bit names one key: this epoch's or the previous one's. */
-	if ((epoch & 1) != (cookie >> 7 & 1))
+	if ((epoch & 1) != synack_low_parity((uint8_t)cookie))
 		epoch--;
 	if (!cookie_matches(jar, epoch, t, client_isn, cookie))
 		return COOKIE_BAD_MAC;
@@ -254,7 +219,7 @@ enum cookie_verdict cookie_diagnose(struct cookie_jar *jar, const struct cookie_
 	uint64_t epoch = now / jar->period;
 
 	/* The epoch of the same parity before the one cookie_check() tried. */
-	if ((epoch & 1) != (cookie >> 7 & 1))
+	if ((epoch & 1) != synack_low_parity((uint8_t)cookie))
 		epoch--;
 	return cookie_matches(jar, epoch - 2, t, seq - 1, cookie) ? COOKIE_EXPIRED : COOKIE_BAD_MAC;
 }

@@ -32,8 +32,9 @@
  * picks exactly one key (current or previous epoch), so allowing the previous
  * epoch does not double that probability.
  *
- * MSS is rounded down to cookie_mss_table[] and window scale down to
- * cookie_wscale_table[]; rounding down is always safe (we believe the client's
+ * MSS is rounded down to synack_mss_table[] and window scale down to
+ * synack_wscale_table[] (synack.h, which holds this layout's arithmetic for
+ * the C code and the BPF programs alike); rounding down is always safe (we believe the client's
  * window or segment limit is a little smaller than it is, never larger). The
  * one exception: an MSS below 48 becomes 48, the floor Linux applies to any
  * socket anyway (tcp_min_snd_mss).
@@ -49,12 +50,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define COOKIE_MASTER_LEN 32
-#define COOKIE_WSCALE_NONE 0xff /* the client sent no window-scale option */
+#include "synack.h"
 
-/* Decoded values; index 0 of the wscale table means "no window scaling". */
-extern const uint16_t cookie_mss_table[8];
-extern const uint8_t cookie_wscale_table[8];
+#define COOKIE_MASTER_LEN 32
+#define COOKIE_WSCALE_NONE SYNACK_WSCALE_NONE /* the client sent no window-scale option */
 
 enum cookie_verdict {
 	COOKIE_VALID = 0,

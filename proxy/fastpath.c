@@ -5,6 +5,7 @@
 #include <bpf/libbpf.h>
 #include <linux/if_link.h>
 #include <errno.h>
+#include <event2/event.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -12,8 +13,11 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "log.h"
+#include "synack.h"
 #include "xdp_shared.h"
 #include "xdp_syn.skel.h"
 
@@ -22,6 +26,12 @@ struct fastpath {
 	struct bpf_link *link;
 	int ifindex; /* 0 when not attached */
 	int ncpus;
+	/* From fastpath_start() on: */
+	struct cookie_jar *jar;  /* the program's keys */
+	uint64_t epoch;          /* the one whose key the program has */
+	struct localaddr *local; /* this host's addresses, as the program knows them */
+	struct stats *stats;     /* its counters, for the caller to sum */
+	struct event *ev_tick;
 };
 
 static int fastpath_add_endpoint(struct fastpath *fp, const struct config_endpoint *ep)
@@ -65,11 +75,10 @@ static int fastpath_read_mac(const char *ifname, struct xdp_params *p)
 	return rc;
 }
 
-struct fastpath *fastpath_open(const struct config *cfg, const char *ifname, const struct fastpath_synack *sa,
-			       char *err, size_t errlen)
+struct fastpath *fastpath_open(const struct config *cfg, const char *ifname, char *err, size_t errlen)
 {
 	struct fastpath *fp = calloc(1, sizeof(*fp));
-	struct xdp_params p = { .mss = cfg->mss, .wscale = sa->wscale, .ttl = sa->ttl, .window = sa->window };
+	struct xdp_params p = { .mss = cfg->mss };
 
 	if (!fp) {
 		snprintf(err, errlen, "out of memory");
@@ -133,6 +142,10 @@ void fastpath_close(struct fastpath *fp)
 {
 	if (!fp)
 		return;
+	if (fp->ev_tick)
+		event_free(fp->ev_tick);
+	cookie_jar_free(fp->jar);
+	localaddr_free(fp->local);
 	bpf_link__destroy(fp->link);
 	xdp_syn__destroy(fp->skel);
 	free(fp);
@@ -186,10 +199,10 @@ int fastpath_set_key(struct fastpath *fp, uint64_t epoch, const uint8_t key[COOK
 	if (fastpath_params(fp, &p) < 0)
 		return -1;
 	/* Fill the idle slot, then switch to it: the program never sees a
-	 * half-written key. (x86 and BPF are little-endian, as SipHash.) */
+	 * half-written key. */
 	k = &p.slot[parity];
-	memcpy(&k->k0, key, 8);
-	memcpy(&k->k1, key + 8, 8);
+	k->k0 = synack_le64(key);
+	k->k1 = synack_le64(key + 8);
 	k->parity = parity;
 	k->ready = 1;
 	if (fastpath_store(fp, &p) < 0)
@@ -228,4 +241,67 @@ void fastpath_counters(struct fastpath *fp, struct fastpath_counts *c)
 	c->martian = fastpath_counter(fp, XDP_STAT_MARTIAN);
 	c->malformed = fastpath_counter(fp, XDP_STAT_MALFORMED);
 	c->bad_csum = fastpath_counter(fp, XDP_STAT_BAD_CSUM);
+}
+
+void fastpath_update_stats(struct fastpath *fp)
+{
+	struct fastpath_counts c;
+
+	fastpath_counters(fp, &c);
+	const struct {
+		enum stats_id id;
+		uint64_t v;
+	} *m, map[] = {
+		/* SYNs it passed on reach the ring and are counted there. */
+		{ STAT_syn_received, c.synacks },
+		{ STAT_synack_sent, c.synacks },
+		{ STAT_synack_xdp, c.synacks },
+		{ STAT_rx_martian, c.martian },
+		{ STAT_rx_malformed, c.malformed },
+		{ STAT_rx_bad_csum, c.bad_csum },
+	};
+
+	for (m = map; m < map + sizeof(map) / sizeof(map[0]); m++)
+		atomic_store_explicit(&fp->stats->v[m->id], m->v, memory_order_relaxed);
+}
+
+/* Keep the program's key on the current epoch (a cookie it makes in the
+ * first second of an epoch with the previous key is still valid), its
+ * addresses and its counters current. */
+static void fastpath_tick(struct fastpath *fp)
+{
+	uint8_t key[COOKIE_EPOCH_KEY_LEN];
+	uint64_t epoch;
+
+	if (cookie_epoch_key(fp->jar, (uint64_t)time(NULL), &epoch, key) == 0 && epoch != fp->epoch &&
+	    fastpath_set_key(fp, epoch, key) == 0)
+		fp->epoch = epoch;
+	memset(key, 0, sizeof(key));
+	if (localaddr_refresh(fp->local) == 1 && fastpath_set_local(fp, fp->local) < 0)
+		log_warn("XDP fast path: cannot hold all %zu addresses of this host", localaddr_count(fp->local));
+	fastpath_update_stats(fp);
+}
+
+static void fastpath_on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	fastpath_tick(arg);
+}
+
+int fastpath_start(struct fastpath *fp, struct event_base *base, const uint8_t master[COOKIE_MASTER_LEN],
+		   uint32_t period_s, struct stats *stats, char *err, size_t errlen)
+{
+	struct timeval every = { 1, 0 };
+
+	fp->stats = stats;
+	fp->jar = cookie_jar_new(master, period_s);
+	fp->local = localaddr_new();
+	fp->ev_tick = event_new(base, -1, EV_PERSIST, fastpath_on_tick, fp);
+	if (!fp->jar || !fp->local || !fp->ev_tick || event_add(fp->ev_tick, &every) < 0) {
+		snprintf(err, errlen, "cannot start the XDP key timer: out of memory");
+		return -1;
+	}
+	fastpath_tick(fp);
+	return 0;
 }

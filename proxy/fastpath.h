@@ -1,9 +1,9 @@
-/* fastpath — SYNs answered in the driver by an XDP program (xdp_syn.bpf.c).
+/* fastpath — SYNs answered in the driver by an XDP program (bpf/xdp_syn.bpf.c).
  *
  * The program computes the same cookie as cookie_make() with the current
  * epoch's key, which this module keeps up to date, turns the SYN into the
- * SYN-ACK in place and sends it back with XDP_TX: no skb, no copy, no
- * syscall. Everything else reaches the packet ring as without it. The
+ * SYN-ACK synack.h describes in place and sends it back with XDP_TX: no skb,
+ * no copy, no syscall. Everything else reaches the packet ring as without it. The
  * program is attached through a bpf_link, so it goes away with the process,
  * even one killed with SIGKILL.
  */
@@ -16,22 +16,29 @@
 #include "config.h"
 #include "cookie.h"
 #include "localaddr.h"
+#include "stats.h"
 
+struct event_base;
 struct fastpath;
-
-/* What the SYN-ACKs carry besides the cookie; frontend.h's values. */
-struct fastpath_synack {
-	uint8_t wscale;
-	uint16_t window;
-	uint8_t ttl;
-};
 
 /* Load, configure and attach to `ifname` (NULL: load only, for
  * fastpath_run()). SYNs to another link-layer address than the interface's
  * (as it is at open) are left to the kernel. NULL with a message in `err`. */
-struct fastpath *fastpath_open(const struct config *cfg, const char *ifname, const struct fastpath_synack *sa,
-			       char *err, size_t errlen);
+struct fastpath *fastpath_open(const struct config *cfg, const char *ifname, char *err, size_t errlen);
 void fastpath_close(struct fastpath *fp);
+
+/* Keep the program running on its own, from now until fastpath_close():
+ * keys derived from `master` (every `period_s` seconds the next epoch's, as
+ * the cookie jars of the workers do), this host's addresses, and its
+ * counters in `stats` (borrowed; the caller sums it with the workers'), all
+ * refreshed now and then every second on a timer of `base`. Returns 0, or
+ * -1 with a message in `err`. */
+int fastpath_start(struct fastpath *fp, struct event_base *base, const uint8_t master[COOKIE_MASTER_LEN],
+		   uint32_t period_s, struct stats *stats, char *err, size_t errlen);
+
+/* Bring the counters in fastpath_start()'s `stats` up to date now, for a
+ * reader who cannot wait for the next second. */
+void fastpath_update_stats(struct fastpath *fp);
 
 /* How the program runs on the interface: "native" (in the driver),
  * "generic" (the kernel's fallback for drivers without XDP: after the skb is

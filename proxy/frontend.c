@@ -23,10 +23,10 @@
 #include "pkt.h"
 #include "relay.h"
 #include "ring.h"
+#include "synack.h"
 #include "tx.h"
 #include "verdict.h"
 
-#define FE_NO_OPTS_MSS 536   /* RFC 9293 default when a SYN has no MSS option */
 #define FE_PENDING_MAX 64    /* handshakes verified in one ring block */
 #define FE_SEGS_MAX 8        /* early segments kept per handshake */
 #define FE_EARLY_MAX 65536   /* early bytes: at most the window we offered */
@@ -155,7 +155,7 @@ static void fe_sockaddr(uint8_t family, const uint8_t *addr, uint16_t port, stru
 static void fe_send_rst(struct frontend *fe, const uint8_t *eth, const struct pkt_tcp *seg)
 {
 	uint8_t *slot = tx_slot(fe->tx);
-	size_t len = slot ? pkt_build_rst(slot, PKT_BUILD_MAX, seg, FRONTEND_TTL) : 0;
+	size_t len = slot ? pkt_build_rst(slot, PKT_BUILD_MAX, seg, SYNACK_TTL) : 0;
 
 	if (len)
 		tx_commit(fe->tx, eth, seg->family, len);
@@ -165,18 +165,17 @@ static void fe_syn(struct frontend *fe, const uint8_t *eth, const struct pkt_tcp
 		   const struct cookie_tuple *t)
 {
 	struct cookie_opts offered = {
-		.mss = syn->opt.has_mss ? syn->opt.mss : FE_NO_OPTS_MSS,
-		.wscale = syn->opt.has_wscale ? (syn->opt.wscale > 14 ? 14 : syn->opt.wscale)
-					      : COOKIE_WSCALE_NONE,
+		.mss = synack_offered_mss(syn->opt.has_mss, syn->opt.mss),
+		.wscale = synack_offered_wscale(syn->opt.has_wscale, syn->opt.wscale),
 		.sack_ok = syn->opt.sack_ok,
 	};
 	struct pkt_synack sa = {
 		/* Ours, bounded by theirs (DESIGN §3). */
 		.mss = offered.mss < fe->cfg->mss ? offered.mss : fe->cfg->mss,
-		.wscale = FRONTEND_WSCALE,
-		.window = FRONTEND_WINDOW,
+		.wscale = SYNACK_WSCALE,
+		.window = SYNACK_WINDOW,
 		.tsval = fe->ts_ms,
-		.ttl = FRONTEND_TTL,
+		.ttl = SYNACK_TTL,
 	};
 	uint8_t *slot;
 	size_t len;
@@ -338,12 +337,12 @@ static void fe_adopt(struct frontend *fe, const struct fe_pending *p)
 		.rcv_isn = ack->seq - 1,
 		.mss = p->opts.mss,
 		.snd_wscale = p->opts.wscale == COOKIE_WSCALE_NONE ? ADOPT_WSCALE_NONE : p->opts.wscale,
-		.rcv_wscale = FRONTEND_WSCALE,
+		.rcv_wscale = SYNACK_WSCALE,
 		.sack_ok = p->opts.sack_ok,
 		.ts_ok = ack->opt.has_ts,
 		.ts_now = fe_ts_clock(),
 		.window = ack->window,
-		.rcv_wnd = FRONTEND_WINDOW,
+		.rcv_wnd = SYNACK_WINDOW,
 		.mark_repair = FW_MARK_REPAIR,
 		.mark_live = FW_MARK_LIVE,
 	};

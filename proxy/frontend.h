@@ -18,11 +18,6 @@
 #include "cookie.h"
 #include "stats.h"
 
-/* What every SYN-ACK says, here or from the XDP fast path (fastpath.h). */
-#define FRONTEND_WSCALE 7     /* our receive window shift, as Linux uses by default */
-#define FRONTEND_WINDOW 65535 /* never 0, so data sent with the ACK is deliverable */
-#define FRONTEND_TTL 64
-
 struct event_base;
 struct frontend;
 

@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "admin.h"
@@ -21,7 +20,6 @@
 #include "frontend.h"
 #include "fw.h"
 #include "keyfile.h"
-#include "localaddr.h"
 #include "log.h"
 #include "privs.h"
 #include "report.h"
@@ -50,9 +48,6 @@ struct daemon {
 	int exit_code;           /* set by whoever stops the loop for a failure */
 	struct report report;
 	struct fastpath *fastpath; /* xdp = "on" */
-	struct cookie_jar *jar;    /* the fast path's keys */
-	struct localaddr *local;   /* this host's addresses, as the fast path knows them */
-	uint64_t fastpath_epoch;
 	struct stats fastpath_stats; /* its counters, summed with the workers' */
 	unsigned n_workers;
 	struct worker workers[MAX_WORKERS];
@@ -73,59 +68,17 @@ static void usage(FILE *out)
 		"the configured user with only the capabilities it still needs) with nftables.\n");
 }
 
-/* Copy the XDP program's counters where stats_sum() finds them. */
-static void daemon_fastpath_counters(struct daemon *d)
-{
-	struct fastpath_counts c;
-
-	fastpath_counters(d->fastpath, &c);
-	const struct {
-		enum stats_id id;
-		uint64_t v;
-	} *m, map[] = {
-		/* SYNs it passed on reach the ring and are counted there. */
-		{ STAT_syn_received, c.synacks },
-		{ STAT_synack_sent, c.synacks },
-		{ STAT_synack_xdp, c.synacks },
-		{ STAT_rx_martian, c.martian },
-		{ STAT_rx_malformed, c.malformed },
-		{ STAT_rx_bad_csum, c.bad_csum },
-	};
-
-	for (m = map; m < map + sizeof(map) / sizeof(map[0]); m++)
-		atomic_store_explicit(&d->fastpath_stats.v[m->id], m->v, memory_order_relaxed);
-}
-
 static void daemon_print_stats(struct daemon *d)
 {
 	uint64_t v[STAT_COUNT];
 
 	if (d->fastpath)
-		daemon_fastpath_counters(d); /* not a second old */
+		fastpath_update_stats(d->fastpath); /* not a second old */
 	stats_sum(v, d->all_stats, d->n_stats);
 	for (size_t i = 0; i < STAT_COUNT; i++)
 		fprintf(stderr, "stats %s %llu\n", stats_name((enum stats_id)i), (unsigned long long)v[i]);
 	fflush(stderr);
 }
-
-/* Keep the XDP program's key on the current epoch (a cookie it makes in the
- * first second of an epoch with the previous key is still valid), and its
- * counters current. */
-static void daemon_fastpath_tick(struct daemon *d)
-{
-	uint8_t key[COOKIE_EPOCH_KEY_LEN];
-	uint64_t epoch;
-
-	if (cookie_epoch_key(d->jar, (uint64_t)time(NULL), &epoch, key) == 0 && epoch != d->fastpath_epoch &&
-	    fastpath_set_key(d->fastpath, epoch, key) == 0)
-		d->fastpath_epoch = epoch;
-	memset(key, 0, sizeof(key));
-	if (localaddr_refresh(d->local) == 1 && fastpath_set_local(d->fastpath, d->local) < 0)
-		log_warn("XDP fast path: cannot hold all %zu addresses of this host", localaddr_count(d->local));
-	daemon_fastpath_counters(d);
-}
-
-
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
@@ -142,16 +95,14 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 		event_base_loopbreak(d->base);
 		return;
 	}
-	if (d->fastpath)
-		daemon_fastpath_tick(d);
 	if (++d->ticks % REPORT_INTERVAL_S == 0) {
 		stats_sum(v, d->all_stats, d->n_stats);
 		report_tick(&d->report, v);
 	}
 }
 
-/* Every second: the fast path's key; every REPORT_INTERVAL_S: tell the
- * operator what happens. */
+/* Every second: is the interface still there; every REPORT_INTERVAL_S:
+ * tell the operator what happens. */
 static int daemon_start_tick(struct daemon *d)
 {
 	struct timeval every = { 1, 0 };
@@ -185,21 +136,18 @@ static int daemon_start_admin(struct daemon *d)
 /* The XDP program, opened while we still hold the capabilities it needs. */
 static int daemon_start_fastpath(struct daemon *d, const uint8_t master[COOKIE_MASTER_LEN])
 {
-	const struct fastpath_synack sa = { FRONTEND_WSCALE, FRONTEND_WINDOW, FRONTEND_TTL };
 	const char *mode;
 	char err[256];
 
 	if (d->cfg.xdp != CONFIG_XDP_ON)
 		return 0;
-	d->jar = cookie_jar_new(master, d->cfg.key_period_s);
-	d->local = localaddr_new();
-	d->fastpath = d->jar && d->local ? fastpath_open(&d->cfg, d->cfg.interface, &sa, err, sizeof(err)) : NULL;
-	if (!d->fastpath) {
-		log_error("xdp = \"on\": %s", d->jar && d->local ? err : "out of memory");
+	d->fastpath = fastpath_open(&d->cfg, d->cfg.interface, err, sizeof(err));
+	if (!d->fastpath || fastpath_start(d->fastpath, d->base, master, d->cfg.key_period_s,
+					   &d->fastpath_stats, err, sizeof(err)) < 0) {
+		log_error("xdp = \"on\": %s", err);
 		return -1;
 	}
 	d->all_stats[d->n_stats++] = &d->fastpath_stats;
-	daemon_fastpath_tick(d);
 	mode = fastpath_mode(d->fastpath);
 	if (strcmp(mode, "generic") == 0)
 		log_warn("XDP fast path attached to %s in generic mode (its driver has no native XDP): "
@@ -399,12 +347,8 @@ static int daemon_run(struct daemon *d)
 	if (d->ev_tick)
 		event_free(d->ev_tick);
 	daemon_stop_workers(d);
-	if (d->fastpath)
-		daemon_fastpath_tick(d); /* its last counts */
-	daemon_print_stats(d);
+	daemon_print_stats(d); /* the fast path's last counts too */
 	fastpath_close(d->fastpath);
-	cookie_jar_free(d->jar);
-	localaddr_free(d->local);
 	if (fw_remove(d->fw, err, sizeof(err)) < 0) {
 		log_error("cannot remove the nftables table: %s", err);
 		rc = 1;

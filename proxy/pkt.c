@@ -2,6 +2,7 @@
 #include "pkt.h"
 
 #include "martian.h"
+#include "synack.h"
 
 #include <assert.h>
 #include <netinet/in.h>
@@ -25,19 +26,12 @@
 #define TCP_HLEN	20
 #define TCP_HLEN_MAX	60
 
-#define TCPOPT_EOL	0
-#define TCPOPT_NOP	1
-#define TCPOPT_MSS	2
-#define TCPOPT_WSCALE	3
-#define TCPOPT_SACK_OK	4
-#define TCPOPT_TS	8
-
 /* Sizes of the options we understand, kind and length bytes included. */
 static const uint8_t tcpopt_size[] = {
-	[TCPOPT_MSS] = 4,
-	[TCPOPT_WSCALE] = 3,
-	[TCPOPT_SACK_OK] = 2,
-	[TCPOPT_TS] = 10,
+	[SYNACK_OPT_MSS] = SYNACK_OPT_MSS_LEN,
+	[SYNACK_OPT_WSCALE] = SYNACK_OPT_WSCALE_LEN,
+	[SYNACK_OPT_SACK_OK] = SYNACK_OPT_SACK_OK_LEN,
+	[SYNACK_OPT_TS] = SYNACK_OPT_TS_LEN,
 };
 
 static uint16_t
@@ -160,9 +154,9 @@ parse_opts(const uint8_t *p, size_t len, struct pkt_tcp_opts *o)
 
 	while (i < len) {
 		kind = p[i];
-		if (kind == TCPOPT_EOL)
+		if (kind == SYNACK_OPT_EOL)
 			break;
-		if (kind == TCPOPT_NOP) {
+		if (kind == SYNACK_OPT_NOP) {
 			i++;
 			continue;
 		}
@@ -176,18 +170,18 @@ parse_opts(const uint8_t *p, size_t len, struct pkt_tcp_opts *o)
 		    olen != tcpopt_size[kind])
 			return PKT_ERR_TCP_OPT;
 		switch (kind) {
-		case TCPOPT_MSS:
+		case SYNACK_OPT_MSS:
 			o->has_mss = true;
 			o->mss = rd16(p + i + 2);
 			break;
-		case TCPOPT_WSCALE:
+		case SYNACK_OPT_WSCALE:
 			o->has_wscale = true;
 			o->wscale = p[i + 2];
 			break;
-		case TCPOPT_SACK_OK:
+		case SYNACK_OPT_SACK_OK:
 			o->sack_ok = true;
 			break;
-		case TCPOPT_TS:
+		case SYNACK_OPT_TS:
 			o->has_ts = true;
 			o->tsval = rd32(p + i + 2);
 			o->tsecr = rd32(p + i + 6);
@@ -340,46 +334,6 @@ pkt_parse_eth(const uint8_t *frame, size_t len, struct pkt_tcp *out)
 	}
 }
 
-/*
- * Append option `kind` after `nops` NOPs; `val` fills its value bytes,
- * big-endian, e.g. TSval << 32 | TSecr for timestamps.
- */
-static size_t
-opt_put(uint8_t *p, size_t nops, uint8_t kind, uint64_t val)
-{
-	size_t size = tcpopt_size[kind], i;
-
-	memset(p, TCPOPT_NOP, nops);
-	p += nops;
-	p[0] = kind;
-	p[1] = (uint8_t)size;
-	for (i = 2; i < size; i++)
-		p[i] = (uint8_t)(val >> 8 * (size - 1 - i));
-	return nops + size;
-}
-
-/* SYN-ACK options in the order and alignment Linux uses. */
-static size_t
-synack_opts(uint8_t *p, const struct pkt_tcp_opts *syn,
-    const struct pkt_synack *sa)
-{
-	uint64_t ts = (uint64_t)sa->tsval << 32 | syn->tsval;
-	size_t n;
-
-	n = opt_put(p, 0, TCPOPT_MSS, sa->mss);
-	if (syn->sack_ok && syn->has_ts) {
-		/* SACK-permitted stands in for the timestamps' two NOPs. */
-		n += opt_put(p + n, 0, TCPOPT_SACK_OK, 0);
-		n += opt_put(p + n, 0, TCPOPT_TS, ts);
-	} else if (syn->has_ts)
-		n += opt_put(p + n, 2, TCPOPT_TS, ts);
-	else if (syn->sack_ok)
-		n += opt_put(p + n, 2, TCPOPT_SACK_OK, 0);
-	if (syn->has_wscale)
-		n += opt_put(p + n, 1, TCPOPT_WSCALE, sa->wscale);
-	return n;
-}
-
 /* The TCP fields of a segment we send. */
 struct seg_out {
 	uint32_t seq;
@@ -449,7 +403,8 @@ pkt_build_synack(uint8_t *buf, size_t cap, const struct pkt_tcp *syn,
 
 	/* A zero window would stall data sent with the handshake's ACK. */
 	assert(sa->window != 0);
-	s.opt_len = synack_opts(s.opt, &syn->opt, sa);
+	s.opt_len = synack_opts_write(s.opt, sa->mss, syn->opt.sack_ok, syn->opt.has_ts, sa->tsval,
+	    syn->opt.tsval, syn->opt.has_wscale, sa->wscale);
 	return build(buf, cap, syn, &s);
 }
 

@@ -85,7 +85,7 @@ enum pkt_result pkt_parse_ip(const uint8_t *packet, size_t len, struct pkt_tcp *
 bool pkt_tcp_csum_ok(const struct pkt_tcp *seg);
 
 /* True if no packet from another host can carry `addr` (network order) as
- * its source: martian.h says which. */
+ * its source: bpf/martian.h says which. */
 bool pkt_src_martian(uint8_t family, const uint8_t *addr);
 
 /* What our SYN-ACK says besides the addresses. Options are echoed only if

@@ -308,7 +308,7 @@ topo_offloads() {
 topo_xdp_peer() {
 	local ns=${2:-$NS_NET} dev=${3:-np}
 	if [[ $1 == on ]]; then
-		in_ns "$ns" ip link set dev "$dev" xdp obj "$BUILD/tests/xdp_pass.bpf.o" sec xdp
+		in_ns "$ns" ip link set dev "$dev" xdp obj "$BUILD/proxy/bpf/xdp_pass.bpf.o" sec xdp
 	else
 		in_ns "$ns" ip link set dev "$dev" xdp off
 	fi

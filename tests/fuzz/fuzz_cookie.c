@@ -27,8 +27,8 @@ static bool in_tables(const struct cookie_opts *o)
 	bool mss = false, wscale = false;
 
 	for (size_t i = 0; i < 8; i++) {
-		mss |= o->mss == cookie_mss_table[i];
-		wscale |= o->wscale == cookie_wscale_table[i];
+		mss |= o->mss == synack_mss_table[i];
+		wscale |= o->wscale == synack_wscale_table[i];
 	}
 	return mss && wscale;
 }
@@ -62,7 +62,7 @@ static void check_round_trip(const struct cookie_tuple *t, const struct pkt_tcp 
 	isn = cookie_make(jar(), t, syn->seq, &offered, now, &granted);
 	FUZZ_CHECK(in_tables(&granted) && granted.sack_ok == offered.sack_ok);
 	FUZZ_CHECK(granted.mss <= offered.mss ||
-		   (offered.mss < cookie_mss_table[0] && granted.mss == cookie_mss_table[0]));
+		   (offered.mss < synack_mss_table[0] && granted.mss == synack_mss_table[0]));
 	if (offered.wscale == COOKIE_WSCALE_NONE)
 		FUZZ_CHECK(granted.wscale == COOKIE_WSCALE_NONE);
 	else

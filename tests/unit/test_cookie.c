@@ -16,6 +16,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+
 #include "cookie.h"
 #include "keyfile.h"
 
@@ -446,7 +450,7 @@ static void test_all_options_survive(void **state)
 	for (unsigned m = 0; m < 8; m++)
 		for (unsigned w = 0; w < 8; w++)
 			for (unsigned bits = 0; bits < 4; bits++) {
-				const struct cookie_opts offered = { cookie_mss_table[m], cookie_wscale_table[w],
+				const struct cookie_opts offered = { synack_mss_table[m], synack_wscale_table[w],
 								     bits & 1 };
 				uint64_t now = NOW + (bits >> 1) * PERIOD;
 				struct cookie_opts granted, out;
@@ -503,6 +507,74 @@ static void test_null_and_untouched_outputs(void **state)
 	assert_int_equal(out.wscale, 99);
 	assert_int_equal(cookie_check(*state, &t, 4, cookie + 1, NOW + 2 * PERIOD, &out), COOKIE_BAD_MAC);
 	assert_int_equal(out.mss, 1234);
+}
+
+/* OpenSSL's SipHash-2-4 (64-bit output) of `len` bytes, as a little-endian word. */
+static uint64_t openssl_siphash(const uint8_t key[16], const uint8_t *msg, size_t len)
+{
+	size_t size = 8, outl;
+	OSSL_PARAM params[] = { OSSL_PARAM_construct_size_t(OSSL_MAC_PARAM_SIZE, &size), OSSL_PARAM_construct_end() };
+	EVP_MAC *mac = EVP_MAC_fetch(NULL, "SIPHASH", NULL);
+	EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
+	uint8_t out[8];
+
+	assert_non_null(ctx);
+	assert_true(EVP_MAC_init(ctx, key, 16, params) && EVP_MAC_update(ctx, msg, len) &&
+		    EVP_MAC_final(ctx, out, &outl, sizeof(out)));
+	assert_int_equal(outl, 8);
+	EVP_MAC_CTX_free(ctx);
+	EVP_MAC_free(mac);
+	return synack_le64(out);
+}
+
+/* synack.h's SipHash (the BPF programs') is OpenSSL's (cookie.c's) on the
+ * cookie's message, for any key and any bytes. */
+static void test_synack_siphash_is_openssls(void **state)
+{
+	(void)state;
+	for (int n = 0; n < 2000; n++) {
+		struct synack_msg m = { 0 };
+		uint8_t key[16];
+
+		rng_fill(key, sizeof(key));
+		rng_fill(m.b, SYNACK_MSG_LEN);
+		assert_int_equal(synack_siphash(&m, synack_le64(key), synack_le64(key + 8)),
+				 openssl_siphash(key, m.b, SYNACK_MSG_LEN));
+	}
+}
+
+/* The cookie a BPF program computes from synack.h with the epoch's key is
+ * cookie_make()'s, bit for bit, for random tuples (garbage in the unused
+ * bytes of IPv4 addresses), ISNs, options and times; its low byte decodes
+ * to what cookie_make() granted. */
+static void test_synack_cookie_is_cookie_makes(void **state)
+{
+	struct cookie_jar *jar = *state;
+
+	for (int n = 0; n < 2000; n++) {
+		struct cookie_tuple t = { .family = rng() & 1 ? AF_INET : AF_INET6 };
+		struct cookie_opts offered = { .mss = (uint16_t)rng(), .sack_ok = rng() & 1 }, granted;
+		uint64_t now = NOW + rng() % (1000 * PERIOD), epoch;
+		uint32_t isn = (uint32_t)rng(), cookie;
+		uint8_t key[COOKIE_EPOCH_KEY_LEN], low;
+		struct synack_msg m;
+
+		rng_fill(t.saddr, sizeof(t.saddr));
+		rng_fill(t.daddr, sizeof(t.daddr));
+		t.sport = (uint16_t)rng();
+		t.dport = (uint16_t)rng();
+		offered.wscale = rng() % 4 == 0 ? COOKIE_WSCALE_NONE : (uint8_t)(rng() % 15);
+		cookie = cookie_make(jar, &t, isn, &offered, now, &granted);
+
+		assert_int_equal(cookie_epoch_key(jar, now, &epoch, key), 0);
+		low = synack_low_pack(epoch, offered.mss, offered.wscale, offered.sack_ok);
+		synack_msg_fill(&m, t.family, t.saddr, t.daddr, t.sport, t.dport, isn, low);
+		assert_int_equal(synack_cookie(synack_siphash(&m, synack_le64(key), synack_le64(key + 8)), low),
+				 cookie);
+		assert_int_equal(synack_low_mss(low), granted.mss);
+		assert_int_equal(synack_low_wscale(low), granted.wscale);
+		assert_int_equal(synack_low_sack(low), granted.sack_ok);
+	}
 }
 
 static void test_jar_new_period_zero(void **state)
@@ -739,6 +811,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_v4_not_v6, jar_setup, jar_teardown),
 		cmocka_unit_test_setup_teardown(test_v4_ignores_unused_bytes, jar_setup, jar_teardown),
 		cmocka_unit_test_setup_teardown(test_null_and_untouched_outputs, jar_setup, jar_teardown),
+		cmocka_unit_test(test_synack_siphash_is_openssls),
+		cmocka_unit_test_setup_teardown(test_synack_cookie_is_cookie_makes, jar_setup, jar_teardown),
 		cmocka_unit_test(test_jar_new_period_zero),
 		cmocka_unit_test(test_master_random),
 		cmocka_unit_test(test_verdict_str),

@@ -21,14 +21,13 @@
 #include "config.h"
 #include "cookie.h"
 #include "fastpath.h"
-#include "frontend.h"
+#include "synack.h"
 #include "localaddr.h"
 #include "pkt.h"
 #include "pkt_samples.h"
 #include "verdict.h"
 
 #define OUR_MSS 1400
-static const struct fastpath_synack synack = { .wscale = 7, .window = 65535, .ttl = 64 };
 static const uint8_t master[COOKIE_MASTER_LEN] = { 1, 2, 3, 4, 5, 6, 7, 8, 9 };
 
 struct fixture {
@@ -102,7 +101,7 @@ static int setup(void **state)
 	protect(&cfg, sample_curl4_syn, sizeof(sample_curl4_syn));
 	protect(&cfg, sample_hping_syn, sizeof(sample_hping_syn));
 	protect(&cfg, sample_curl6_syn, sizeof(sample_curl6_syn));
-	f.fp = fastpath_open(&cfg, NULL, &synack, err, sizeof(err));
+	f.fp = fastpath_open(&cfg, NULL, err, sizeof(err));
 	if (!f.fp)
 		fail_msg("fastpath_open: %s", err);
 	host_is(f.fp, &cfg);
@@ -166,7 +165,7 @@ static void check_synack(struct fixture *f, const uint8_t *frame, size_t len)
 	assert_int_equal(sa.dport, syn.sport);
 	assert_int_equal(sa.flags, PKT_TCP_SYN | PKT_TCP_ACK);
 	assert_int_equal(sa.ack, syn.seq + 1);
-	assert_int_equal(sa.window, synack.window);
+	assert_int_equal(sa.window, SYNACK_WINDOW);
 	assert_int_equal(sa.payload_len, 0);
 	assert_true(pkt_tcp_csum_ok(&sa));
 	if (sa.family == AF_INET)
@@ -186,7 +185,7 @@ static void check_synack(struct fixture *f, const uint8_t *frame, size_t len)
 	assert_int_equal(sa.opt.mss, offered.mss < OUR_MSS ? offered.mss : OUR_MSS);
 	assert_int_equal(sa.opt.has_wscale, syn.opt.has_wscale);
 	if (syn.opt.has_wscale)
-		assert_int_equal(sa.opt.wscale, synack.wscale);
+		assert_int_equal(sa.opt.wscale, SYNACK_WSCALE);
 	assert_int_equal(sa.opt.sack_ok, syn.opt.sack_ok);
 	assert_int_equal(sa.opt.has_ts, syn.opt.has_ts);
 	if (syn.opt.has_ts)
@@ -419,7 +418,7 @@ static void test_wildcard_only_for_local_addresses(void **state)
 	assert_int_equal(config_parse_endpoint("0.0.0.0:80", &cfg.listen[0]), 0);
 	((struct sockaddr_in *)&cfg.listen[0].addr)->sin_port = htons(syn.dport);
 	cfg.n_listen = 1;
-	f->fp = fastpath_open(&cfg, NULL, &synack, err, sizeof(err));
+	f->fp = fastpath_open(&cfg, NULL, err, sizeof(err));
 	assert_non_null(f->fp);
 	protect(&cfg, sample_curl4_syn, sizeof(sample_curl4_syn)); /* its address is ours */
 	host_is(f->fp, &cfg);

@@ -1,5 +1,6 @@
-/* xdp_shared — what the XDP program and its loader (fastpath.c) agree on.
- * Included by both: fixed-width types only, no libc. */
+/* xdp_shared — what the XDP program (xdp_syn.bpf.c) and its loader
+ * (../fastpath.c) agree on. Included by both: fixed-width types only, no
+ * libc. What the SYN-ACK itself says is synack.h's. */
 #ifndef SYNGUARD_XDP_SHARED_H
 #define SYNGUARD_XDP_SHARED_H
 
@@ -14,21 +15,19 @@ struct xdp_endpoint {
 	__u8 addr[16];
 };
 
-/* Everything a SYN-ACK needs besides the SYN. Two slots, one per epoch
- * parity: the loader fills the slot of a new epoch, then flips `current`, so
- * the program never reads a half-written key. */
+/* The cookie's key. Two slots, one per epoch parity: the loader fills the
+ * slot of a new epoch, then flips `current`, so the program never reads a
+ * half-written key. */
 struct xdp_keyslot {
 	__u64 k0, k1;   /* SipHash key K_epoch, as two little-endian words */
 	__u32 parity;   /* epoch & 1 */
 	__u32 ready;
 };
 
+/* Everything a SYN-ACK needs besides the SYN and synack.h. */
 struct xdp_params {
 	__u32 current;  /* which keyslot is in use */
 	__u16 mss;      /* our MSS, host order */
-	__u8 wscale;    /* our window shift */
-	__u8 ttl;
-	__u16 window;   /* SYN-ACK window, host order */
 	__u8 mac[6];    /* the interface's link-layer address: frames to others are not ours */
 	struct xdp_keyslot slot[2];
 };
