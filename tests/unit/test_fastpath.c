@@ -400,6 +400,52 @@ static void test_hostile_syns_refused(void **state)
 	assert_int_equal(run_verdict(f, frame, sizeof(frame)), XDP_PASS);
 }
 
+/* After editing the source of an IPv6 frame (no extension headers). */
+static void fix_csum6(uint8_t *frame)
+{
+	uint8_t *ip = frame + 14, *tcp = ip + 40;
+	size_t tcp_len = (size_t)(ip[4] << 8 | ip[5]);
+	uint32_t sum;
+
+	tcp[16] = tcp[17] = 0;
+	sum = ref_sum(0, ip + 8, 32) + 6 + (uint32_t)tcp_len;
+	sum = (uint16_t)~ref_fold(ref_sum(sum, tcp, tcp_len));
+	tcp[16] = (uint8_t)(sum >> 8);
+	tcp[17] = (uint8_t)sum;
+}
+
+/* The same for IPv6: impossible sources dropped, a fine one answered. */
+static void test_hostile_syns6_refused(void **state)
+{
+	static const uint8_t sources[][16] = {
+		{ [15] = 1 },                                          /* ::1 */
+		{ 0 },                                                 /* :: */
+		{ 0xff, 0x02, [15] = 1 },                              /* multicast */
+		{ [10] = 0xff, [11] = 0xff, 127, 0, 0, 1 },           /* v4-mapped */
+		{ 0xfd, 0x00, 0x02, 0x00, [15] = 2 },                  /* ours (the destination) */
+	};
+	struct fixture *f = need_root(state);
+	struct fastpath_counts c0, c;
+	uint8_t frame[sizeof(sample_curl6_syn)];
+
+	fastpath_counters(f->fp, &c0);
+	for (size_t i = 0; i < sizeof(sources) / sizeof(sources[0]); i++) {
+		memcpy(frame, sample_curl6_syn, sizeof(frame));
+		memcpy(frame + 14 + 8, sources[i], 16);
+		fix_csum6(frame);
+		assert_int_equal(run_verdict(f, frame, sizeof(frame)), XDP_DROP);
+	}
+	memcpy(frame, sample_curl6_syn, sizeof(frame));
+	frame[14 + 8 + 15] = 9; /* fd00:200::9, another host on the LAN */
+	fix_csum6(frame);
+	assert_int_equal(run_verdict(f, frame, sizeof(frame)), XDP_TX);
+	frame[14 + 40 + 17] ^= 1;
+	assert_int_equal(run_verdict(f, frame, sizeof(frame)), XDP_DROP);
+	fastpath_counters(f->fp, &c);
+	assert_int_equal(c.martian - c0.martian, 5);
+	assert_int_equal(c.bad_csum - c0.bad_csum, 1);
+}
+
 /* A wildcard listen answers for this host's addresses only: not for
  * another host's, not for a broadcast address. */
 static void test_wildcard_only_for_local_addresses(void **state)
@@ -447,6 +493,7 @@ int main(void)
 		cmocka_unit_test(test_counters),
 		cmocka_unit_test(test_new_epoch_key_takes_over),
 		cmocka_unit_test(test_hostile_syns_refused),
+		cmocka_unit_test(test_hostile_syns6_refused),
 		cmocka_unit_test(test_wildcard_only_for_local_addresses),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
