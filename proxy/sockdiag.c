@@ -29,9 +29,9 @@ static void sockdiag_fill_id(struct inet_diag_sockid *id, const struct sockaddr_
 	id->idiag_dport = htons(netaddr_port(peer));
 	memcpy(id->idiag_src, src, alen);
 	memcpy(id->idiag_dst, dst, alen);
-	/* A socket bound to a link-local address is bound to its interface
-	 * too, and the kernel finds it only when told which. */
-	id->idiag_if = netaddr_scope_id(local);
+	/* A socket with a link-local end is bound to that end's interface, and
+	 * the kernel finds it only when told which. */
+	id->idiag_if = netaddr_scope_id(local) ? netaddr_scope_id(local) : netaddr_scope_id(peer);
 	id->idiag_cookie[0] = INET_DIAG_NOCOOKIE;
 	id->idiag_cookie[1] = INET_DIAG_NOCOOKIE;
 }
