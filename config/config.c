@@ -21,8 +21,6 @@
 #include "config.h"
 #include "netaddr.h"
 
-#define CONFIG_EP_STRLEN (INET6_ADDRSTRLEN + sizeof("[]:65535"))
-
 struct config_parse {
 	const char *name;  /* file name for messages */
 	struct config *cfg;
@@ -323,7 +321,7 @@ static int config_endpoint(struct config_parse *p, const config_setting_t *s, co
 static int config_listen_add(struct config_parse *p, const config_setting_t *s, struct config *cfg)
 {
 	struct config_endpoint *ep = &cfg->listen[cfg->n_listen];
-	char a[CONFIG_EP_STRLEN], b[CONFIG_EP_STRLEN];
+	char a[NETADDR_STRLEN], b[NETADDR_STRLEN];
 	size_t i;
 
 	if (config_endpoint(p, s, "listen endpoint", ep) == -1)
@@ -387,7 +385,7 @@ static int config_parse_backends(struct config_parse *p, const config_setting_t 
 	struct config *cfg = base;
 	struct config_backend *be;
 	const config_setting_t *elem;
-	char a[CONFIG_EP_STRLEN];
+	char a[NETADDR_STRLEN];
 	size_t i;
 	int n;
 

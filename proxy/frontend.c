@@ -577,7 +577,8 @@ struct frontend *frontend_new(struct event_base *base, const struct config *cfg,
 	}
 	if (!(fe->ring = ring_open(cfg, fanout, err, errlen)) || !(fe->tx = tx_open(cfg->interface, err, errlen)))
 		goto fail;
-	/* The rings are bound to this index: main stops when it changes. */
+	/* Once: the rings are bound to this index too (main stops when the
+	 * interface's changes). Adopted link-local addresses are scoped to it. */
 	if ((fe->ifindex = if_nametoindex(cfg->interface)) == 0) {
 		snprintf(err, errlen, "interface %s: %s", cfg->interface, strerror(errno));
 		goto fail;
