@@ -19,8 +19,7 @@
 #include <libconfig.h>
 
 #include "config.h"
-
-#define CONFIG_EP_STRLEN (INET6_ADDRSTRLEN + sizeof("[]:65535"))
+#include "netaddr.h"
 
 struct config_parse {
 	const char *name;  /* file name for messages */
@@ -291,23 +290,6 @@ static int config_parse_cookie(struct config_parse *p, const config_setting_t *s
 	return config_group(p, s, config_cookie_keywords, base, kw->name);
 }
 
-static bool config_endpoint_is_wildcard(const struct config_endpoint *ep)
-{
-	const struct sockaddr_in *sin = (const struct sockaddr_in *)&ep->addr;
-	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&ep->addr;
-
-	if (ep->addr.ss_family == AF_INET)
-		return sin->sin_addr.s_addr == htonl(INADDR_ANY);
-	return IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr);
-}
-
-static in_port_t config_endpoint_port(const struct config_endpoint *ep)
-{
-	if (ep->addr.ss_family == AF_INET)
-		return ((const struct sockaddr_in *)&ep->addr)->sin_port;
-	return ((const struct sockaddr_in6 *)&ep->addr)->sin6_port;
-}
-
 /* config_parse_endpoint() zero-fills, so equal endpoints are equal bytes. */
 static bool config_endpoint_equal(const struct config_endpoint *a, const struct config_endpoint *b)
 {
@@ -318,8 +300,8 @@ static bool config_endpoint_equal(const struct config_endpoint *a, const struct 
 static bool config_endpoint_covers(const struct config_endpoint *a, const struct config_endpoint *b)
 {
 	return config_endpoint_equal(a, b) ||
-		(config_endpoint_is_wildcard(a) && a->addr.ss_family == b->addr.ss_family &&
-			config_endpoint_port(a) == config_endpoint_port(b));
+		(netaddr_is_any(&a->addr) && a->addr.ss_family == b->addr.ss_family &&
+			netaddr_port(&a->addr) == netaddr_port(&b->addr));
 }
 
 /* The setting `s` (a string) into `ep`; `what` names it in messages. */
@@ -339,7 +321,7 @@ static int config_endpoint(struct config_parse *p, const config_setting_t *s, co
 static int config_listen_add(struct config_parse *p, const config_setting_t *s, struct config *cfg)
 {
 	struct config_endpoint *ep = &cfg->listen[cfg->n_listen];
-	char a[CONFIG_EP_STRLEN], b[CONFIG_EP_STRLEN];
+	char a[NETADDR_STRLEN], b[NETADDR_STRLEN];
 	size_t i;
 
 	if (config_endpoint(p, s, "listen endpoint", ep) == -1)
@@ -386,7 +368,7 @@ static int config_parse_backend_address(struct config_parse *p, const config_set
 	(void)kw;
 	if (config_endpoint(p, s, "backend address", &be->ep) == -1)
 		return -1;
-	if (config_endpoint_is_wildcard(&be->ep))
+	if (netaddr_is_any(&be->ep.addr))
 		return config_error(p, s, "backend address '%s' is a wildcard; give the backend's own address",
 			config_setting_get_string(s));
 	/* The proxy would take its own connection to the backend. */
@@ -403,7 +385,7 @@ static int config_parse_backends(struct config_parse *p, const config_setting_t 
 	struct config *cfg = base;
 	struct config_backend *be;
 	const config_setting_t *elem;
-	char a[CONFIG_EP_STRLEN];
+	char a[NETADDR_STRLEN];
 	size_t i;
 	int n;
 
@@ -436,7 +418,7 @@ static int config_parse_admin(struct config_parse *p, const config_setting_t *s,
 	if (config_endpoint(p, s, kw->name, &cfg->admin) == -1)
 		return -1;
 	/* The admin endpoint has no authentication: one address, chosen. */
-	if (config_endpoint_is_wildcard(&cfg->admin))
+	if (netaddr_is_any(&cfg->admin.addr))
 		return config_error(p, s, "admin '%s' is a wildcard; bind it to one address such as 127.0.0.1",
 			config_setting_get_string(s));
 	/* The front end would answer its SYNs; the admin socket would never see one. */
@@ -517,8 +499,7 @@ int config_load_file(const char *path, struct config *cfg, char *err, size_t err
 
 int config_parse_endpoint(const char *text, struct config_endpoint *ep)
 {
-	struct sockaddr_in *sin = (struct sockaddr_in *)&ep->addr;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ep->addr;
+	uint8_t addr[sizeof(struct in6_addr)];
 	char host[INET6_ADDRSTRLEN];
 	const char *port, *end;
 	unsigned long n = 0;
@@ -547,50 +528,14 @@ int config_parse_endpoint(const char *text, struct config_endpoint *ep)
 	if (*port != '\0' || n == 0 || n > 65535)
 		return -1;
 
+	if (inet_pton(family, host, addr) != 1)
+		return -1;
 	memset(ep, 0, sizeof *ep);
-	if (family == AF_INET) {
-		if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
-			return -1;
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(n);
-		ep->len = sizeof *sin;
-	} else {
-		if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1)
-			return -1;
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(n);
-		ep->len = sizeof *sin6;
-	}
+	ep->len = netaddr_make(&ep->addr, family, addr, (uint16_t)n, 0);
 	return 0;
-}
-
-size_t config_endpoint_raw(const struct config_endpoint *ep, const uint8_t **addr, uint16_t *port_be)
-{
-	if (ep->addr.ss_family == AF_INET) {
-		const struct sockaddr_in *sin = (const struct sockaddr_in *)&ep->addr;
-
-		*addr = (const uint8_t *)&sin->sin_addr;
-		*port_be = sin->sin_port;
-		return 4;
-	}
-	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&ep->addr;
-
-	*addr = (const uint8_t *)&sin6->sin6_addr;
-	*port_be = sin6->sin6_port;
-	return 16;
 }
 
 const char *config_endpoint_str(const struct config_endpoint *ep, char *buf, size_t buflen)
 {
-	const struct sockaddr_in *sin = (const struct sockaddr_in *)&ep->addr;
-	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&ep->addr;
-	char host[INET6_ADDRSTRLEN];
-
-	if (ep->addr.ss_family == AF_INET && inet_ntop(AF_INET, &sin->sin_addr, host, sizeof host) != NULL)
-		snprintf(buf, buflen, "%s:%u", host, ntohs(sin->sin_port));
-	else if (ep->addr.ss_family == AF_INET6 && inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof host) != NULL)
-		snprintf(buf, buflen, "[%s]:%u", host, ntohs(sin6->sin6_port));
-	else
-		snprintf(buf, buflen, "?");
-	return buf;
+	return netaddr_str(&ep->addr, buf, buflen);
 }

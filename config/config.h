@@ -93,12 +93,8 @@ int config_load_string(const char *text, const char *name, struct config *cfg, c
  * only in brackets; no names, scope ids or trailing text. Returns 0 or -1. */
 int config_parse_endpoint(const char *text, struct config_endpoint *ep);
 
-/* Back to text, for logs: "192.0.2.1:80" / "[2001:db8::1]:443"; returns
- * `buf`, truncated to `buflen`. */
+/* Back to text, for logs: netaddr_str() of its address, "192.0.2.1:80" /
+ * "[2001:db8::1]:443"; returns `buf`, truncated to `buflen`. */
 const char *config_endpoint_str(const struct config_endpoint *ep, char *buf, size_t buflen);
-
-/* The endpoint's address as bytes in network order (*addr points into `ep`)
- * and its port, also in network order. Returns the address length: 4 or 16. */
-size_t config_endpoint_raw(const struct config_endpoint *ep, const uint8_t **addr, uint16_t *port_be);
 
 #endif

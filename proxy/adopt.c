@@ -6,12 +6,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "netaddr.h"
 #include "sockdiag.h"
-
-static socklen_t adopt_addrlen(const struct sockaddr_storage *ss)
-{
-	return ss->ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
-}
 
 static int adopt_setint(int fd, int level, int name, int val)
 {
@@ -43,9 +39,9 @@ static enum adopt_result adopt_connect(const struct adopt_req *req, int *fd)
 	else if (adopt_queue_seq(s, TCP_SEND_QUEUE, req->snd_isn + 1) < 0 ||
 		 adopt_queue_seq(s, TCP_RECV_QUEUE, req->rcv_isn + 1) < 0)
 		res = ADOPT_ERR_SEQ;
-	else if (bind(s, (const struct sockaddr *)&req->local, adopt_addrlen(&req->local)) < 0)
+	else if (bind(s, (const struct sockaddr *)&req->local, netaddr_len(&req->local)) < 0)
 		res = ADOPT_ERR_BIND;
-	else if (connect(s, (const struct sockaddr *)&req->peer, adopt_addrlen(&req->peer)) < 0)
+	else if (connect(s, (const struct sockaddr *)&req->peer, netaddr_len(&req->peer)) < 0)
 		res = ADOPT_ERR_CONNECT;
 	else {
 		*fd = s;

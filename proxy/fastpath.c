@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "netaddr.h"
 #include "synack.h"
 #include "xdp_shared.h"
 #include "xdp_syn.skel.h"
@@ -36,9 +37,9 @@ struct fastpath {
 
 static int fastpath_add_endpoint(struct fastpath *fp, const struct config_endpoint *ep)
 {
-	struct xdp_endpoint key = { .family = (uint8_t)ep->addr.ss_family };
+	struct xdp_endpoint key = { .family = (uint8_t)ep->addr.ss_family, .port = htons(netaddr_port(&ep->addr)) };
 	const uint8_t *addr;
-	size_t alen = config_endpoint_raw(ep, &addr, &key.port);
+	size_t alen = netaddr_raw(&ep->addr, &addr);
 	uint8_t one = 1;
 
 	memcpy(key.addr, addr, alen);

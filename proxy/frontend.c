@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <sys/random.h>
 #include <event2/event.h>
@@ -20,6 +21,7 @@
 #include "fw.h"
 #include "localaddr.h"
 #include "log.h"
+#include "netaddr.h"
 #include "pkt.h"
 #include "relay.h"
 #include "ring.h"
@@ -88,6 +90,7 @@ struct frontend {
 	struct stats *stats;
 	struct ring *ring;
 	struct tx *tx;
+	unsigned ifindex;        /* cfg->interface's: the scope of its link-local addresses */
 	struct cookie_jar *jar;
 	struct conntab *conns;
 	struct localaddr *local; /* this host's addresses, refreshed every tick */
@@ -134,22 +137,6 @@ static uint32_t fe_ts_clock(void)
 			log_warn(__VA_ARGS__);                      \
 		}                                                   \
 	} while (0)
-
-static void fe_sockaddr(uint8_t family, const uint8_t *addr, uint16_t port, struct sockaddr_storage *ss)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(port);
-		memcpy(&sin->sin_addr, addr, 4);
-	} else {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(port);
-		memcpy(&sin6->sin6_addr, addr, 16);
-	}
-}
 
 /* Answer the segment `seg`, received in Ethernet frame `eth`, with a reset. */
 static void fe_send_rst(struct frontend *fe, const uint8_t *eth, const struct pkt_tcp *seg)
@@ -359,8 +346,8 @@ static void fe_adopt(struct frontend *fe, const struct fe_pending *p)
 		fe_send_rst(fe, p->eth, ack);
 		return;
 	}
-	fe_sockaddr(ack->family, ack->daddr, ack->dport, &req.local);
-	fe_sockaddr(ack->family, ack->saddr, ack->sport, &req.peer);
+	netaddr_make(&req.local, ack->family, ack->daddr, ack->dport, fe->ifindex);
+	netaddr_make(&req.peer, ack->family, ack->saddr, ack->sport, fe->ifindex);
 	req.data = fe_gather(fe, p, &req.data_len);
 	res = adopt_socket(&req, &fd, &tw_killed, &err_no);
 	if (res != ADOPT_OK) {
@@ -372,10 +359,9 @@ static void fe_adopt(struct frontend *fe, const struct fe_pending *p)
 	}
 	stats_inc(fe->stats, STAT_adopted);
 	if (log_enabled(LOG_DEBUG)) {
-		struct config_endpoint ep = { .addr = req.peer, .len = sizeof(req.peer) };
-		char peer[64];
+		char peer[NETADDR_STRLEN];
 		log_debug("adopted %s (fe %p), %zu early bytes in %u segments%s",
-			  config_endpoint_str(&ep, peer, sizeof(peer)), (void *)fe, req.data_len, p->n_segs,
+			  netaddr_str(&req.peer, peer, sizeof(peer)), (void *)fe, req.data_len, p->n_segs,
 			  tw_killed ? ", old socket on the 4-tuple removed" : "");
 	}
 	if (tw_killed)
@@ -590,6 +576,12 @@ struct frontend *frontend_new(struct event_base *base, const struct config *cfg,
 	}
 	if (!(fe->ring = ring_open(cfg, fanout, err, errlen)) || !(fe->tx = tx_open(cfg->interface, err, errlen)))
 		goto fail;
+	/* Once: the rings are bound to this index too (main stops when the
+	 * interface's changes). Adopted link-local addresses are scoped to it. */
+	if ((fe->ifindex = if_nametoindex(cfg->interface)) == 0) {
+		snprintf(err, errlen, "interface %s: %s", cfg->interface, strerror(errno));
+		goto fail;
+	}
 	if (!(fe->jar = cookie_jar_new(master, cfg->key_period_s))) {
 		snprintf(err, errlen, "cannot set up the cookie MACs (OpenSSL's SipHash and HMAC)");
 		goto fail;

@@ -1,12 +1,14 @@
 #include "fw.h"
 
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <nftables/libnftables.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "netaddr.h"
 
 /* Append to buf at *off; returns 0, or -1 once it no longer fits. */
 static int fw_append(char *buf, size_t cap, size_t *off, const char *fmt, ...)
@@ -26,27 +28,14 @@ static int fw_append(char *buf, size_t cap, size_t *off, const char *fmt, ...)
 /* "ip daddr 192.0.2.1 " / "ip6 daddr 2001:db8::1 " / "meta nfproto ipv4 " for a wildcard. */
 static int fw_match_daddr(const struct config_endpoint *ep, char *buf, size_t cap, size_t *off)
 {
+	bool v4 = ep->addr.ss_family == AF_INET;
 	char addr[INET6_ADDRSTRLEN];
 
-	if (ep->addr.ss_family == AF_INET) {
-		const struct sockaddr_in *sin = (const struct sockaddr_in *)&ep->addr;
-		if (sin->sin_addr.s_addr == htonl(INADDR_ANY))
-			return fw_append(buf, cap, off, "meta nfproto ipv4 ");
-		inet_ntop(AF_INET, &sin->sin_addr, addr, sizeof(addr));
-		return fw_append(buf, cap, off, "ip daddr %s ", addr);
-	}
-	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&ep->addr;
-	if (IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr))
-		return fw_append(buf, cap, off, "meta nfproto ipv6 ");
-	inet_ntop(AF_INET6, &sin6->sin6_addr, addr, sizeof(addr));
-	return fw_append(buf, cap, off, "ip6 daddr %s ", addr);
-}
-
-static uint16_t fw_port(const struct config_endpoint *ep)
-{
-	if (ep->addr.ss_family == AF_INET)
-		return ntohs(((const struct sockaddr_in *)&ep->addr)->sin_port);
-	return ntohs(((const struct sockaddr_in6 *)&ep->addr)->sin6_port);
+	if (netaddr_is_any(&ep->addr))
+		return fw_append(buf, cap, off, "meta nfproto %s ", v4 ? "ipv4" : "ipv6");
+	if (!netaddr_host(&ep->addr, addr, sizeof(addr)))
+		return -1;
+	return fw_append(buf, cap, off, "%s daddr %s ", v4 ? "ip" : "ip6", addr);
 }
 
 size_t fw_ruleset(const struct config *cfg, char *buf, size_t cap)
@@ -71,7 +60,7 @@ size_t fw_ruleset(const struct config *cfg, char *buf, size_t cap)
 		const struct config_endpoint *ep = &cfg->listen[i];
 		if (fw_append(buf, cap, &off, "\t\tiifname \"%s\" ", cfg->interface) < 0 ||
 		    fw_match_daddr(ep, buf, cap, &off) < 0 ||
-		    fw_append(buf, cap, &off, "tcp dport %u jump guard\n", fw_port(ep)) < 0)
+		    fw_append(buf, cap, &off, "tcp dport %u jump guard\n", netaddr_port(&ep->addr)) < 0)
 			return 0;
 	}
 	if (fw_append(buf, cap, &off, "\t}\n}\n") < 0)

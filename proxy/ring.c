@@ -14,19 +14,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "netaddr.h"
+
 struct ring {
 	int fd;
 	uint8_t *map;
 	size_t map_len;
 	unsigned next_block;
 };
-
-static uint16_t ring_port(const struct config_endpoint *ep)
-{
-	if (ep->addr.ss_family == AF_INET)
-		return ntohs(((const struct sockaddr_in *)&ep->addr)->sin_port);
-	return ntohs(((const struct sockaddr_in6 *)&ep->addr)->sin6_port);
-}
 
 /* Accept unfragmented IPv4 TCP and IPv6 TCP (no extension headers) whose
  * destination port is one of the protected ones. Layout of the program:
@@ -45,7 +40,7 @@ static int ring_filter(const struct config *cfg, struct sock_filter *prog, size_
 	size_t n_ports = 0, n = 0;
 
 	for (size_t i = 0; i < cfg->n_listen; i++) {
-		uint16_t p = ring_port(&cfg->listen[i]);
+		uint16_t p = netaddr_port(&cfg->listen[i].addr);
 		size_t j = 0;
 		while (j < n_ports && ports[j] != p)
 			j++;

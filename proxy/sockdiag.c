@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "netaddr.h"
 
 struct sockdiag_msg {
 	struct nlmsghdr nlh;
@@ -19,22 +20,18 @@ struct sockdiag_msg {
 static void sockdiag_fill_id(struct inet_diag_sockid *id, const struct sockaddr_storage *local,
 			     const struct sockaddr_storage *peer)
 {
+	const uint8_t *src, *dst;
+	size_t alen = netaddr_raw(local, &src);
+
+	netaddr_raw(peer, &dst); /* of the same family, so as long */
 	memset(id, 0, sizeof(*id));
-	if (local->ss_family == AF_INET) {
-		const struct sockaddr_in *l = (const struct sockaddr_in *)local;
-		const struct sockaddr_in *p = (const struct sockaddr_in *)peer;
-		id->idiag_sport = l->sin_port;
-		id->idiag_dport = p->sin_port;
-		memcpy(id->idiag_src, &l->sin_addr, 4);
-		memcpy(id->idiag_dst, &p->sin_addr, 4);
-	} else {
-		const struct sockaddr_in6 *l = (const struct sockaddr_in6 *)local;
-		const struct sockaddr_in6 *p = (const struct sockaddr_in6 *)peer;
-		id->idiag_sport = l->sin6_port;
-		id->idiag_dport = p->sin6_port;
-		memcpy(id->idiag_src, &l->sin6_addr, 16);
-		memcpy(id->idiag_dst, &p->sin6_addr, 16);
-	}
+	id->idiag_sport = htons(netaddr_port(local));
+	id->idiag_dport = htons(netaddr_port(peer));
+	memcpy(id->idiag_src, src, alen);
+	memcpy(id->idiag_dst, dst, alen);
+	/* A socket with a link-local end is bound to that end's interface, and
+	 * the kernel finds it only when told which. */
+	id->idiag_if = netaddr_scope_id(local) ? netaddr_scope_id(local) : netaddr_scope_id(peer);
 	id->idiag_cookie[0] = INET_DIAG_NOCOOKIE;
 	id->idiag_cookie[1] = INET_DIAG_NOCOOKIE;
 }

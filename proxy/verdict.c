@@ -3,20 +3,20 @@
 #include <netinet/in.h>
 #include <string.h>
 
+#include "netaddr.h"
+
 size_t verdict_listen_init(const struct config *cfg, struct verdict_listen listen[CONFIG_MAX_LISTEN])
 {
-	static const uint8_t any[16];
-
 	for (size_t i = 0; i < cfg->n_listen; i++) {
+		const struct sockaddr_storage *ss = &cfg->listen[i].addr;
 		struct verdict_listen *l = &listen[i];
 		const uint8_t *addr;
-		uint16_t port;
 
-		l->family = (uint8_t)cfg->listen[i].addr.ss_family;
-		l->alen = (uint8_t)config_endpoint_raw(&cfg->listen[i], &addr, &port);
-		l->port = ntohs(port);
+		l->family = (uint8_t)ss->ss_family;
+		l->alen = (uint8_t)netaddr_raw(ss, &addr);
+		l->port = netaddr_port(ss);
 		memcpy(l->addr, addr, l->alen);
-		l->any = memcmp(addr, any, l->alen) == 0;
+		l->any = netaddr_is_any(ss);
 	}
 	return cfg->n_listen;
 }

@@ -23,6 +23,7 @@
 #include "fastpath.h"
 #include "synack.h"
 #include "localaddr.h"
+#include "netaddr.h"
 #include "pkt.h"
 #include "pkt_samples.h"
 #include "verdict.h"
@@ -44,19 +45,7 @@ static void protect(struct config *cfg, const uint8_t *frame, size_t len)
 
 	assert_int_equal(pkt_parse_eth(frame, len, &syn), PKT_OK);
 	memset(ep, 0, sizeof(*ep));
-	if (syn.family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&ep->addr;
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(syn.dport);
-		memcpy(&sin->sin_addr, syn.daddr, 4);
-		ep->len = sizeof(*sin);
-	} else {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ep->addr;
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(syn.dport);
-		memcpy(&sin6->sin6_addr, syn.daddr, 16);
-		ep->len = sizeof(*sin6);
-	}
+	ep->len = netaddr_make(&ep->addr, syn.family, syn.daddr, syn.dport, 0);
 }
 
 /* This host: the samples' destination MAC (the same in all of them) and
@@ -71,8 +60,7 @@ static void host_is(struct fastpath *fp, const struct config *cfg)
 	assert_int_equal(fastpath_set_mac(fp, sample_curl4_syn), 0);
 	for (size_t i = 0; i < cfg->n_listen; i++) {
 		const uint8_t *addr;
-		uint16_t port;
-		size_t alen = config_endpoint_raw(&cfg->listen[i], &addr, &port);
+		size_t alen = netaddr_raw(&cfg->listen[i].addr, &addr);
 
 		memset(&e[i], 0, sizeof(e[i]));
 		e[i].family = (uint8_t)cfg->listen[i].addr.ss_family;

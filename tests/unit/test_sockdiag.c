@@ -9,6 +9,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/ipv6.h> /* struct in6_ifreq */
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sched.h>
@@ -50,24 +51,33 @@ static void need_root(void **state)
 		skip();
 }
 
-static void conn_open(struct conn *c)
+/* A connection to `at` (port 0: any), of length `len`. */
+static void conn_open_at(struct conn *c, struct sockaddr_storage *at, socklen_t len)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(sin);
-	int l = socket(AF_INET, SOCK_STREAM, 0);
+	int l = socket(at->ss_family, SOCK_STREAM, 0);
 
 	assert_true(l >= 0);
-	assert_int_equal(bind(l, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(bind(l, (struct sockaddr *)at, len), 0);
 	assert_int_equal(listen(l, 1), 0);
-	assert_int_equal(getsockname(l, (struct sockaddr *)&sin, &len), 0);
-	c->client = socket(AF_INET, SOCK_STREAM, 0);
-	assert_int_equal(connect(c->client, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(getsockname(l, (struct sockaddr *)at, &len), 0);
+	c->client = socket(at->ss_family, SOCK_STREAM, 0);
+	assert_int_equal(connect(c->client, (struct sockaddr *)at, len), 0);
 	len = sizeof(c->peer);
 	c->server = accept(l, (struct sockaddr *)&c->peer, &len);
 	assert_true(c->server >= 0);
 	len = sizeof(c->local);
 	assert_int_equal(getsockname(c->server, (struct sockaddr *)&c->local, &len), 0);
 	close(l);
+}
+
+static void conn_open(struct conn *c)
+{
+	struct sockaddr_storage ss = { 0 };
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	conn_open_at(c, &ss, sizeof(*sin));
 }
 
 /* sockdiag_destroy until it stops saying EBUSY (a state changing on its
@@ -139,12 +149,49 @@ static void test_open_left_alone(void **state)
 	close(c.client);
 }
 
+/* A socket on a link-local address is bound to its interface, and found
+ * only on it: TIME_WAIT on fe80::1%lo is destroyed all the same. */
+static void test_link_local_time_wait_destroyed(void **state)
+{
+	struct in6_ifreq ifr6 = { .ifr6_prefixlen = 64, .ifr6_ifindex = (int)if_nametoindex("lo") };
+	struct sockaddr_storage ss = { 0 };
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	struct conn c;
+	int fd, err;
+
+	need_root(state);
+	assert_int_equal(inet_pton(AF_INET6, "fe80::1", &ifr6.ifr6_addr), 1);
+	fd = socket(AF_INET6, SOCK_DGRAM, 0);
+	if (fd < 0 && errno == EAFNOSUPPORT)
+		skip(); /* no IPv6 in this kernel */
+	assert_true(fd >= 0);
+	assert_true(ioctl(fd, SIOCSIFADDR, &ifr6) == 0 || errno == EEXIST);
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_addr = ifr6.ifr6_addr;
+	sin6->sin6_scope_id = (uint32_t)ifr6.ifr6_ifindex;
+	/* The new address is tentative (EADDRNOTAVAIL) until the kernel's
+	 * address work has run: a moment, at most a second here. */
+	for (int i = 0; i < 1000 && bind(fd, (struct sockaddr *)sin6, sizeof(*sin6)) < 0; i++) {
+		assert_int_equal(errno, EADDRNOTAVAIL);
+		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+	}
+	close(fd);
+	conn_open_at(&c, &ss, sizeof(*sin6));
+	assert_int_equal(((const struct sockaddr_in6 *)&c.local)->sin6_scope_id, ifr6.ifr6_ifindex);
+	close(c.server);
+	close(c.client);
+	assert_int_equal(destroy_settled(&c, &err), 0);
+	assert_int_equal(sockdiag_destroy(&c.local, &c.peer), -1);
+	assert_int_equal(errno, ENOENT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_time_wait_destroyed),
 		cmocka_unit_test(test_fin_wait_left_alone),
 		cmocka_unit_test(test_open_left_alone),
+		cmocka_unit_test(test_link_local_time_wait_destroyed),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
