@@ -75,6 +75,7 @@ assert_cmp "control: its request at the backend" "$(access_log_count 'hostile-go
 sg_bg "$SG_TMP/urgent.log" "$NS_CLIENT" timeout 15 python3 -c '
 import socket, sys, time
 s = socket.create_connection((sys.argv[1], 80), timeout=5)
+time.sleep(0.5)  # adopted and relayed: bytes sent with the handshake would be injected as plain data
 s.send(b"G", socket.MSG_OOB)
 s.send(b"E")
 print("sent", flush=True)
