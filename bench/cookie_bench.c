@@ -144,8 +144,8 @@ int main(void)
 		for (int r = 0; r < RUNS; r++)
 			ns[r] = bench_run(jar, c);
 		qsort(ns, RUNS, sizeof(ns[0]), cmp_double);
-		printf("%-26s %-5s %6.1f ns %6.1f ns %6.1f ns\n", c->name, c->family == AF_INET ? "IPv4" : "IPv6",
-		       ns[RUNS / 2], ns[0], ns[RUNS - 1]);
+		printf("%-26s %-5s %6.1f ns %6.1f ns %6.1f ns\n", c->name,
+		       c->family == AF_INET ? "IPv4" : "IPv6", ns[RUNS / 2], ns[0], ns[RUNS - 1]);
 	}
 	cookie_jar_free(jar);
 	return 0;

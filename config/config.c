@@ -22,14 +22,15 @@
 #include "netaddr.h"
 
 struct config_parse {
-	const char *name;  /* file name for messages */
+	const char *name; /* file name for messages */
 	struct config *cfg;
 	char *err;
 	size_t errlen;
 };
 
 struct config_keyword;
-typedef int config_parser(struct config_parse *, const config_setting_t *, const struct config_keyword *, void *);
+typedef int config_parser(struct config_parse *, const config_setting_t *, const struct config_keyword *,
+                          void *);
 
 struct config_keyword {
 	const char *name;
@@ -53,8 +54,8 @@ static const char *const config_proxy_protocols[] = { "off", "v1", "v2", NULL };
 static const char *const config_xdp_modes[] = { "off", "on", NULL };
 
 static config_parser config_parse_uint, config_parse_enum, config_parse_interface, config_parse_listen,
-	config_parse_backends, config_parse_backend_address, config_parse_cookie, config_parse_key_file,
-	config_parse_admin, config_parse_user;
+        config_parse_backends, config_parse_backend_address, config_parse_cookie, config_parse_key_file,
+        config_parse_admin, config_parse_user;
 
 static const struct config_keyword config_top_keywords[] = {
 	{ .name = "interface", .parse = config_parse_interface, .required = true },
@@ -62,19 +63,44 @@ static const struct config_keyword config_top_keywords[] = {
 	{ .name = "backends", .parse = config_parse_backends, .required = true },
 	{ .name = "admin", .parse = config_parse_admin },
 	{ .name = "cookie", .parse = config_parse_cookie },
-	{ .name = "mss", .parse = config_parse_uint, .min = 536, .max = 9000, CONFIG_FIELD(struct config, mss) },
-	{ .name = "workers", .parse = config_parse_uint, .min = 1, .max = 64, CONFIG_FIELD(struct config, workers) },
-	{ .name = "log_level", .parse = config_parse_enum, .names = config_log_levels,
+	{ .name = "mss",
+	  .parse = config_parse_uint,
+	  .min = 536,
+	  .max = 9000,
+	  CONFIG_FIELD(struct config, mss) },
+	{ .name = "workers",
+	  .parse = config_parse_uint,
+	  .min = 1,
+	  .max = 64,
+	  CONFIG_FIELD(struct config, workers) },
+	{ .name = "log_level",
+	  .parse = config_parse_enum,
+	  .names = config_log_levels,
 	  CONFIG_FIELD(struct config, log_level) },
-	{ .name = "connect_timeout_ms", .parse = config_parse_uint, .min = 100, .max = 60000,
+	{ .name = "connect_timeout_ms",
+	  .parse = config_parse_uint,
+	  .min = 100,
+	  .max = 60000,
 	  CONFIG_FIELD(struct config, connect_timeout_ms) },
-	{ .name = "max_connections", .parse = config_parse_uint, .min = 1, .max = 1048576,
+	{ .name = "max_connections",
+	  .parse = config_parse_uint,
+	  .min = 1,
+	  .max = 1048576,
 	  CONFIG_FIELD(struct config, max_connections) },
-	{ .name = "relay_buffer_kb", .parse = config_parse_uint, .min = 16, .max = 16384,
+	{ .name = "relay_buffer_kb",
+	  .parse = config_parse_uint,
+	  .min = 16,
+	  .max = 16384,
 	  CONFIG_FIELD(struct config, relay_buffer_kb) },
-	{ .name = "idle_timeout_s", .parse = config_parse_uint, .min = 0, .max = 86400,
+	{ .name = "idle_timeout_s",
+	  .parse = config_parse_uint,
+	  .min = 0,
+	  .max = 86400,
 	  CONFIG_FIELD(struct config, idle_timeout_s) },
-	{ .name = "xdp", .parse = config_parse_enum, .names = config_xdp_modes, CONFIG_FIELD(struct config, xdp) },
+	{ .name = "xdp",
+	  .parse = config_parse_enum,
+	  .names = config_xdp_modes,
+	  CONFIG_FIELD(struct config, xdp) },
 	{ .name = "user", .parse = config_parse_user },
 	{ .name = NULL },
 };
@@ -82,7 +108,10 @@ static const struct config_keyword config_top_keywords[] = {
 static const struct config_keyword config_cookie_keywords[] = {
 	/* A cookie is accepted for up to two periods: the bound on how long a
 	 * captured handshake ACK could be replayed (frontend.c's linger). */
-	{ .name = "key_period", .parse = config_parse_uint, .min = 1, .max = CONFIG_KEY_PERIOD_MAX,
+	{ .name = "key_period",
+	  .parse = config_parse_uint,
+	  .min = 1,
+	  .max = CONFIG_KEY_PERIOD_MAX,
 	  CONFIG_FIELD(struct config, key_period_s) },
 	{ .name = "key_file", .parse = config_parse_key_file },
 	{ .name = NULL },
@@ -90,9 +119,14 @@ static const struct config_keyword config_cookie_keywords[] = {
 
 static const struct config_keyword config_backend_keywords[] = {
 	{ .name = "address", .parse = config_parse_backend_address, .required = true },
-	{ .name = "weight", .parse = config_parse_uint, .min = 1, .max = 100,
+	{ .name = "weight",
+	  .parse = config_parse_uint,
+	  .min = 1,
+	  .max = 100,
 	  CONFIG_FIELD(struct config_backend, weight) },
-	{ .name = "proxy_protocol", .parse = config_parse_enum, .names = config_proxy_protocols,
+	{ .name = "proxy_protocol",
+	  .parse = config_parse_enum,
+	  .names = config_proxy_protocols,
 	  CONFIG_FIELD(struct config_backend, proxy_protocol) },
 	{ .name = NULL },
 };
@@ -127,8 +161,8 @@ static const struct config_keyword *config_keyword_find(const struct config_keyw
 }
 
 /* `what` names the group in messages; NULL for the root. */
-static int config_group(struct config_parse *p, const config_setting_t *group, const struct config_keyword *table,
-	void *base, const char *what)
+static int config_group(struct config_parse *p, const config_setting_t *group,
+                        const struct config_keyword *table, void *base, const char *what)
 {
 	const struct config_keyword *kw;
 	const char *in = what != NULL ? " in " : "";
@@ -141,11 +175,13 @@ static int config_group(struct config_parse *p, const config_setting_t *group, c
 		return config_error(p, group, "%s must be a group: { ... }", what);
 	for (i = 0; (s = config_setting_get_elem(group, i)) != NULL; i++)
 		if (config_keyword_find(table, config_setting_name(s)) == NULL)
-			return config_error(p, s, "unknown setting '%s'%s%s", config_setting_name(s), in, what);
+			return config_error(p, s, "unknown setting '%s'%s%s", config_setting_name(s), in,
+			                    what);
 	for (kw = table; kw->name != NULL; kw++) {
 		s = config_setting_get_member(group, kw->name);
 		if (s == NULL && kw->required)
-			return config_error(p, group, "missing required setting '%s'%s%s", kw->name, in, what);
+			return config_error(p, group, "missing required setting '%s'%s%s", kw->name, in,
+			                    what);
 		if (s != NULL && kw->parse(p, s, kw, base) == -1)
 			return -1;
 	}
@@ -164,8 +200,8 @@ static void config_store(void *base, const struct config_keyword *kw, unsigned v
 		memcpy(field, &v32, sizeof v32);
 }
 
-static int config_parse_uint(struct config_parse *p, const config_setting_t *s, const struct config_keyword *kw,
-	void *base)
+static int config_parse_uint(struct config_parse *p, const config_setting_t *s,
+                             const struct config_keyword *kw, void *base)
 {
 	long long v;
 
@@ -173,8 +209,8 @@ static int config_parse_uint(struct config_parse *p, const config_setting_t *s, 
 		return config_error(p, s, "%s must be an integer", kw->name);
 	v = config_setting_get_int64(s);
 	if (v < kw->min || v > kw->max)
-		return config_error(p, s, "%s must be between %lld and %lld (got %lld)", kw->name, kw->min, kw->max,
-			v);
+		return config_error(p, s, "%s must be between %lld and %lld (got %lld)", kw->name, kw->min,
+		                    kw->max, v);
 	config_store(base, kw, (unsigned)v);
 	return 0;
 }
@@ -189,8 +225,8 @@ static const char *config_string(struct config_parse *p, const config_setting_t 
 	return config_setting_get_string(s);
 }
 
-static int config_parse_enum(struct config_parse *p, const config_setting_t *s, const struct config_keyword *kw,
-	void *base)
+static int config_parse_enum(struct config_parse *p, const config_setting_t *s,
+                             const struct config_keyword *kw, void *base)
 {
 	char choices[64] = "";
 	const char *str;
@@ -204,7 +240,7 @@ static int config_parse_enum(struct config_parse *p, const config_setting_t *s, 
 			return 0;
 		}
 		snprintf(choices + strlen(choices), sizeof choices - strlen(choices), "%s%s", i ? ", " : "",
-			kw->names[i]);
+		         kw->names[i]);
 	}
 	return config_error(p, s, "%s must be one of %s (got '%s')", kw->name, choices, str);
 }
@@ -224,7 +260,7 @@ static bool config_ifname_valid(const char *name)
 }
 
 static int config_parse_interface(struct config_parse *p, const config_setting_t *s,
-	const struct config_keyword *kw, void *base)
+                                  const struct config_keyword *kw, void *base)
 {
 	struct config *cfg = base;
 	const char *str;
@@ -232,8 +268,9 @@ static int config_parse_interface(struct config_parse *p, const config_setting_t
 	if ((str = config_string(p, s, kw->name)) == NULL)
 		return -1;
 	if (!config_ifname_valid(str))
-		return config_error(p, s, "interface '%s' is not a valid interface name (1 to %d of A-Z a-z 0-9 _ . @ -)",
-			str, IF_NAMESIZE - 1);
+		return config_error(
+		        p, s, "interface '%s' is not a valid interface name (1 to %d of A-Z a-z 0-9 _ . @ -)",
+		        str, IF_NAMESIZE - 1);
 	strcpy(cfg->interface, str);
 	return 0;
 }
@@ -252,8 +289,8 @@ static bool config_user_valid(const char *name)
 	return true;
 }
 
-static int config_parse_user(struct config_parse *p, const config_setting_t *s, const struct config_keyword *kw,
-	void *base)
+static int config_parse_user(struct config_parse *p, const config_setting_t *s,
+                             const struct config_keyword *kw, void *base)
 {
 	struct config *cfg = base;
 	const char *str;
@@ -261,14 +298,16 @@ static int config_parse_user(struct config_parse *p, const config_setting_t *s, 
 	if ((str = config_string(p, s, kw->name)) == NULL)
 		return -1;
 	if (!config_user_valid(str))
-		return config_error(p, s, "user '%s' is not a valid user name (1 to %d of A-Z a-z 0-9 _ . -, "
-			"not starting with -)", str, CONFIG_USER_MAX);
+		return config_error(p, s,
+		                    "user '%s' is not a valid user name (1 to %d of A-Z a-z 0-9 _ . -, "
+		                    "not starting with -)",
+		                    str, CONFIG_USER_MAX);
 	strcpy(cfg->user, str);
 	return 0;
 }
 
 static int config_parse_key_file(struct config_parse *p, const config_setting_t *s,
-	const struct config_keyword *kw, void *base)
+                                 const struct config_keyword *kw, void *base)
 {
 	struct config *cfg = base;
 	const char *str;
@@ -284,8 +323,8 @@ static int config_parse_key_file(struct config_parse *p, const config_setting_t 
 	return 0;
 }
 
-static int config_parse_cookie(struct config_parse *p, const config_setting_t *s, const struct config_keyword *kw,
-	void *base)
+static int config_parse_cookie(struct config_parse *p, const config_setting_t *s,
+                               const struct config_keyword *kw, void *base)
 {
 	return config_group(p, s, config_cookie_keywords, base, kw->name);
 }
@@ -300,21 +339,22 @@ static bool config_endpoint_equal(const struct config_endpoint *a, const struct 
 static bool config_endpoint_covers(const struct config_endpoint *a, const struct config_endpoint *b)
 {
 	return config_endpoint_equal(a, b) ||
-		(netaddr_is_any(&a->addr) && a->addr.ss_family == b->addr.ss_family &&
-			netaddr_port(&a->addr) == netaddr_port(&b->addr));
+	       (netaddr_is_any(&a->addr) && a->addr.ss_family == b->addr.ss_family &&
+	        netaddr_port(&a->addr) == netaddr_port(&b->addr));
 }
 
 /* The setting `s` (a string) into `ep`; `what` names it in messages. */
 static int config_endpoint(struct config_parse *p, const config_setting_t *s, const char *what,
-	struct config_endpoint *ep)
+                           struct config_endpoint *ep)
 {
 	const char *str;
 
 	if ((str = config_string(p, s, what)) == NULL)
 		return -1;
 	if (config_parse_endpoint(str, ep) == -1)
-		return config_error(p, s, "%s '%s' is not ADDR:PORT (a.b.c.d:port or [v6]:port, port 1-65535)", what,
-			str);
+		return config_error(p, s,
+		                    "%s '%s' is not ADDR:PORT (a.b.c.d:port or [v6]:port, port 1-65535)",
+		                    what, str);
 	return 0;
 }
 
@@ -329,17 +369,19 @@ static int config_listen_add(struct config_parse *p, const config_setting_t *s, 
 	for (i = 0; i < cfg->n_listen; i++) {
 		if (config_endpoint_equal(&cfg->listen[i], ep))
 			return config_error(p, s, "duplicate listen endpoint '%s'",
-				config_endpoint_str(ep, a, sizeof a));
-		if (config_endpoint_covers(&cfg->listen[i], ep) || config_endpoint_covers(ep, &cfg->listen[i]))
+			                    config_endpoint_str(ep, a, sizeof a));
+		if (config_endpoint_covers(&cfg->listen[i], ep) ||
+		    config_endpoint_covers(ep, &cfg->listen[i]))
 			return config_error(p, s, "listen endpoint '%s' overlaps '%s'",
-				config_endpoint_str(ep, a, sizeof a), config_endpoint_str(&cfg->listen[i], b, sizeof b));
+			                    config_endpoint_str(ep, a, sizeof a),
+			                    config_endpoint_str(&cfg->listen[i], b, sizeof b));
 	}
 	cfg->n_listen++;
 	return 0;
 }
 
-static int config_parse_listen(struct config_parse *p, const config_setting_t *s, const struct config_keyword *kw,
-	void *base)
+static int config_parse_listen(struct config_parse *p, const config_setting_t *s,
+                               const struct config_keyword *kw, void *base)
 {
 	struct config *cfg = base;
 	int i, n;
@@ -349,10 +391,12 @@ static int config_parse_listen(struct config_parse *p, const config_setting_t *s
 	if (config_setting_type(s) == CONFIG_TYPE_STRING)
 		return config_listen_add(p, s, cfg);
 	if (!config_setting_is_array(s) && !config_setting_is_list(s))
-		return config_error(p, s, "listen must be an endpoint string or a list of them: [ \"ADDR:PORT\", ... ]");
+		return config_error(
+		        p, s, "listen must be an endpoint string or a list of them: [ \"ADDR:PORT\", ... ]");
 	n = config_setting_length(s);
 	if (n < 1 || n > CONFIG_MAX_LISTEN)
-		return config_error(p, s, "listen must have 1 to %d endpoints (got %d)", CONFIG_MAX_LISTEN, n);
+		return config_error(p, s, "listen must have 1 to %d endpoints (got %d)", CONFIG_MAX_LISTEN,
+		                    n);
 	for (i = 0; i < n; i++)
 		if (config_listen_add(p, config_setting_get_elem(s, i), cfg) == -1)
 			return -1;
@@ -360,7 +404,7 @@ static int config_parse_listen(struct config_parse *p, const config_setting_t *s
 }
 
 static int config_parse_backend_address(struct config_parse *p, const config_setting_t *s,
-	const struct config_keyword *kw, void *base)
+                                        const struct config_keyword *kw, void *base)
 {
 	struct config_backend *be = base;
 	size_t i;
@@ -369,18 +413,20 @@ static int config_parse_backend_address(struct config_parse *p, const config_set
 	if (config_endpoint(p, s, "backend address", &be->ep) == -1)
 		return -1;
 	if (netaddr_is_any(&be->ep.addr))
-		return config_error(p, s, "backend address '%s' is a wildcard; give the backend's own address",
-			config_setting_get_string(s));
+		return config_error(p, s,
+		                    "backend address '%s' is a wildcard; give the backend's own address",
+		                    config_setting_get_string(s));
 	/* The proxy would take its own connection to the backend. */
 	for (i = 0; i < p->cfg->n_listen; i++)
 		if (config_endpoint_equal(&be->ep, &p->cfg->listen[i]))
-			return config_error(p, s, "backend address '%s' is also a listen endpoint; it would loop",
-				config_setting_get_string(s));
+			return config_error(p, s,
+			                    "backend address '%s' is also a listen endpoint; it would loop",
+			                    config_setting_get_string(s));
 	return 0;
 }
 
 static int config_parse_backends(struct config_parse *p, const config_setting_t *s,
-	const struct config_keyword *kw, void *base)
+                                 const struct config_keyword *kw, void *base)
 {
 	struct config *cfg = base;
 	struct config_backend *be;
@@ -390,10 +436,12 @@ static int config_parse_backends(struct config_parse *p, const config_setting_t 
 	int n;
 
 	if (!config_setting_is_list(s))
-		return config_error(p, s, "%s must be a list of groups: ( { address = \"ADDR:PORT\"; }, ... )", kw->name);
+		return config_error(
+		        p, s, "%s must be a list of groups: ( { address = \"ADDR:PORT\"; }, ... )", kw->name);
 	n = config_setting_length(s);
 	if (n < 1 || n > CONFIG_MAX_BACKENDS)
-		return config_error(p, s, "%s must have 1 to %d entries (got %d)", kw->name, CONFIG_MAX_BACKENDS, n);
+		return config_error(p, s, "%s must have 1 to %d entries (got %d)", kw->name,
+		                    CONFIG_MAX_BACKENDS, n);
 	for (; cfg->n_backends < (size_t)n; cfg->n_backends++) {
 		elem = config_setting_get_elem(s, cfg->n_backends);
 		be = &cfg->backends[cfg->n_backends];
@@ -404,13 +452,14 @@ static int config_parse_backends(struct config_parse *p, const config_setting_t 
 		/* Twice the same backend is a typo; weight says "more of this one". */
 		for (i = 0; i < cfg->n_backends; i++)
 			if (config_endpoint_equal(&cfg->backends[i].ep, &be->ep))
-				return config_error(p, elem, "duplicate backend '%s'", config_endpoint_str(&be->ep, a, sizeof a));
+				return config_error(p, elem, "duplicate backend '%s'",
+				                    config_endpoint_str(&be->ep, a, sizeof a));
 	}
 	return 0;
 }
 
-static int config_parse_admin(struct config_parse *p, const config_setting_t *s, const struct config_keyword *kw,
-	void *base)
+static int config_parse_admin(struct config_parse *p, const config_setting_t *s,
+                              const struct config_keyword *kw, void *base)
 {
 	struct config *cfg = base;
 	size_t i;
@@ -419,12 +468,14 @@ static int config_parse_admin(struct config_parse *p, const config_setting_t *s,
 		return -1;
 	/* The admin endpoint has no authentication: one address, chosen. */
 	if (netaddr_is_any(&cfg->admin.addr))
-		return config_error(p, s, "admin '%s' is a wildcard; bind it to one address such as 127.0.0.1",
-			config_setting_get_string(s));
+		return config_error(p, s,
+		                    "admin '%s' is a wildcard; bind it to one address such as 127.0.0.1",
+		                    config_setting_get_string(s));
 	/* The front end would answer its SYNs; the admin socket would never see one. */
 	for (i = 0; i < cfg->n_listen; i++)
 		if (config_endpoint_equal(&cfg->listen[i], &cfg->admin))
-			return config_error(p, s, "admin '%s' is also a listen endpoint", config_setting_get_string(s));
+			return config_error(p, s, "admin '%s' is also a listen endpoint",
+			                    config_setting_get_string(s));
 	cfg->admin_enabled = true;
 	return 0;
 }
@@ -444,7 +495,8 @@ void config_defaults(struct config *cfg)
 }
 
 /* After config_read*(): report its syntax error, or fill `cfg`. */
-static int config_load(config_t *lc, bool read_ok, const char *name, struct config *cfg, char *err, size_t errlen)
+static int config_load(config_t *lc, bool read_ok, const char *name, struct config *cfg, char *err,
+                       size_t errlen)
 {
 	struct config_parse p = { .name = name, .cfg = cfg, .err = err, .errlen = errlen };
 	const char *file = config_error_file(lc); /* set inside @include files */
@@ -453,7 +505,7 @@ static int config_load(config_t *lc, bool read_ok, const char *name, struct conf
 	config_defaults(cfg);
 	if (!read_ok)
 		snprintf(err, errlen, "%s:%d: %s", file != NULL ? file : name, config_error_line(lc),
-			config_error_text(lc));
+		         config_error_text(lc));
 	else if (strlen(name) >= sizeof cfg->path)
 		snprintf(err, errlen, "%s: file name too long", name);
 	else {

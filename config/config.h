@@ -19,7 +19,7 @@
 #define CONFIG_PATH_MAX 4096
 #define CONFIG_ERR_MAX 512
 #define CONFIG_KEY_PERIOD_MAX 60 /* seconds: cookies live at most twice that */
-#define CONFIG_USER_MAX 32 /* as useradd's */
+#define CONFIG_USER_MAX 32       /* as useradd's */
 #define CONFIG_USER_DEFAULT "nobody"
 
 enum config_proxy_protocol {
@@ -61,19 +61,19 @@ struct config {
 	size_t n_listen;
 	struct config_backend backends[CONFIG_MAX_BACKENDS];
 	size_t n_backends;
-	uint16_t mss;                 /* our MSS in SYN-ACKs; default 1460 */
-	uint32_t key_period_s;        /* cookie key rotation; default 30, at most CONFIG_KEY_PERIOD_MAX */
+	uint16_t mss;                   /* our MSS in SYN-ACKs; default 1460 */
+	uint32_t key_period_s;          /* cookie key rotation; default 30, at most CONFIG_KEY_PERIOD_MAX */
 	char key_file[CONFIG_PATH_MAX]; /* empty: random key per start */
 	bool admin_enabled;
-	struct config_endpoint admin; /* metrics/admin HTTP endpoint */
-	unsigned workers;             /* event-loop threads; default 1 */
+	struct config_endpoint admin;    /* metrics/admin HTTP endpoint */
+	unsigned workers;                /* event-loop threads; default 1 */
 	enum config_log_level log_level; /* default info */
-	unsigned connect_timeout_ms;  /* backend connect; default 2000 */
-	unsigned max_connections;     /* adopted connections at once; default 65536 */
-	unsigned relay_buffer_kb;     /* per direction per connection; default 256 */
-	unsigned idle_timeout_s;      /* close relayed connections idle this long; 0 never; default 600 */
-	enum config_xdp xdp;          /* default off */
-	char user[CONFIG_USER_MAX + 1]; /* who to run as after set-up: a name, or a uid in digits */
+	unsigned connect_timeout_ms;     /* backend connect; default 2000 */
+	unsigned max_connections;        /* adopted connections at once; default 65536 */
+	unsigned relay_buffer_kb;        /* per direction per connection; default 256 */
+	unsigned idle_timeout_s;         /* close relayed connections idle this long; 0 never; default 600 */
+	enum config_xdp xdp;             /* default off */
+	char user[CONFIG_USER_MAX + 1];  /* who to run as after set-up: a name, or a uid in digits */
 };
 
 /* Defaults for every optional setting; required ones left empty. */

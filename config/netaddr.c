@@ -5,7 +5,7 @@
 #include <string.h>
 
 socklen_t netaddr_make(struct sockaddr_storage *ss, int family, const uint8_t *addr, uint16_t port,
-		       uint32_t scope_id)
+                       uint32_t scope_id)
 {
 	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;

@@ -29,7 +29,7 @@
  * it, and ignored otherwise. Returns the address's length, or 0 (and `ss`
  * all zero) for another family. */
 socklen_t netaddr_make(struct sockaddr_storage *ss, int family, const uint8_t *addr, uint16_t port,
-		       uint32_t scope_id);
+                       uint32_t scope_id);
 
 /* The length bind() and connect() want: 0 for another family. */
 socklen_t netaddr_len(const struct sockaddr_storage *ss);

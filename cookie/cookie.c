@@ -25,7 +25,7 @@ static const char cookie_label[] = "synguard-cookie";
 struct cookie_key {
 	EVP_MAC_CTX *mac; /* SipHash keyed with K_epoch; re-initialised per use */
 	uint64_t epoch;
-	bool ready;       /* false until derived, and after a failed derivation */
+	bool ready; /* false until derived, and after a failed derivation */
 };
 
 struct cookie_jar {
@@ -89,7 +89,7 @@ static struct cookie_key *cookie_key(struct cookie_jar *jar, uint64_t epoch)
 
 /* The full cookie for these inputs under `k`: MAC bits over `low`. */
 static bool cookie_compute(struct cookie_key *k, const struct cookie_tuple *t, uint32_t client_isn,
-			   uint8_t low, uint32_t *cookie)
+                           uint8_t low, uint32_t *cookie)
 {
 	struct synack_msg msg;
 	uint8_t out[COOKIE_SIP_LEN];
@@ -105,7 +105,7 @@ static bool cookie_compute(struct cookie_key *k, const struct cookie_tuple *t, u
 }
 
 static bool cookie_matches(struct cookie_jar *jar, uint64_t epoch, const struct cookie_tuple *t,
-			   uint32_t client_isn, uint32_t cookie)
+                           uint32_t client_isn, uint32_t cookie)
 {
 	struct cookie_key *k = cookie_key(jar, epoch);
 	uint32_t want;
@@ -181,7 +181,7 @@ int cookie_master_random(uint8_t master[COOKIE_MASTER_LEN])
 }
 
 uint32_t cookie_make(struct cookie_jar *jar, const struct cookie_tuple *t, uint32_t client_isn,
-		     const struct cookie_opts *offered, uint64_t now, struct cookie_opts *granted)
+                     const struct cookie_opts *offered, uint64_t now, struct cookie_opts *granted)
 {
 	uint64_t epoch = now / jar->period;
 	uint8_t low = synack_low_pack(epoch, offered->mss, offered->wscale, offered->sack_ok);
@@ -196,7 +196,7 @@ uint32_t cookie_make(struct cookie_jar *jar, const struct cookie_tuple *t, uint3
 }
 
 enum cookie_verdict cookie_check(struct cookie_jar *jar, const struct cookie_tuple *t, uint32_t seq,
-				 uint32_t ack, uint64_t now, struct cookie_opts *out)
+                                 uint32_t ack, uint64_t now, struct cookie_opts *out)
 {
 	uint32_t cookie = ack - 1;
 	uint32_t client_isn = seq - 1;
@@ -213,7 +213,7 @@ enum cookie_verdict cookie_check(struct cookie_jar *jar, const struct cookie_tup
 }
 
 enum cookie_verdict cookie_diagnose(struct cookie_jar *jar, const struct cookie_tuple *t, uint32_t seq,
-				    uint32_t ack, uint64_t now)
+                                    uint32_t ack, uint64_t now)
 {
 	uint32_t cookie = ack - 1;
 	uint64_t epoch = now / jar->period;

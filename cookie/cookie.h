@@ -57,8 +57,8 @@
 
 enum cookie_verdict {
 	COOKIE_VALID = 0,
-	COOKIE_BAD_MAC,  /* forged, corrupted, or for another tuple/ISN */
-	COOKIE_EXPIRED,  /* was ours, but older than the previous key epoch */
+	COOKIE_BAD_MAC, /* forged, corrupted, or for another tuple/ISN */
+	COOKIE_EXPIRED, /* was ours, but older than the previous key epoch */
 };
 
 /* The connection as seen in the client's packets: source = client. Addresses
@@ -93,7 +93,7 @@ int cookie_master_random(uint8_t master[COOKIE_MASTER_LEN]);
  * cookie is then no better than a guess, and the failed step is retried on
  * the next call. */
 uint32_t cookie_make(struct cookie_jar *jar, const struct cookie_tuple *t, uint32_t client_isn,
-		     const struct cookie_opts *offered, uint64_t now, struct cookie_opts *granted);
+                     const struct cookie_opts *offered, uint64_t now, struct cookie_opts *granted);
 
 /* Verify the third packet of a handshake: `seq` and `ack` as in its header.
  * On COOKIE_VALID, `out` (may be NULL) receives the recovered options; it is
@@ -102,20 +102,21 @@ uint32_t cookie_make(struct cookie_jar *jar, const struct cookie_tuple *t, uint3
  * or merely old (cookie_diagnose() tells which); so is a cookie from an
  * epoch ahead of `now` (a peer's clock running fast). */
 enum cookie_verdict cookie_check(struct cookie_jar *jar, const struct cookie_tuple *t, uint32_t seq,
-				 uint32_t ack, uint64_t now, struct cookie_opts *out);
+                                 uint32_t ack, uint64_t now, struct cookie_opts *out);
 
 /* For an ACK cookie_check() refused: COOKIE_EXPIRED if its cookie was ours
  * but is older than the previous epoch (a slow client, or a peer instance's
  * clock running behind), else COOKIE_BAD_MAC. One more MAC: callers ration
  * it. */
 enum cookie_verdict cookie_diagnose(struct cookie_jar *jar, const struct cookie_tuple *t, uint32_t seq,
-				    uint32_t ack, uint64_t now);
+                                    uint32_t ack, uint64_t now);
 
 /* The raw SipHash key K_epoch of the epoch `now` falls in, for a cookie
  * maker outside this module (the XDP fast path). Returns 0, or -1 if
  * OpenSSL failed. */
 #define COOKIE_EPOCH_KEY_LEN 16
-int cookie_epoch_key(struct cookie_jar *jar, uint64_t now, uint64_t *epoch, uint8_t key[COOKIE_EPOCH_KEY_LEN]);
+int cookie_epoch_key(struct cookie_jar *jar, uint64_t now, uint64_t *epoch,
+                     uint8_t key[COOKIE_EPOCH_KEY_LEN]);
 
 const char *cookie_verdict_str(enum cookie_verdict v);
 

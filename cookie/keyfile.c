@@ -17,7 +17,7 @@ enum {
 };
 
 __attribute__((format(printf, 4, 5))) static int keyfile_fail(char *err, size_t errlen, const char *path,
-							      const char *fmt, ...)
+                                                              const char *fmt, ...)
 {
 	int n = snprintf(err, errlen, "%s: ", path);
 	va_list ap;
@@ -61,7 +61,7 @@ static ssize_t keyfile_read(int fd, char *buf, size_t len)
 }
 
 static int keyfile_decode(const char *hex, const char *path, uint8_t master[COOKIE_MASTER_LEN], char *err,
-			  size_t errlen)
+                          size_t errlen)
 {
 	for (int i = 0; i < KEYFILE_HEX_LEN; i += 2) {
 		int hi = keyfile_nibble(hex[i]), lo = keyfile_nibble(hex[i + 1]);
@@ -76,7 +76,7 @@ static int keyfile_decode(const char *hex, const char *path, uint8_t master[COOK
 /* Checks what was opened (not the path, which could change after a stat())
  * and decodes it into `master`. */
 static int keyfile_parse(int fd, const char *path, uint8_t master[COOKIE_MASTER_LEN], char *err,
-			 size_t errlen)
+                         size_t errlen)
 {
 	char buf[KEYFILE_BUF_LEN];
 	struct stat st;
@@ -89,14 +89,14 @@ static int keyfile_parse(int fd, const char *path, uint8_t master[COOKIE_MASTER_
 		return keyfile_fail(err, errlen, path, "not a regular file");
 	if (st.st_mode & 077)
 		return keyfile_fail(err, errlen, path,
-				    "mode %04o lets group or others at the key; chmod 600 it",
-				    (unsigned)(st.st_mode & 07777));
+		                    "mode %04o lets group or others at the key; chmod 600 it",
+		                    (unsigned)(st.st_mode & 07777));
 	len = keyfile_read(fd, buf, sizeof(buf));
 	if (len < 0)
 		ret = keyfile_fail(err, errlen, path, "cannot read: %s", strerror(errno));
 	else if (len < KEYFILE_HEX_LEN)
 		ret = keyfile_fail(err, errlen, path, "too short: %zd bytes, want %d hex digits", len,
-				   KEYFILE_HEX_LEN);
+		                   KEYFILE_HEX_LEN);
 	else if (len > KEYFILE_HEX_LEN && (len > KEYFILE_HEX_LEN + 1 || buf[KEYFILE_HEX_LEN] != '\n'))
 		ret = keyfile_fail(err, errlen, path, "trailing data after %d hex digits", KEYFILE_HEX_LEN);
 	else

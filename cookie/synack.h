@@ -93,7 +93,7 @@ static inline __u8 synack_wscale_index(__u8 wscale)
 static inline __u8 synack_low_pack(__u64 epoch, __u16 mss, __u8 wscale, int sack_ok)
 {
 	return (__u8)((epoch & 1) << SYNACK_LOW_PARITY_SHIFT | synack_mss_index(mss) << SYNACK_LOW_MSS_SHIFT |
-		      synack_wscale_index(wscale) << SYNACK_LOW_WSCALE_SHIFT | (sack_ok ? 1 : 0));
+	              synack_wscale_index(wscale) << SYNACK_LOW_WSCALE_SHIFT | (sack_ok ? 1 : 0));
 }
 
 static inline __u32 synack_low_parity(__u8 low)
@@ -145,7 +145,7 @@ static inline void synack_put16(__u8 *p, __u16 v)
 /* Addresses in network order, 16 bytes read; for AF_INET only the first 4
  * count, the other 12 enter as zeros whatever the caller left there. */
 static inline void synack_msg_fill(struct synack_msg *m, __u8 family, const __u8 *saddr, const __u8 *daddr,
-				   __u16 sport, __u16 dport, __u32 isn, __u8 low)
+                                   __u16 sport, __u16 dport, __u32 isn, __u8 low)
 {
 	__u8 *p = m->b;
 
@@ -196,10 +196,20 @@ struct synack_sip {
 
 static inline struct synack_sip synack_sipround(struct synack_sip s)
 {
-	s.v0 += s.v1; s.v1 = synack_rotl(s.v1, 13); s.v1 ^= s.v0; s.v0 = synack_rotl(s.v0, 32);
-	s.v2 += s.v3; s.v3 = synack_rotl(s.v3, 16); s.v3 ^= s.v2;
-	s.v0 += s.v3; s.v3 = synack_rotl(s.v3, 21); s.v3 ^= s.v0;
-	s.v2 += s.v1; s.v1 = synack_rotl(s.v1, 17); s.v1 ^= s.v2; s.v2 = synack_rotl(s.v2, 32);
+	s.v0 += s.v1;
+	s.v1 = synack_rotl(s.v1, 13);
+	s.v1 ^= s.v0;
+	s.v0 = synack_rotl(s.v0, 32);
+	s.v2 += s.v3;
+	s.v3 = synack_rotl(s.v3, 16);
+	s.v3 ^= s.v2;
+	s.v0 += s.v3;
+	s.v3 = synack_rotl(s.v3, 21);
+	s.v3 ^= s.v0;
+	s.v2 += s.v1;
+	s.v1 = synack_rotl(s.v1, 17);
+	s.v1 ^= s.v2;
+	s.v2 = synack_rotl(s.v2, 32);
 	return s;
 }
 
@@ -214,7 +224,8 @@ static inline __u64 synack_siphash(const struct synack_msg *m, __u64 k0, __u64 k
 		k0 ^ 0x6c7967656e657261ULL,
 		k1 ^ 0x7465646279746573ULL,
 	};
-	__u64 last = (__u64)SYNACK_MSG_LEN << 56 | (__u64)m->b[SYNACK_MSG_LEN - 1] << 8 | m->b[SYNACK_MSG_LEN - 2];
+	__u64 last = (__u64)SYNACK_MSG_LEN << 56 | (__u64)m->b[SYNACK_MSG_LEN - 1] << 8 |
+	             m->b[SYNACK_MSG_LEN - 2];
 
 	for (int i = 0; i < SYNACK_MSG_LEN / 8; i++) {
 		__u64 w = synack_msg_word(m, i);
@@ -235,7 +246,8 @@ static inline __u64 synack_siphash(const struct synack_msg *m, __u64 k0, __u64 k
  * reference code serialises it) as bits 31..8, above the low byte. */
 static inline __u32 synack_cookie(__u64 mac, __u8 low)
 {
-	return (__u32)(mac & 0xff) << 24 | (__u32)(mac >> 8 & 0xff) << 16 | (__u32)(mac >> 16 & 0xff) << 8 | low;
+	return (__u32)(mac & 0xff) << 24 | (__u32)(mac >> 8 & 0xff) << 16 | (__u32)(mac >> 16 & 0xff) << 8 |
+	       low;
 }
 
 /* Our SYN-ACK's options, in the order and alignment Linux uses, into `o`
@@ -243,7 +255,7 @@ static inline __u32 synack_cookie(__u64 mac, __u8 low)
  * `tsval`, TSecr `tsecr`) if the SYN offered them; our shift `wscale` if the
  * SYN offered window scaling. Returns their length, a multiple of 4. */
 static inline __u32 synack_opts_write(__u8 *o, __u16 mss, int sack_ok, int has_ts, __u32 tsval, __u32 tsecr,
-				      int has_wscale, __u8 wscale)
+                                      int has_wscale, __u8 wscale)
 {
 	__u32 n = SYNACK_OPT_MSS_LEN;
 

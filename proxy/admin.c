@@ -36,8 +36,8 @@ struct admin_conn {
 	struct bufferevent *bev;
 	struct event *deadline;
 	enum admin_conn_state state;
-	bool peer_closed;    /* EOF seen while writing */
-	size_t discarded;    /* bytes read after the request was answered */
+	bool peer_closed; /* EOF seen while writing */
+	size_t discarded; /* bytes read after the request was answered */
 	TAILQ_ENTRY(admin_conn) link;
 };
 
@@ -61,10 +61,10 @@ size_t admin_format_metrics(const uint64_t values[STAT_COUNT], char *buf, size_t
 	for (size_t i = 0; i < STAT_COUNT && off < cap; i++) {
 		enum stats_id id = (enum stats_id)i;
 		int n = snprintf(buf + off, cap - off,
-				 "# HELP synguard_%s %s\n# TYPE synguard_%s %s\nsynguard_%s %llu\n",
-				 stats_name(id), stats_help(id), stats_name(id),
-				 stats_is_gauge(id) ? "gauge" : "counter", stats_name(id),
-				 (unsigned long long)values[i]);
+		                 "# HELP synguard_%s %s\n# TYPE synguard_%s %s\nsynguard_%s %llu\n",
+		                 stats_name(id), stats_help(id), stats_name(id),
+		                 stats_is_gauge(id) ? "gauge" : "counter", stats_name(id),
+		                 (unsigned long long)values[i]);
 		if (n < 0)
 			break;
 		off += (size_t)n;
@@ -206,11 +206,12 @@ static int admin_respond(struct admin_conn *c, enum admin_request r, bool head_o
 	} else {
 		len = strlen(body);
 	}
-	if (evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s"
-				"Connection: close\r\n\r\n",
-				admin_status[r].code, admin_status[r].reason,
-				r == ADMIN_REQ_METRICS ? "text/plain; version=0.0.4" : "text/plain", len,
-				r == ADMIN_REQ_METHOD ? "Allow: GET, HEAD\r\n" : "") < 0)
+	if (evbuffer_add_printf(out,
+	                        "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s"
+	                        "Connection: close\r\n\r\n",
+	                        admin_status[r].code, admin_status[r].reason,
+	                        r == ADMIN_REQ_METRICS ? "text/plain; version=0.0.4" : "text/plain", len,
+	                        r == ADMIN_REQ_METHOD ? "Allow: GET, HEAD\r\n" : "") < 0)
 		return -1;
 	/* HEAD: the headers GET would have, no body. */
 	return head_only ? 0 : evbuffer_add(out, body, len);
@@ -290,7 +291,7 @@ static void admin_on_deadline(evutil_socket_t fd, short what, void *arg)
 }
 
 static void admin_on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
-			    void *arg)
+                            void *arg)
 {
 	struct admin *a = arg;
 
@@ -301,7 +302,7 @@ static void admin_on_accept(struct evconnlistener *l, evutil_socket_t fd, struct
 		close(fd);
 		a->refused++;
 		log_debug("admin: %u connections open, one more refused (%" PRIu64 " so far)", a->n_conns,
-			  a->refused);
+		          a->refused);
 		return;
 	}
 	struct admin_conn *c = calloc(1, sizeof(*c));
@@ -327,8 +328,8 @@ static void admin_on_accept(struct evconnlistener *l, evutil_socket_t fd, struct
 	}
 }
 
-struct admin *admin_new(struct event_base *base, const struct config_endpoint *ep,
-			struct stats *const *all, size_t n, unsigned deadline_ms, char *err, size_t errlen)
+struct admin *admin_new(struct event_base *base, const struct config_endpoint *ep, struct stats *const *all,
+                        size_t n, unsigned deadline_ms, char *err, size_t errlen)
 {
 	struct admin *a = calloc(1, sizeof(*a));
 	int rcvbuf = ADMIN_HEAD_MAX;
@@ -343,15 +344,15 @@ struct admin *admin_new(struct event_base *base, const struct config_endpoint *e
 	a->deadline.tv_sec = deadline_ms / 1000;
 	a->deadline.tv_usec = (suseconds_t)(deadline_ms % 1000) * 1000;
 	TAILQ_INIT(&a->conns);
-	a->listener = evconnlistener_new_bind(base, admin_on_accept, a,
-					      LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
-					      16, (const struct sockaddr *)&ep->addr, (int)ep->len);
+	a->listener = evconnlistener_new_bind(
+	        base, admin_on_accept, a, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+	        16, (const struct sockaddr *)&ep->addr, (int)ep->len);
 	/* Accepted sockets inherit it: the kernel too holds little per client. */
-	if (!a->listener || setsockopt(evconnlistener_get_fd(a->listener), SOL_SOCKET, SO_RCVBUF,
-				       &rcvbuf, sizeof(rcvbuf)) < 0) {
+	if (!a->listener || setsockopt(evconnlistener_get_fd(a->listener), SOL_SOCKET, SO_RCVBUF, &rcvbuf,
+	                               sizeof(rcvbuf)) < 0) {
 		char text[64];
-		snprintf(err, errlen, "cannot listen on %s: %s",
-			 config_endpoint_str(ep, text, sizeof(text)), strerror(errno));
+		snprintf(err, errlen, "cannot listen on %s: %s", config_endpoint_str(ep, text, sizeof(text)),
+		         strerror(errno));
 		admin_free(a);
 		return NULL;
 	}

@@ -41,8 +41,8 @@ struct admin;
 
 /* Listen on `ep`. `all` holds `n` workers' stats (borrowed). Connections
  * are closed `deadline_ms` after accept. NULL with a message in `err`. */
-struct admin *admin_new(struct event_base *base, const struct config_endpoint *ep,
-			struct stats *const *all, size_t n, unsigned deadline_ms, char *err, size_t errlen);
+struct admin *admin_new(struct event_base *base, const struct config_endpoint *ep, struct stats *const *all,
+                        size_t n, unsigned deadline_ms, char *err, size_t errlen);
 
 /* Closes the listener and every open connection. */
 void admin_free(struct admin *a);

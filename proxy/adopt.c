@@ -37,7 +37,7 @@ static enum adopt_result adopt_connect(const struct adopt_req *req, int *fd)
 	else if (adopt_setint(s, SOL_SOCKET, SO_MARK, (int)req->mark_repair) < 0)
 		res = ADOPT_ERR_SOCKET;
 	else if (adopt_queue_seq(s, TCP_SEND_QUEUE, req->snd_isn + 1) < 0 ||
-		 adopt_queue_seq(s, TCP_RECV_QUEUE, req->rcv_isn + 1) < 0)
+	         adopt_queue_seq(s, TCP_RECV_QUEUE, req->rcv_isn + 1) < 0)
 		res = ADOPT_ERR_SEQ;
 	else if (bind(s, (const struct sockaddr *)&req->local, netaddr_len(&req->local)) < 0)
 		res = ADOPT_ERR_BIND;
@@ -67,7 +67,7 @@ static int adopt_options(int fd, const struct adopt_req *req)
 		opts[n++] = (struct tcp_repair_opt){ TCPOPT_WINDOW, 0 };
 	else
 		opts[n++] = (struct tcp_repair_opt){ TCPOPT_WINDOW,
-						     req->snd_wscale | ((uint32_t)req->rcv_wscale << 16) };
+			                             req->snd_wscale | ((uint32_t)req->rcv_wscale << 16) };
 	if (req->sack_ok)
 		opts[n++] = (struct tcp_repair_opt){ TCPOPT_SACK_PERMITTED, 0 };
 	if (req->ts_ok)
@@ -134,7 +134,8 @@ static enum adopt_result adopt_finish(int fd, const struct adopt_req *req)
 	/* LIVE before repair off: the window probe that leaving repair sends
 	 * (it also ACKs the injected bytes) may draw an immediate answer, which
 	 * the firewall must already let through. */
-	if (adopt_setint(fd, SOL_SOCKET, SO_MARK, (int)req->mark_live) < 0 || adopt_leave_repair(fd, true) < 0)
+	if (adopt_setint(fd, SOL_SOCKET, SO_MARK, (int)req->mark_live) < 0 ||
+	    adopt_leave_repair(fd, true) < 0)
 		return ADOPT_ERR_LIVE;
 	return ADOPT_OK;
 }

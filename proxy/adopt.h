@@ -21,16 +21,16 @@
 struct adopt_req {
 	struct sockaddr_storage local; /* the protected address:port reached */
 	struct sockaddr_storage peer;  /* the client */
-	uint32_t snd_isn;   /* our ISN: the cookie */
-	uint32_t rcv_isn;   /* the client's ISN */
-	uint16_t mss;       /* the client's MSS, from the cookie */
-	uint8_t snd_wscale; /* the client's shift, or ADOPT_WSCALE_NONE */
-	uint8_t rcv_wscale; /* ours, as sent in the SYN-ACK */
+	uint32_t snd_isn;              /* our ISN: the cookie */
+	uint32_t rcv_isn;              /* the client's ISN */
+	uint16_t mss;                  /* the client's MSS, from the cookie */
+	uint8_t snd_wscale;            /* the client's shift, or ADOPT_WSCALE_NONE */
+	uint8_t rcv_wscale;            /* ours, as sent in the SYN-ACK */
 	bool sack_ok;
-	bool ts_ok;         /* the ACK carried timestamps */
-	uint32_t ts_now;    /* our timestamp clock now (same clock as the SYN-ACK's TSval) */
-	uint16_t window;    /* the ACK's window field, unscaled */
-	uint16_t rcv_wnd;   /* the window we advertised in the SYN-ACK */
+	bool ts_ok;       /* the ACK carried timestamps */
+	uint32_t ts_now;  /* our timestamp clock now (same clock as the SYN-ACK's TSval) */
+	uint16_t window;  /* the ACK's window field, unscaled */
+	uint16_t rcv_wnd; /* the window we advertised in the SYN-ACK */
 	uint32_t mark_repair;
 	uint32_t mark_live;
 	const uint8_t *data; /* in-order bytes starting at rcv_isn + 1 */
@@ -39,15 +39,15 @@ struct adopt_req {
 
 enum adopt_result {
 	ADOPT_OK = 0,
-	ADOPT_ERR_SOCKET,  /* socket() or SO_MARK failed */
-	ADOPT_ERR_REPAIR,  /* TCP_REPAIR refused: no CAP_NET_ADMIN? */
-	ADOPT_ERR_SEQ,     /* TCP_REPAIR_QUEUE / TCP_QUEUE_SEQ */
+	ADOPT_ERR_SOCKET, /* socket() or SO_MARK failed */
+	ADOPT_ERR_REPAIR, /* TCP_REPAIR refused: no CAP_NET_ADMIN? */
+	ADOPT_ERR_SEQ,    /* TCP_REPAIR_QUEUE / TCP_QUEUE_SEQ */
 	ADOPT_ERR_BIND,
 	ADOPT_ERR_CONNECT, /* 4-tuple still taken after clearing TIME_WAIT */
 	ADOPT_ERR_OPTIONS, /* TCP_REPAIR_OPTIONS / TCP_TIMESTAMP */
 	ADOPT_ERR_WINDOW,
 	ADOPT_ERR_INJECT,
-	ADOPT_ERR_LIVE,    /* marking live / leaving repair */
+	ADOPT_ERR_LIVE, /* marking live / leaving repair */
 	ADOPT_RESULT_COUNT
 };
 

@@ -37,7 +37,8 @@ struct fastpath {
 
 static int fastpath_add_endpoint(struct fastpath *fp, const struct config_endpoint *ep)
 {
-	struct xdp_endpoint key = { .family = (uint8_t)ep->addr.ss_family, .port = htons(netaddr_port(&ep->addr)) };
+	struct xdp_endpoint key = { .family = (uint8_t)ep->addr.ss_family,
+		                    .port = htons(netaddr_port(&ep->addr)) };
 	const uint8_t *addr;
 	size_t alen = netaddr_raw(&ep->addr, &addr);
 	uint8_t one = 1;
@@ -215,7 +216,7 @@ int fastpath_set_key(struct fastpath *fp, uint64_t epoch, const uint8_t key[COOK
 int fastpath_run(struct fastpath *fp, const uint8_t *in, size_t len, uint8_t *out, size_t *out_len)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in, .data_size_in = (uint32_t)len, .data_out = out,
-		    .data_size_out = (uint32_t)*out_len, .repeat = 1);
+	            .data_size_out = (uint32_t)*out_len, .repeat = 1);
 
 	if (bpf_prog_test_run_opts(bpf_program__fd(fp->skel->progs.xdp_syn), &opts) < 0)
 		return -1;
@@ -228,7 +229,7 @@ static uint64_t fastpath_counter(struct fastpath *fp, uint32_t stat)
 	uint64_t per_cpu[fp->ncpus], sum = 0;
 
 	if (bpf_map__lookup_elem(fp->skel->maps.stats, &stat, sizeof(stat), per_cpu,
-				 sizeof(uint64_t) * (size_t)fp->ncpus, 0) < 0)
+	                         sizeof(uint64_t) * (size_t)fp->ncpus, 0) < 0)
 		return 0;
 	for (int i = 0; i < fp->ncpus; i++)
 		sum += per_cpu[i];
@@ -252,14 +253,11 @@ void fastpath_update_stats(struct fastpath *fp)
 	const struct {
 		enum stats_id id;
 		uint64_t v;
-	} *m, map[] = {
+	} * m, map[] = {
 		/* SYNs it passed on reach the ring and are counted there. */
-		{ STAT_syn_received, c.synacks },
-		{ STAT_synack_sent, c.synacks },
-		{ STAT_synack_xdp, c.synacks },
-		{ STAT_rx_martian, c.martian },
-		{ STAT_rx_malformed, c.malformed },
-		{ STAT_rx_bad_csum, c.bad_csum },
+		{ STAT_syn_received, c.synacks },   { STAT_synack_sent, c.synacks },
+		{ STAT_synack_xdp, c.synacks },     { STAT_rx_martian, c.martian },
+		{ STAT_rx_malformed, c.malformed }, { STAT_rx_bad_csum, c.bad_csum },
 	};
 
 	for (m = map; m < map + sizeof(map) / sizeof(map[0]); m++)
@@ -279,7 +277,8 @@ static void fastpath_tick(struct fastpath *fp)
 		fp->epoch = epoch;
 	memset(key, 0, sizeof(key));
 	if (localaddr_refresh(fp->local) == 1 && fastpath_set_local(fp, fp->local) < 0)
-		log_warn("XDP fast path: cannot hold all %zu addresses of this host", localaddr_count(fp->local));
+		log_warn("XDP fast path: cannot hold all %zu addresses of this host",
+		         localaddr_count(fp->local));
 	fastpath_update_stats(fp);
 }
 
@@ -291,7 +290,7 @@ static void fastpath_on_tick(evutil_socket_t fd, short what, void *arg)
 }
 
 int fastpath_start(struct fastpath *fp, struct event_base *base, const uint8_t master[COOKIE_MASTER_LEN],
-		   uint32_t period_s, struct stats *stats, char *err, size_t errlen)
+                   uint32_t period_s, struct stats *stats, char *err, size_t errlen)
 {
 	struct timeval every = { 1, 0 };
 

@@ -34,7 +34,7 @@ void fastpath_close(struct fastpath *fp);
  * refreshed now and then every second on a timer of `base`. Returns 0, or
  * -1 with a message in `err`. */
 int fastpath_start(struct fastpath *fp, struct event_base *base, const uint8_t master[COOKIE_MASTER_LEN],
-		   uint32_t period_s, struct stats *stats, char *err, size_t errlen);
+                   uint32_t period_s, struct stats *stats, char *err, size_t errlen);
 
 /* Bring the counters in fastpath_start()'s `stats` up to date now, for a
  * reader who cannot wait for the next second. */

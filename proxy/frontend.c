@@ -57,7 +57,7 @@ struct fe_pending {
 	const uint8_t *eth; /* the ACK's frame, to address a reset */
 	struct cookie_tuple tuple;
 	struct cookie_opts opts;
-	uint32_t next_seq;  /* where the next in-order early byte belongs */
+	uint32_t next_seq; /* where the next in-order early byte belongs */
 	unsigned n_segs;
 	struct {
 		const uint8_t *data;
@@ -73,7 +73,7 @@ struct fe_pending {
 struct fe_conn {
 	struct conntab_entry entry;
 	struct frontend *fe;
-	int fd;             /* the client socket (the relay owns it) */
+	int fd; /* the client socket (the relay owns it) */
 	uint32_t rcv_isn;
 	uint32_t next_seq;  /* the client's first byte not injected by us */
 	uint64_t live_ns;   /* when the socket went live (CLOCK_REALTIME) */
@@ -90,22 +90,22 @@ struct frontend {
 	struct stats *stats;
 	struct ring *ring;
 	struct tx *tx;
-	unsigned ifindex;        /* cfg->interface's: the scope of its link-local addresses */
+	unsigned ifindex; /* cfg->interface's: the scope of its link-local addresses */
 	struct cookie_jar *jar;
 	struct conntab *conns;
 	struct localaddr *local; /* this host's addresses, refreshed every tick */
 	struct backend_pool *pool;
 	struct relay_ctx *relay;
 	struct event *ev_ring;
-	struct event *ev_guard;   /* drains the ring when relay events keep it waiting */
-	bool ring_served;         /* since the guard last looked */
+	struct event *ev_guard; /* drains the ring when relay events keep it waiting */
+	bool ring_served;       /* since the guard last looked */
 	struct event *ev_tick;
 	TAILQ_HEAD(, fe_conn) lingering; /* finished connections, oldest first */
 	size_t n_lingering;
-	uint64_t linger_s; /* how long: TIME_WAIT, or the life of a cookie if longer */
-	int ring_err;    /* the ring's last error, until frames flow again */
+	uint64_t linger_s;      /* how long: TIME_WAIT, or the life of a cookie if longer */
+	int ring_err;           /* the ring's last error, until frames flow again */
 	unsigned diagnose_left; /* cookie_diagnose() calls left this second */
-	uint32_t ts_ms;  /* our TCP timestamp clock */
+	uint32_t ts_ms;         /* our TCP timestamp clock */
 	time_t last_warn;
 	unsigned n_pending;
 	struct fe_pending pending[FE_PENDING_MAX];
@@ -129,13 +129,13 @@ static uint32_t fe_ts_clock(void)
 }
 
 /* At most one warning a second per worker: a flood must not flood the log. */
-#define fe_warn(fe, ...)                                            \
-	do {                                                        \
-		time_t now_ = time(NULL);                           \
-		if (now_ != (fe)->last_warn) {                      \
-			(fe)->last_warn = now_;                     \
-			log_warn(__VA_ARGS__);                      \
-		}                                                   \
+#define fe_warn(fe, ...)                        \
+	do {                                    \
+		time_t now_ = time(NULL);       \
+		if (now_ != (fe)->last_warn) {  \
+			(fe)->last_warn = now_; \
+			log_warn(__VA_ARGS__);  \
+		}                               \
 	} while (0)
 
 /* Answer the segment `seg`, received in Ethernet frame `eth`, with a reset. */
@@ -149,7 +149,7 @@ static void fe_send_rst(struct frontend *fe, const uint8_t *eth, const struct pk
 }
 
 static void fe_syn(struct frontend *fe, const uint8_t *eth, const struct pkt_tcp *syn,
-		   const struct cookie_tuple *t)
+                   const struct cookie_tuple *t)
 {
 	struct cookie_opts offered = {
 		.mss = synack_offered_mss(syn->opt.has_mss, syn->opt.mss),
@@ -361,8 +361,8 @@ static void fe_adopt(struct frontend *fe, const struct fe_pending *p)
 	if (log_enabled(LOG_DEBUG)) {
 		char peer[NETADDR_STRLEN];
 		log_debug("adopted %s (fe %p), %zu early bytes in %u segments%s",
-			  netaddr_str(&req.peer, peer, sizeof(peer)), (void *)fe, req.data_len, p->n_segs,
-			  tw_killed ? ", old socket on the 4-tuple removed" : "");
+		          netaddr_str(&req.peer, peer, sizeof(peer)), (void *)fe, req.data_len, p->n_segs,
+		          tw_killed ? ", old socket on the 4-tuple removed" : "");
 	}
 	if (tw_killed)
 		stats_inc(fe->stats, STAT_adopt_tw_killed);
@@ -541,8 +541,8 @@ static void fe_on_tick(evutil_socket_t fd, short what, void *arg)
 }
 
 struct frontend *frontend_new(struct event_base *base, const struct config *cfg,
-			      const uint8_t master[COOKIE_MASTER_LEN], uint16_t *fanout,
-			      struct stats *stats, char *err, size_t errlen)
+                              const uint8_t master[COOKIE_MASTER_LEN], uint16_t *fanout, struct stats *stats,
+                              char *err, size_t errlen)
 {
 	struct frontend *fe = calloc(1, sizeof(*fe));
 	uint64_t seed;
@@ -557,7 +557,8 @@ struct frontend *frontend_new(struct event_base *base, const struct config *cfg,
 	fe->diagnose_left = FE_DIAGNOSE_PER_S;
 	/* A cookie is valid for at most two key periods after it was made,
 	 * which is before the connection closed. */
-	fe->linger_s = 2 * (uint64_t)cfg->key_period_s > FE_LINGER_S ? 2 * (uint64_t)cfg->key_period_s : FE_LINGER_S;
+	fe->linger_s = 2 * (uint64_t)cfg->key_period_s > FE_LINGER_S ? 2 * (uint64_t)cfg->key_period_s
+	                                                             : FE_LINGER_S;
 	fe->vctx = (struct verdict_ctx){
 		.listen = fe->listen,
 		.n_listen = verdict_listen_init(cfg, fe->listen),
@@ -574,7 +575,8 @@ struct frontend *frontend_new(struct event_base *base, const struct config *cfg,
 		snprintf(err, errlen, "cannot read this host's addresses: %s", strerror(errno));
 		goto fail;
 	}
-	if (!(fe->ring = ring_open(cfg, fanout, err, errlen)) || !(fe->tx = tx_open(cfg->interface, err, errlen)))
+	if (!(fe->ring = ring_open(cfg, fanout, err, errlen)) ||
+	    !(fe->tx = tx_open(cfg->interface, err, errlen)))
 		goto fail;
 	/* Once: the rings are bound to this index too (main stops when the
 	 * interface's changes). Adopted link-local addresses are scoped to it. */
@@ -597,9 +599,9 @@ struct frontend *frontend_new(struct event_base *base, const struct config *cfg,
 	    !(fe->ev_ring = event_new(base, ring_fd(fe->ring), EV_READ | EV_PERSIST, fe_on_ring, fe)) ||
 	    !(fe->ev_guard = event_new(base, -1, EV_PERSIST, fe_on_guard, fe)) ||
 	    !(fe->ev_tick = event_new(base, -1, EV_PERSIST, fe_on_tick, fe)) ||
-	    event_priority_set(fe->ev_ring, FE_PRIO_RING) < 0 || event_priority_set(fe->ev_guard, FE_PRIO_GUARD) < 0 ||
-	    event_add(fe->ev_ring, NULL) < 0 || event_add(fe->ev_guard, &guard_every) < 0 ||
-	    event_add(fe->ev_tick, &one_second) < 0) {
+	    event_priority_set(fe->ev_ring, FE_PRIO_RING) < 0 ||
+	    event_priority_set(fe->ev_guard, FE_PRIO_GUARD) < 0 || event_add(fe->ev_ring, NULL) < 0 ||
+	    event_add(fe->ev_guard, &guard_every) < 0 || event_add(fe->ev_tick, &one_second) < 0) {
 		snprintf(err, errlen, "cannot add the ring and timer events to the loop");
 		goto fail;
 	}

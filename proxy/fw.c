@@ -45,16 +45,16 @@ size_t fw_ruleset(const struct config *cfg, char *buf, size_t cap)
 	/* "add" then "delete" makes the delete succeed whether or not a stale
 	 * table from a crashed run exists; nft applies the file atomically. */
 	if (fw_append(buf, cap, &off,
-		      "add table inet " FW_TABLE "\n"
-		      "delete table inet " FW_TABLE "\n"
-		      "table inet " FW_TABLE " {\n"
-		      "\tchain guard {\n"
-		      "\t\tsocket mark 0x%08x accept\n"
-		      "\t\tcounter drop\n"
-		      "\t}\n"
-		      "\tchain prerouting {\n"
-		      "\t\ttype filter hook prerouting priority raw; policy accept;\n",
-		      FW_MARK_LIVE) < 0)
+	              "add table inet " FW_TABLE "\n"
+	              "delete table inet " FW_TABLE "\n"
+	              "table inet " FW_TABLE " {\n"
+	              "\tchain guard {\n"
+	              "\t\tsocket mark 0x%08x accept\n"
+	              "\t\tcounter drop\n"
+	              "\t}\n"
+	              "\tchain prerouting {\n"
+	              "\t\ttype filter hook prerouting priority raw; policy accept;\n",
+	              FW_MARK_LIVE) < 0)
 		return 0;
 	for (size_t i = 0; i < cfg->n_listen; i++) {
 		const struct config_endpoint *ep = &cfg->listen[i];

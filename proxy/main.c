@@ -38,16 +38,16 @@ struct worker {
 
 struct daemon {
 	struct config cfg;
-	struct privs_user user;  /* cfg.user, resolved */
+	struct privs_user user; /* cfg.user, resolved */
 	struct fw *fw;
 	struct event_base *base; /* main thread: signals and the admin endpoint */
 	struct admin *admin;
-	struct event *ev_tick;   /* every second */
+	struct event *ev_tick; /* every second */
 	unsigned ticks;
-	unsigned ifindex;        /* the interface's, at start */
-	int exit_code;           /* set by whoever stops the loop for a failure */
+	unsigned ifindex; /* the interface's, at start */
+	int exit_code;    /* set by whoever stops the loop for a failure */
 	struct report report;
-	struct fastpath *fastpath; /* xdp = "on" */
+	struct fastpath *fastpath;   /* xdp = "on" */
 	struct stats fastpath_stats; /* its counters, summed with the workers' */
 	unsigned n_workers;
 	struct worker workers[MAX_WORKERS];
@@ -57,15 +57,14 @@ struct daemon {
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"usage: synguard -c FILE        run in the foreground, protecting what FILE says\n"
-		"       synguard -t -c FILE     check FILE and exit\n"
-		"       synguard --gen-key PATH write a new random cookie key to PATH (mode 0600)\n"
-		"       synguard --version | --help\n"
-		"\n"
-		"Signals: TERM/INT stop, USR1 prints the counters to stderr.\n"
-		"Run it as root (it sets up with CAP_NET_ADMIN and CAP_NET_RAW, then becomes\n"
-		"the configured user with only the capabilities it still needs) with nftables.\n");
+	fprintf(out, "usage: synguard -c FILE        run in the foreground, protecting what FILE says\n"
+	             "       synguard -t -c FILE     check FILE and exit\n"
+	             "       synguard --gen-key PATH write a new random cookie key to PATH (mode 0600)\n"
+	             "       synguard --version | --help\n"
+	             "\n"
+	             "Signals: TERM/INT stop, USR1 prints the counters to stderr.\n"
+	             "Run it as root (it sets up with CAP_NET_ADMIN and CAP_NET_RAW, then becomes\n"
+	             "the configured user with only the capabilities it still needs) with nftables.\n");
 }
 
 static void daemon_print_stats(struct daemon *d)
@@ -125,7 +124,7 @@ static int daemon_start_admin(struct daemon *d)
 	if (!d->cfg.admin_enabled)
 		return 0;
 	d->admin = admin_new(d->base, &d->cfg.admin, d->all_stats, d->n_stats, ADMIN_DEADLINE_MS, err,
-			     sizeof(err));
+	                     sizeof(err));
 	if (!d->admin) {
 		log_error("admin endpoint: %s", err);
 		return -1;
@@ -143,7 +142,7 @@ static int daemon_start_fastpath(struct daemon *d, const uint8_t master[COOKIE_M
 		return 0;
 	d->fastpath = fastpath_open(&d->cfg, d->cfg.interface, err, sizeof(err));
 	if (!d->fastpath || fastpath_start(d->fastpath, d->base, master, d->cfg.key_period_s,
-					   &d->fastpath_stats, err, sizeof(err)) < 0) {
+	                                   &d->fastpath_stats, err, sizeof(err)) < 0) {
 		log_error("xdp = \"on\": %s", err);
 		return -1;
 	}
@@ -151,11 +150,12 @@ static int daemon_start_fastpath(struct daemon *d, const uint8_t master[COOKIE_M
 	mode = fastpath_mode(d->fastpath);
 	if (strcmp(mode, "generic") == 0)
 		log_warn("XDP fast path attached to %s in generic mode (its driver has no native XDP): "
-			 "SYNs are answered before the TCP stack, but after the kernel built a buffer for each",
-			 d->cfg.interface);
+		         "SYNs are answered before the TCP stack, but after the kernel built a buffer for "
+		         "each",
+		         d->cfg.interface);
 	else
-		log_info("XDP fast path attached to %s (%s mode): SYNs are answered in the driver", d->cfg.interface,
-			 mode);
+		log_info("XDP fast path attached to %s (%s mode): SYNs are answered in the driver",
+		         d->cfg.interface, mode);
 	return 0;
 }
 
@@ -185,15 +185,16 @@ static int daemon_confine(struct daemon *d)
 		log_error("%s", err);
 		return -1;
 	}
-	log_info("running as user %s (uid %u, gid %u) with capabilities %s", d->cfg.user, (unsigned)d->user.uid,
-		 (unsigned)d->user.gid, privs_caps_str(caps, sizeof(caps)));
+	log_info("running as user %s (uid %u, gid %u) with capabilities %s", d->cfg.user,
+	         (unsigned)d->user.uid, (unsigned)d->user.gid, privs_caps_str(caps, sizeof(caps)));
 	n = sandbox_enter(err, sizeof(err));
 	if (n < 0) {
 		log_error("%s", err);
 		return -1;
 	}
 	log_info("system calls filtered: %d allowed; any other fails with EPERM and the kernel logs it "
-		 "(audit type=1326)", n);
+	         "(audit type=1326)",
+	         n);
 	return 0;
 }
 
@@ -213,7 +214,7 @@ static void raise_fd_limit(const struct config *cfg)
 	rl.rlim_cur = rl.rlim_max;
 	setrlimit(RLIMIT_NOFILE, &rl);
 	log_warn("open-file limit is %llu, below the %llu that max_connections = %u needs",
-		 (unsigned long long)rl.rlim_cur, (unsigned long long)want, cfg->max_connections);
+	         (unsigned long long)rl.rlim_cur, (unsigned long long)want, cfg->max_connections);
 }
 
 static int load_master(const struct config *cfg, uint8_t master[COOKIE_MASTER_LEN])
@@ -259,8 +260,8 @@ static int daemon_new_workers(struct daemon *d, const uint8_t master[COOKIE_MAST
 			log_error("cannot create an event loop");
 			return -1;
 		}
-		w->fe = frontend_new(w->base, &d->cfg, master, d->cfg.workers > 1 ? &fanout : NULL, &w->stats, err,
-				     sizeof(err));
+		w->fe = frontend_new(w->base, &d->cfg, master, d->cfg.workers > 1 ? &fanout : NULL, &w->stats,
+		                     err, sizeof(err));
 		if (!w->fe) {
 			log_error("worker %u: %s", i, err);
 			return -1;
@@ -337,9 +338,9 @@ static int daemon_run(struct daemon *d)
 	    daemon_start_workers(d) == 0) {
 		char ep[64];
 		log_info("ready: protecting %zu endpoint(s) on %s (first %s), %zu backend(s), %u worker(s)",
-			 d->cfg.n_listen, d->cfg.interface,
-			 config_endpoint_str(&d->cfg.listen[0], ep, sizeof(ep)), d->cfg.n_backends,
-			 d->n_workers);
+		         d->cfg.n_listen, d->cfg.interface,
+		         config_endpoint_str(&d->cfg.listen[0], ep, sizeof(ep)), d->cfg.n_backends,
+		         d->n_workers);
 		event_base_dispatch(d->base);
 		rc = d->exit_code;
 	}
@@ -366,12 +367,9 @@ out:
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "test", no_argument, NULL, 't' },
-		{ "gen-key", required_argument, NULL, 'g' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{ "config", required_argument, NULL, 'c' },  { "test", no_argument, NULL, 't' },
+		{ "gen-key", required_argument, NULL, 'g' }, { "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },          { NULL, 0, NULL, 0 },
 	};
 	static struct daemon d; /* large: keep it off the stack */
 	const char *path = NULL;

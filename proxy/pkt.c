@@ -9,22 +9,22 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#define ETH_ADDRS_LEN	12	/* destination and source MAC */
-#define ETH_TYPE_IP4	0x0800
-#define ETH_TYPE_IP6	0x86dd
-#define ETH_TYPE_8021Q	0x8100
-#define ETH_TYPE_8021AD	0x88a8
-#define ETH_VLAN_MAX	2	/* QinQ: a service tag and a customer tag */
+#define ETH_ADDRS_LEN 12 /* destination and source MAC */
+#define ETH_TYPE_IP4 0x0800
+#define ETH_TYPE_IP6 0x86dd
+#define ETH_TYPE_8021Q 0x8100
+#define ETH_TYPE_8021AD 0x88a8
+#define ETH_VLAN_MAX 2 /* QinQ: a service tag and a customer tag */
 
-#define IP4_HLEN	20
-#define IP4_MF		0x2000
-#define IP4_DF		0x4000
-#define IP4_OFFMASK	0x1fff
-#define IP6_HLEN	40
-#define IP6_EXT_MAX	8	/* RFC 8200 §4.1 allows 4 of the kinds we walk */
+#define IP4_HLEN 20
+#define IP4_MF 0x2000
+#define IP4_DF 0x4000
+#define IP4_OFFMASK 0x1fff
+#define IP6_HLEN 40
+#define IP6_EXT_MAX 8 /* RFC 8200 §4.1 allows 4 of the kinds we walk */
 
-#define TCP_HLEN	20
-#define TCP_HLEN_MAX	60
+#define TCP_HLEN 20
+#define TCP_HLEN_MAX 60
 
 /* Sizes of the options we understand, kind and length bytes included. */
 static const uint8_t tcpopt_size[] = {
@@ -34,34 +34,29 @@ static const uint8_t tcpopt_size[] = {
 	[SYNACK_OPT_TS] = SYNACK_OPT_TS_LEN,
 };
 
-static uint16_t
-rd16(const uint8_t *p)
+static uint16_t rd16(const uint8_t *p)
 {
 	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
-static uint32_t
-rd32(const uint8_t *p)
+static uint32_t rd32(const uint8_t *p)
 {
 	return (uint32_t)rd16(p) << 16 | rd16(p + 2);
 }
 
-static void
-wr16(uint8_t *p, uint16_t v)
+static void wr16(uint8_t *p, uint16_t v)
 {
 	p[0] = v >> 8;
 	p[1] = v & 0xff;
 }
 
-static void
-wr32(uint8_t *p, uint32_t v)
+static void wr32(uint8_t *p, uint32_t v)
 {
 	wr16(p, v >> 16);
 	wr16(p + 2, v & 0xffff);
 }
 
-static size_t
-addr_len(uint8_t family)
+static size_t addr_len(uint8_t family)
 {
 	return family == AF_INET ? 4 : 16;
 }
@@ -72,8 +67,7 @@ addr_len(uint8_t family)
  * 64-bit accumulator, and the folded result is stored back as it is. Every
  * chunk but the last one summed must have an even length.
  */
-static uint64_t
-csum_add(uint64_t sum, const uint8_t *p, size_t len)
+static uint64_t csum_add(uint64_t sum, const uint8_t *p, size_t len)
 {
 	uint32_t w32;
 	uint16_t w16;
@@ -97,16 +91,14 @@ csum_add(uint64_t sum, const uint8_t *p, size_t len)
 	return sum;
 }
 
-static uint16_t
-csum_fold(uint64_t sum)
+static uint16_t csum_fold(uint64_t sum)
 {
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);
 	return (uint16_t)sum;
 }
 
-static void
-csum_store(uint8_t *p, uint64_t sum)
+static void csum_store(uint8_t *p, uint64_t sum)
 {
 	uint16_t c = (uint16_t)~csum_fold(sum);
 
@@ -118,9 +110,8 @@ csum_store(uint8_t *p, uint64_t sum)
  * upper-layer length, three zeros and the next header; for IPv4 the same
  * bytes (length < 64K) sum like its zero, protocol and 16-bit length.
  */
-static uint64_t
-csum_tcp(uint8_t family, const uint8_t *src, const uint8_t *dst,
-    const uint8_t *tcp, size_t len)
+static uint64_t csum_tcp(uint8_t family, const uint8_t *src, const uint8_t *dst, const uint8_t *tcp,
+                         size_t len)
 {
 	uint8_t tail[8] = { 0, 0, 0, 0, 0, 0, 0, IPPROTO_TCP };
 	uint64_t sum;
@@ -132,22 +123,18 @@ csum_tcp(uint8_t family, const uint8_t *src, const uint8_t *dst,
 	return csum_add(sum, tcp, len);
 }
 
-bool
-pkt_tcp_csum_ok(const struct pkt_tcp *seg)
+bool pkt_tcp_csum_ok(const struct pkt_tcp *seg)
 {
-	return csum_fold(csum_tcp(seg->family, seg->saddr, seg->daddr,
-	    seg->tcp, seg->tcp_len)) == 0xffff;
+	return csum_fold(csum_tcp(seg->family, seg->saddr, seg->daddr, seg->tcp, seg->tcp_len)) == 0xffff;
 }
 
-bool
-pkt_src_martian(uint8_t family, const uint8_t *addr)
+bool pkt_src_martian(uint8_t family, const uint8_t *addr)
 {
 	return family == AF_INET ? martian_src4(addr) : martian_src6(addr);
 }
 
 /* The caller has zeroed `o`. */
-static enum pkt_result
-parse_opts(const uint8_t *p, size_t len, struct pkt_tcp_opts *o)
+static enum pkt_result parse_opts(const uint8_t *p, size_t len, struct pkt_tcp_opts *o)
 {
 	size_t i = 0, olen;
 	uint8_t kind;
@@ -166,8 +153,7 @@ parse_opts(const uint8_t *p, size_t len, struct pkt_tcp_opts *o)
 		if (olen < 2 || olen > len - i)
 			return PKT_ERR_TCP_OPT;
 		/* A known option with a wrong length is malformed, not unknown. */
-		if (kind < sizeof(tcpopt_size) && tcpopt_size[kind] &&
-		    olen != tcpopt_size[kind])
+		if (kind < sizeof(tcpopt_size) && tcpopt_size[kind] && olen != tcpopt_size[kind])
 			return PKT_ERR_TCP_OPT;
 		switch (kind) {
 		case SYNACK_OPT_MSS:
@@ -193,8 +179,7 @@ parse_opts(const uint8_t *p, size_t len, struct pkt_tcp_opts *o)
 }
 
 /* `len` is the segment length the IP header declares. */
-static enum pkt_result
-parse_tcp(const uint8_t *p, size_t len, struct pkt_tcp *out)
+static enum pkt_result parse_tcp(const uint8_t *p, size_t len, struct pkt_tcp *out)
 {
 	size_t doff;
 
@@ -216,9 +201,7 @@ parse_tcp(const uint8_t *p, size_t len, struct pkt_tcp *out)
 	return parse_opts(p + TCP_HLEN, doff - TCP_HLEN, &out->opt);
 }
 
-static void
-set_ip(struct pkt_tcp *out, uint8_t family, uint8_t ttl, const uint8_t *src,
-    const uint8_t *dst)
+static void set_ip(struct pkt_tcp *out, uint8_t family, uint8_t ttl, const uint8_t *src, const uint8_t *dst)
 {
 	memset(out, 0, sizeof(*out));
 	out->family = family;
@@ -227,8 +210,7 @@ set_ip(struct pkt_tcp *out, uint8_t family, uint8_t ttl, const uint8_t *src,
 	memcpy(out->daddr, dst, addr_len(family));
 }
 
-static enum pkt_result
-parse_ip4(const uint8_t *p, size_t len, struct pkt_tcp *out)
+static enum pkt_result parse_ip4(const uint8_t *p, size_t len, struct pkt_tcp *out)
 {
 	size_t ihl, total;
 
@@ -253,8 +235,7 @@ parse_ip4(const uint8_t *p, size_t len, struct pkt_tcp *out)
 	return parse_tcp(p + ihl, total - ihl, out);
 }
 
-static enum pkt_result
-parse_ip6(const uint8_t *p, size_t len, struct pkt_tcp *out)
+static enum pkt_result parse_ip6(const uint8_t *p, size_t len, struct pkt_tcp *out)
 {
 	size_t off = IP6_HLEN, end, hlen;
 	uint8_t next;
@@ -292,8 +273,7 @@ parse_ip6(const uint8_t *p, size_t len, struct pkt_tcp *out)
 	return parse_tcp(p + off, end - off, out);
 }
 
-enum pkt_result
-pkt_parse_ip(const uint8_t *packet, size_t len, struct pkt_tcp *out)
+enum pkt_result pkt_parse_ip(const uint8_t *packet, size_t len, struct pkt_tcp *out)
 {
 	if (len < 1)
 		return PKT_ERR_TRUNC_IP;
@@ -307,8 +287,7 @@ pkt_parse_ip(const uint8_t *packet, size_t len, struct pkt_tcp *out)
 	}
 }
 
-enum pkt_result
-pkt_parse_eth(const uint8_t *frame, size_t len, struct pkt_tcp *out)
+enum pkt_result pkt_parse_eth(const uint8_t *frame, size_t len, struct pkt_tcp *out)
 {
 	size_t off = ETH_ADDRS_LEN;
 	uint16_t type;
@@ -319,10 +298,9 @@ pkt_parse_eth(const uint8_t *frame, size_t len, struct pkt_tcp *out)
 			return PKT_ERR_TRUNC_ETH;
 		type = rd16(frame + off);
 		off += 2;
-		if (tags == ETH_VLAN_MAX ||
-		    (type != ETH_TYPE_8021Q && type != ETH_TYPE_8021AD))
+		if (tags == ETH_VLAN_MAX || (type != ETH_TYPE_8021Q && type != ETH_TYPE_8021AD))
 			break;
-		off += 2;	/* the tag's TCI; the next EtherType follows */
+		off += 2; /* the tag's TCI; the next EtherType follows */
 	}
 	switch (type) {
 	case ETH_TYPE_IP4:
@@ -342,13 +320,11 @@ struct seg_out {
 	uint16_t window;
 	uint8_t ttl;
 	uint8_t opt[TCP_HLEN_MAX - TCP_HLEN];
-	size_t opt_len;		/* a multiple of 4 */
+	size_t opt_len; /* a multiple of 4 */
 };
 
 /* Write an IP packet carrying `s` back to the sender of `peer`. */
-static size_t
-build(uint8_t *buf, size_t cap, const struct pkt_tcp *peer,
-    const struct seg_out *s)
+static size_t build(uint8_t *buf, size_t cap, const struct pkt_tcp *peer, const struct seg_out *s)
 {
 	bool v4 = peer->family == AF_INET;
 	size_t alen = addr_len(peer->family), tcp_len = TCP_HLEN + s->opt_len;
@@ -361,7 +337,7 @@ build(uint8_t *buf, size_t cap, const struct pkt_tcp *peer,
 	if (v4) {
 		ip[0] = 4 << 4 | IP4_HLEN / 4;
 		wr16(ip + 2, (uint16_t)(ip_len + tcp_len));
-		wr16(ip + 6, IP4_DF);	/* ID 0: never fragmented */
+		wr16(ip + 6, IP4_DF); /* ID 0: never fragmented */
 		ip[8] = s->ttl;
 		ip[9] = IPPROTO_TCP;
 		src = ip + 12;
@@ -389,9 +365,7 @@ build(uint8_t *buf, size_t cap, const struct pkt_tcp *peer,
 	return ip_len + tcp_len;
 }
 
-size_t
-pkt_build_synack(uint8_t *buf, size_t cap, const struct pkt_tcp *syn,
-    const struct pkt_synack *sa)
+size_t pkt_build_synack(uint8_t *buf, size_t cap, const struct pkt_tcp *syn, const struct pkt_synack *sa)
 {
 	struct seg_out s = {
 		.seq = sa->isn,
@@ -404,12 +378,11 @@ pkt_build_synack(uint8_t *buf, size_t cap, const struct pkt_tcp *syn,
 	/* A zero window would stall data sent with the handshake's ACK. */
 	assert(sa->window != 0);
 	s.opt_len = synack_opts_write(s.opt, sa->mss, syn->opt.sack_ok, syn->opt.has_ts, sa->tsval,
-	    syn->opt.tsval, syn->opt.has_wscale, sa->wscale);
+	                              syn->opt.tsval, syn->opt.has_wscale, sa->wscale);
 	return build(buf, cap, syn, &s);
 }
 
-size_t
-pkt_build_rst(uint8_t *buf, size_t cap, const struct pkt_tcp *seg, uint8_t ttl)
+size_t pkt_build_rst(uint8_t *buf, size_t cap, const struct pkt_tcp *seg, uint8_t ttl)
 {
 	struct seg_out s = { .flags = PKT_TCP_RST, .ttl = ttl };
 
@@ -420,14 +393,13 @@ pkt_build_rst(uint8_t *buf, size_t cap, const struct pkt_tcp *seg, uint8_t ttl)
 		s.seq = seg->ack;
 	else {
 		s.flags |= PKT_TCP_ACK;
-		s.ack = seg->seq + (uint32_t)seg->payload_len +
-		    !!(seg->flags & PKT_TCP_SYN) + !!(seg->flags & PKT_TCP_FIN);
+		s.ack = seg->seq + (uint32_t)seg->payload_len + !!(seg->flags & PKT_TCP_SYN) +
+		        !!(seg->flags & PKT_TCP_FIN);
 	}
 	return build(buf, cap, seg, &s);
 }
 
-const char *
-pkt_result_str(enum pkt_result r)
+const char *pkt_result_str(enum pkt_result r)
 {
 	static const char *const str[PKT_RESULT_COUNT] = {
 		[PKT_OK] = "ok",

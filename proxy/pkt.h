@@ -28,19 +28,19 @@
 
 enum pkt_result {
 	PKT_OK = 0,
-	PKT_ERR_TRUNC_ETH,    /* shorter than an Ethernet (+VLAN) header */
-	PKT_ERR_NOT_IP,       /* EtherType is neither IPv4 nor IPv6 */
-	PKT_ERR_TRUNC_IP,     /* shorter than the IP header */
-	PKT_ERR_IP_VERSION,   /* version field does not match the EtherType */
-	PKT_ERR_IP_IHL,       /* IPv4 IHL < 5 or beyond the buffer */
-	PKT_ERR_IP_LEN,       /* IP total/payload length disagrees with the buffer */
-	PKT_ERR_FRAGMENT,     /* IPv4 MF/offset, or an IPv6 fragment header */
-	PKT_ERR_NOT_TCP,      /* transport is not TCP */
-	PKT_ERR_IP6_EXT,      /* IPv6 extension header truncated or malformed */
-	PKT_ERR_TRUNC_TCP,    /* shorter than a TCP header */
-	PKT_ERR_TCP_DOFF,     /* data offset < 5 or beyond the segment */
-	PKT_ERR_TCP_OPT,      /* an option's length overruns the header or is < 2 */
-	PKT_ERR_IP_CSUM,      /* IPv4 header checksum wrong (the kernel drops these) */
+	PKT_ERR_TRUNC_ETH,  /* shorter than an Ethernet (+VLAN) header */
+	PKT_ERR_NOT_IP,     /* EtherType is neither IPv4 nor IPv6 */
+	PKT_ERR_TRUNC_IP,   /* shorter than the IP header */
+	PKT_ERR_IP_VERSION, /* version field does not match the EtherType */
+	PKT_ERR_IP_IHL,     /* IPv4 IHL < 5 or beyond the buffer */
+	PKT_ERR_IP_LEN,     /* IP total/payload length disagrees with the buffer */
+	PKT_ERR_FRAGMENT,   /* IPv4 MF/offset, or an IPv6 fragment header */
+	PKT_ERR_NOT_TCP,    /* transport is not TCP */
+	PKT_ERR_IP6_EXT,    /* IPv6 extension header truncated or malformed */
+	PKT_ERR_TRUNC_TCP,  /* shorter than a TCP header */
+	PKT_ERR_TCP_DOFF,   /* data offset < 5 or beyond the segment */
+	PKT_ERR_TCP_OPT,    /* an option's length overruns the header or is < 2 */
+	PKT_ERR_IP_CSUM,    /* IPv4 header checksum wrong (the kernel drops these) */
 	PKT_RESULT_COUNT
 };
 
@@ -57,19 +57,19 @@ struct pkt_tcp_opts {
 
 /* A parsed TCP segment. Pointers point into the caller's buffer. */
 struct pkt_tcp {
-	uint8_t family; /* AF_INET or AF_INET6 */
-	uint8_t ttl;    /* IPv4 TTL or IPv6 hop limit */
+	uint8_t family;    /* AF_INET or AF_INET6 */
+	uint8_t ttl;       /* IPv4 TTL or IPv6 hop limit */
 	uint8_t saddr[16]; /* network byte order; IPv4 in the first 4 bytes */
 	uint8_t daddr[16];
-	uint16_t sport;    /* host byte order from here on */
+	uint16_t sport; /* host byte order from here on */
 	uint16_t dport;
 	uint32_t seq;
 	uint32_t ack;
-	uint8_t flags;     /* PKT_TCP_* */
-	uint16_t window;   /* raw header field, unscaled */
+	uint8_t flags;   /* PKT_TCP_* */
+	uint16_t window; /* raw header field, unscaled */
 	struct pkt_tcp_opts opt;
-	const uint8_t *tcp;     /* start of the TCP header */
-	size_t tcp_len;         /* header + payload */
+	const uint8_t *tcp; /* start of the TCP header */
+	size_t tcp_len;     /* header + payload */
 	const uint8_t *payload;
 	size_t payload_len;
 };

@@ -31,7 +31,8 @@ int privs_check(char *err, size_t errlen)
 		if (v != CAP_SET) {
 			char *name = cap_to_name(need[i]);
 			size_t len = strlen(missing);
-			snprintf(missing + len, sizeof(missing) - len, "%s%s", len ? ", " : "", name ? name : "?");
+			snprintf(missing + len, sizeof(missing) - len, "%s%s", len ? ", " : "",
+			         name ? name : "?");
 			cap_free(name);
 		}
 	}
@@ -91,7 +92,8 @@ static int privs_raise(cap_t caps, const cap_value_t *v, int n)
 /* Permitted and effective: exactly `keep` and `extra`; nothing inheritable. */
 static int privs_set(cap_t caps, const cap_value_t *keep, int n_keep, const cap_value_t *extra, int n_extra)
 {
-	if (cap_clear(caps) < 0 || privs_raise(caps, keep, n_keep) < 0 || privs_raise(caps, extra, n_extra) < 0)
+	if (cap_clear(caps) < 0 || privs_raise(caps, keep, n_keep) < 0 ||
+	    privs_raise(caps, extra, n_extra) < 0)
 		return -1;
 	return cap_set_proc(caps);
 }
@@ -147,7 +149,7 @@ int privs_drop(const struct privs_user *u, char *err, size_t errlen)
 out:
 	if (rc < 0)
 		snprintf(err, errlen, "cannot %s (becoming uid %u, gid %u): %s", step, (unsigned)u->uid,
-			 (unsigned)u->gid, strerror(errno));
+		         (unsigned)u->gid, strerror(errno));
 	cap_free(caps);
 	return rc;
 }

@@ -9,7 +9,7 @@
 
 /* "PROXY TCP4 <src> <dst> <sport> <dport>\r\n" */
 static size_t proxyproto_v1(const struct sockaddr_storage *src, const struct sockaddr_storage *dst,
-			    unsigned char *buf, size_t cap)
+                            unsigned char *buf, size_t cap)
 {
 	char sip[INET6_ADDRSTRLEN], dip[INET6_ADDRSTRLEN];
 	char line[PROXYPROTO_MAX];
@@ -18,8 +18,8 @@ static size_t proxyproto_v1(const struct sockaddr_storage *src, const struct soc
 	netaddr_host(src, sip, sizeof(sip));
 	netaddr_host(dst, dip, sizeof(dip));
 	n = snprintf(line, sizeof(line), "PROXY %s %s %s %u %u\r\n",
-		     src->ss_family == AF_INET ? "TCP4" : "TCP6", sip, dip,
-		     (unsigned)netaddr_port(src), (unsigned)netaddr_port(dst));
+	             src->ss_family == AF_INET ? "TCP4" : "TCP6", sip, dip, (unsigned)netaddr_port(src),
+	             (unsigned)netaddr_port(dst));
 	if (n < 0 || (size_t)n >= sizeof(line) || (size_t)n > cap)
 		return 0;
 	memcpy(buf, line, (size_t)n);
@@ -29,10 +29,10 @@ static size_t proxyproto_v1(const struct sockaddr_storage *src, const struct soc
 /* Signature, version 2 + PROXY command, TCP over IPv4/IPv6, the length of
  * what follows; then source and destination addresses and ports. */
 static size_t proxyproto_v2(const struct sockaddr_storage *src, const struct sockaddr_storage *dst,
-			    unsigned char *buf, size_t cap)
+                            unsigned char *buf, size_t cap)
 {
 	static const unsigned char sig[12] = { 0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d,
-					       0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a };
+		                               0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a };
 	const uint8_t *sip, *dip;
 	size_t alen = netaddr_raw(src, &sip);
 	uint16_t sport = netaddr_port(src), dport = netaddr_port(dst);
@@ -61,7 +61,7 @@ static size_t proxyproto_v2(const struct sockaddr_storage *src, const struct soc
 }
 
 size_t proxyproto_build(enum config_proxy_protocol version, const struct sockaddr_storage *client,
-			const struct sockaddr_storage *local, unsigned char *buf, size_t cap)
+                        const struct sockaddr_storage *local, unsigned char *buf, size_t cap)
 {
 	if (client->ss_family != local->ss_family || netaddr_len(client) == 0)
 		return 0;

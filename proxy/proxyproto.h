@@ -16,6 +16,6 @@
  * address). Both must be the same family. Returns its length, or 0 if the
  * version is CONFIG_PROXY_OFF, the families differ, or `cap` is too small. */
 size_t proxyproto_build(enum config_proxy_protocol version, const struct sockaddr_storage *client,
-			const struct sockaddr_storage *local, unsigned char *buf, size_t cap);
+                        const struct sockaddr_storage *local, unsigned char *buf, size_t cap);
 
 #endif

@@ -63,9 +63,9 @@ static const enum stats_id relay_end_stat[] = {
 struct relay_dir {
 	struct relay_conn *conn;
 	int src, dst;
-	int pipe[2];        /* [0] read end, [1] write end */
-	size_t cap;         /* the pipe's size in bytes */
-	size_t pending;     /* bytes in the pipe */
+	int pipe[2];    /* [0] read end, [1] write end */
+	size_t cap;     /* the pipe's size in bytes */
+	size_t pending; /* bytes in the pipe */
 	enum relay_dir_state state;
 	enum stats_id stat; /* bytes taken from src */
 	struct event rd_ev; /* src readable */
@@ -75,15 +75,15 @@ struct relay_dir {
 struct relay_conn {
 	LIST_ENTRY(relay_conn) entry;
 	struct relay_ctx *ctx;
-	int fd[2];               /* by enum relay_side; -1 when closed */
-	struct relay_dir dir[2]; /* dir[s] carries what fd[s] sends */
-	long backend;            /* the pool's index of the backend in use */
-	uint64_t tried;          /* backends tried so far, for backend_pick */
-	struct event connect_ev; /* backend connect completed or timed out */
+	int fd[2];                             /* by enum relay_side; -1 when closed */
+	struct relay_dir dir[2];               /* dir[s] carries what fd[s] sends */
+	long backend;                          /* the pool's index of the backend in use */
+	uint64_t tried;                        /* backends tried so far, for backend_pick */
+	struct event connect_ev;               /* backend connect completed or timed out */
 	struct sockaddr_storage client, local; /* for the PROXY header */
-	bool relaying;           /* connected to the backend, bytes flowing */
-	uint64_t last_tick;      /* ctx->ticks when either side last moved */
-	relay_done_fn done;      /* NULL until relay_start succeeded */
+	bool relaying;                         /* connected to the backend, bytes flowing */
+	uint64_t last_tick;                    /* ctx->ticks when either side last moved */
+	relay_done_fn done;                    /* NULL until relay_start succeeded */
 	void *done_arg;
 };
 
@@ -95,7 +95,7 @@ struct relay_ctx {
 	uint64_t idle_s;       /* 0: no idle timeout */
 	uint64_t ticks;        /* seconds counted by the sweep: the idle clock */
 	struct event sweep_ev; /* once a second: close idle connections */
-	int pipe_size; /* bytes asked for each pipe */
+	int pipe_size;         /* bytes asked for each pipe */
 	struct relay_pipe {
 		int fd[2];
 		size_t cap;
@@ -241,8 +241,7 @@ static int relay_dir_move(struct relay_dir *d, bool readable, bool *moved)
 		ssize_t n;
 
 		if (d->state == RELAY_DIR_OPEN && d->pending < d->cap) {
-			n = splice(d->src, NULL, d->pipe[1], NULL, d->cap - d->pending,
-				   RELAY_SPLICE_FLAGS);
+			n = splice(d->src, NULL, d->pipe[1], NULL, d->cap - d->pending, RELAY_SPLICE_FLAGS);
 			if (n < 0 && errno == EAGAIN && readable && round == 0)
 				n = relay_dir_recv(d);
 			if (n > 0) {
@@ -299,8 +298,7 @@ static void relay_dir_cb(evutil_socket_t fd, short what, void *arg)
 		relay_end(c, RELAY_END_RESET);
 		return;
 	}
-	if (c->dir[RELAY_CLIENT].state == RELAY_DIR_DONE &&
-	    c->dir[RELAY_BACKEND].state == RELAY_DIR_DONE) {
+	if (c->dir[RELAY_CLIENT].state == RELAY_DIR_DONE && c->dir[RELAY_BACKEND].state == RELAY_DIR_DONE) {
 		relay_end(c, RELAY_END_CLOSED);
 		return;
 	}
@@ -328,7 +326,7 @@ static void relay_open(struct relay_conn *c)
 		 * and the header below PIPE_BUF, so this write is whole. */
 		if (len == 0 || write(up->pipe[1], hdr, len) != (ssize_t)len) {
 			log_warn("relay: no PROXY header for backend %s",
-				 config_endpoint_str(&be->ep, name, sizeof(name)));
+			         config_endpoint_str(&be->ep, name, sizeof(name)));
 			relay_end(c, RELAY_END_RESET);
 			return;
 		}
@@ -360,7 +358,7 @@ static void relay_connect_failed(struct relay_conn *c, int err)
 	config_endpoint_str(&be->ep, name, sizeof(name));
 	if (backend_report(ctx->pool, (size_t)c->backend, false, relay_now_ms()))
 		log_warn("relay: backend %s: %s; holding it down for %d ms", name, strerror(err),
-			 BACKEND_HOLD_DOWN_MS);
+		         BACKEND_HOLD_DOWN_MS);
 	else
 		log_debug("relay: backend %s: %s", name, strerror(err));
 }
@@ -456,7 +454,7 @@ static int relay_pipe_get(struct relay_ctx *ctx, struct relay_dir *d)
 }
 
 int relay_start(struct relay_ctx *ctx, int client_fd, const struct sockaddr_storage *client,
-		const struct sockaddr_storage *local, relay_done_fn done, void *arg)
+                const struct sockaddr_storage *local, relay_done_fn done, void *arg)
 {
 	struct relay_conn *c;
 	int flags;
@@ -522,14 +520,14 @@ static void relay_sweep_cb(evutil_socket_t fd, short what, void *arg)
 		next = LIST_NEXT(c, entry);
 		if (c->relaying && ctx->ticks - c->last_tick > ctx->idle_s) {
 			log_debug("relay: closing a connection idle for %llu s or more",
-				  (unsigned long long)ctx->idle_s);
+			          (unsigned long long)ctx->idle_s);
 			relay_end(c, RELAY_END_IDLE);
 		}
 	}
 }
 
-struct relay_ctx *relay_ctx_new(struct event_base *base, const struct config *cfg,
-				struct backend_pool *pool, struct stats *stats)
+struct relay_ctx *relay_ctx_new(struct event_base *base, const struct config *cfg, struct backend_pool *pool,
+                                struct stats *stats)
 {
 	static const struct timeval sweep_every = { 1, 0 };
 	struct relay_ctx *ctx = calloc(1, sizeof(*ctx));

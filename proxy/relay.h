@@ -38,8 +38,8 @@ struct relay_ctx;
 typedef void (*relay_done_fn)(void *arg);
 
 /* Per worker. `pool` and `stats` are borrowed and must outlive the ctx. */
-struct relay_ctx *relay_ctx_new(struct event_base *base, const struct config *cfg,
-				struct backend_pool *pool, struct stats *stats);
+struct relay_ctx *relay_ctx_new(struct event_base *base, const struct config *cfg, struct backend_pool *pool,
+                                struct stats *stats);
 
 /* Resets every open connection (calling their done callbacks) and frees. */
 void relay_ctx_free(struct relay_ctx *ctx);
@@ -49,7 +49,7 @@ void relay_ctx_free(struct relay_ctx *ctx);
  * Returns 0; or -1 if nothing could be started, in which case the client has
  * been reset, the fd closed and `done` is NOT called. */
 int relay_start(struct relay_ctx *ctx, int client_fd, const struct sockaddr_storage *client,
-		const struct sockaddr_storage *local, relay_done_fn done, void *arg);
+                const struct sockaddr_storage *local, relay_done_fn done, void *arg);
 
 size_t relay_active(const struct relay_ctx *ctx);
 

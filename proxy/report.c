@@ -23,23 +23,23 @@ void report_tick(struct report *r, const uint64_t now[STAT_COUNT])
 	/* Busy is not under attack: count handshakes that were never completed. */
 	uint64_t unanswered = syns > d[STAT_ack_valid] ? syns - d[STAT_ack_valid] : 0;
 	bool flood = unanswered > (uint64_t)REPORT_FLOOD_RATE * REPORT_INTERVAL_S ||
-		     bad > (uint64_t)REPORT_FLOOD_RATE * REPORT_INTERVAL_S;
+	             bad > (uint64_t)REPORT_FLOOD_RATE * REPORT_INTERVAL_S;
 
 	if (flood) {
 		log_warn("%s: %llu SYN/s answered with cookies, %llu bad ACK/s dropped, %llu clients "
-			 "adopted/s, %llu connections open",
-			 r->flood ? "flood continues" : "flood started",
-			 (unsigned long long)(syns / REPORT_INTERVAL_S),
-			 (unsigned long long)(bad / REPORT_INTERVAL_S),
-			 (unsigned long long)(d[STAT_adopted] / REPORT_INTERVAL_S),
-			 (unsigned long long)now[STAT_conn_active]);
+		         "adopted/s, %llu connections open",
+		         r->flood ? "flood continues" : "flood started",
+		         (unsigned long long)(syns / REPORT_INTERVAL_S),
+		         (unsigned long long)(bad / REPORT_INTERVAL_S),
+		         (unsigned long long)(d[STAT_adopted] / REPORT_INTERVAL_S),
+		         (unsigned long long)now[STAT_conn_active]);
 		r->flood_ticks++;
 		r->flood_syns += syns;
 		r->flood_bad_acks += bad;
 	} else if (r->flood) {
 		log_warn("flood over after about %u s: %llu SYNs answered, %llu bad ACKs dropped",
-			 r->flood_ticks * REPORT_INTERVAL_S, (unsigned long long)r->flood_syns,
-			 (unsigned long long)r->flood_bad_acks);
+		         r->flood_ticks * REPORT_INTERVAL_S, (unsigned long long)r->flood_syns,
+		         (unsigned long long)r->flood_bad_acks);
 		r->flood_ticks = 0;
 		r->flood_syns = r->flood_bad_acks = 0;
 	}
@@ -47,7 +47,7 @@ void report_tick(struct report *r, const uint64_t now[STAT_COUNT])
 
 	if (d[STAT_ring_drops] || d[STAT_synack_send_failed])
 		log_warn("overloaded: %llu frames lost from the full packet ring and %llu SYN-ACKs "
-			 "from the full TX ring in %d s (more workers or CPU needed)",
-			 (unsigned long long)d[STAT_ring_drops], (unsigned long long)d[STAT_synack_send_failed],
-			 REPORT_INTERVAL_S);
+		         "from the full TX ring in %d s (more workers or CPU needed)",
+		         (unsigned long long)d[STAT_ring_drops],
+		         (unsigned long long)d[STAT_synack_send_failed], REPORT_INTERVAL_S);
 }

@@ -94,8 +94,7 @@ static int ring_fanout(int fd, uint16_t *fanout)
 	return 0;
 }
 
-static int ring_setup(struct ring *r, const struct config *cfg, uint16_t *fanout, char *err,
-		      size_t errlen)
+static int ring_setup(struct ring *r, const struct config *cfg, uint16_t *fanout, char *err, size_t errlen)
 {
 	struct sock_filter prog[13 + CONFIG_MAX_LISTEN + 2];
 	struct sock_fprog fprog;
@@ -130,7 +129,8 @@ static int ring_setup(struct ring *r, const struct config *cfg, uint16_t *fanout
 		return -1;
 	}
 	r->map_len = (size_t)req.tp_block_size * req.tp_block_nr;
-	r->map = mmap(NULL, r->map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_LOCKED | MAP_POPULATE, r->fd, 0);
+	r->map = mmap(NULL, r->map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_LOCKED | MAP_POPULATE, r->fd,
+	              0);
 	if (r->map == MAP_FAILED) /* MAP_LOCKED may exceed RLIMIT_MEMLOCK: retry without */
 		r->map = mmap(NULL, r->map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, r->fd, 0);
 	if (r->map == MAP_FAILED) {
@@ -162,7 +162,7 @@ struct ring *ring_open(const struct config *cfg, uint16_t *fanout, char *err, si
 	r->fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (r->fd < 0) {
 		snprintf(err, errlen, "packet socket: %s%s", strerror(errno),
-			 errno == EPERM ? " (needs CAP_NET_RAW)" : "");
+		         errno == EPERM ? " (needs CAP_NET_RAW)" : "");
 		free(r);
 		return NULL;
 	}
@@ -189,28 +189,29 @@ int ring_fd(const struct ring *r)
 }
 
 size_t ring_drain(struct ring *r, unsigned max_blocks, ring_frame_fn on_frame, ring_block_fn on_block_end,
-		  void *arg)
+                  void *arg)
 {
 	size_t frames = 0;
 
 	for (unsigned b = 0; b < max_blocks; b++) {
 		struct tpacket_block_desc *bd =
-			(struct tpacket_block_desc *)(r->map + (size_t)r->next_block * RING_BLOCK_SIZE);
+		        (struct tpacket_block_desc *)(r->map + (size_t)r->next_block * RING_BLOCK_SIZE);
 		if (!(__atomic_load_n(&bd->hdr.bh1.block_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER))
 			break;
 		uint32_t n = bd->hdr.bh1.num_pkts;
-		const struct tpacket3_hdr *h =
-			(const struct tpacket3_hdr *)((uint8_t *)bd + bd->hdr.bh1.offset_to_first_pkt);
+		const struct tpacket3_hdr *h = (const struct tpacket3_hdr *)((uint8_t *)bd +
+		                                                             bd->hdr.bh1.offset_to_first_pkt);
 		for (uint32_t i = 0; i < n; i++) {
 			/* The frame's sockaddr_ll follows its header (TPACKET_V3). */
 			const struct sockaddr_ll *sll =
-				(const struct sockaddr_ll *)((const uint8_t *)h + TPACKET_ALIGN(sizeof(*h)));
+			        (const struct sockaddr_ll *)((const uint8_t *)h + TPACKET_ALIGN(sizeof(*h)));
 			struct ring_frame f = {
 				.data = (const uint8_t *)h + h->tp_mac,
 				.len = h->tp_snaplen,
 				.arrived_ns = (uint64_t)h->tp_sec * 1000000000u + h->tp_nsec,
 				.to_host = sll->sll_pkttype == PACKET_HOST,
-				.csum_ok = (h->tp_status & (TP_STATUS_CSUM_VALID | TP_STATUS_CSUMNOTREADY)) != 0,
+				.csum_ok = (h->tp_status & (TP_STATUS_CSUM_VALID | TP_STATUS_CSUMNOTREADY)) !=
+				           0,
 			};
 			on_frame(arg, &f);
 			h = (const struct tpacket3_hdr *)((const uint8_t *)h + h->tp_next_offset);

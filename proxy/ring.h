@@ -50,7 +50,7 @@ typedef void (*ring_block_fn)(void *arg);
 /* Walk up to `max_blocks` of the blocks the kernel has handed over, giving
  * each back after it. Returns the number of frames seen. */
 size_t ring_drain(struct ring *r, unsigned max_blocks, ring_frame_fn on_frame, ring_block_fn on_block_end,
-		  void *arg);
+                  void *arg);
 
 /* The socket's pending error (SO_ERROR, which reading clears), or 0. The
  * kernel sets ENETDOWN when the interface goes down: until it is read, poll

@@ -21,9 +21,29 @@ struct sandbox_rule {
 	struct scmp_arg_cmp args[2];
 };
 
-#define ANY(name) { SCMP_SYS(name), 0, { { 0 } } }
-#define IF(name, a) { SCMP_SYS(name), 1, { a } }
-#define IF2(name, a, b) { SCMP_SYS(name), 2, { a, b } }
+#define ANY(name)                  \
+	{                          \
+		SCMP_SYS(name), 0, \
+		{                  \
+			{          \
+				0  \
+			}          \
+		}                  \
+	}
+#define IF(name, a)                \
+	{                          \
+		SCMP_SYS(name), 1, \
+		{                  \
+			a          \
+		}                  \
+	}
+#define IF2(name, a, b)            \
+	{                          \
+		SCMP_SYS(name), 2, \
+		{                  \
+			a, b       \
+		}                  \
+	}
 #define ARG_IS(i, v) SCMP_CMP(i, SCMP_CMP_EQ, (scmp_datum_t)(v))
 #define ARG_HAS(i, bits) SCMP_CMP(i, SCMP_CMP_MASKED_EQ, (scmp_datum_t)(bits), (scmp_datum_t)(bits))
 #define ARG_HAS_NOT(i, bits) SCMP_CMP(i, SCMP_CMP_MASKED_EQ, (scmp_datum_t)(bits), 0)
@@ -47,39 +67,66 @@ int sandbox_enter(char *err, size_t errlen)
 		/* Memory: malloc (brk; mmap, mremap and munmap for large blocks;
 		 * madvise when it trims), thread stacks and their guard pages.
 		 * Never executable: nothing is loaded after set-up. */
-		ANY(brk), IF(mmap, ARG_HAS_NOT(2, PROT_EXEC)), IF(mprotect, ARG_HAS_NOT(2, PROT_EXEC)),
-		ANY(munmap), ANY(mremap), ANY(madvise),
+		ANY(brk),
+		IF(mmap, ARG_HAS_NOT(2, PROT_EXEC)),
+		IF(mprotect, ARG_HAS_NOT(2, PROT_EXEC)),
+		ANY(munmap),
+		ANY(mremap),
+		ANY(madvise),
 
 		/* Threads: pthread_create() for the workers, with clone() for
 		 * threads only, never a new process (clone3's flags are out of a
 		 * filter's reach: see below); a thread's start (set_robust_list,
 		 * rseq) and end; futex for every lock (libevent, stdio, malloc). */
-		IF(clone, ARG_HAS(0, CLONE_THREAD)), ANY(set_robust_list), ANY(rseq), ANY(futex), ANY(exit),
+		IF(clone, ARG_HAS(0, CLONE_THREAD)),
+		ANY(set_robust_list),
+		ANY(rseq),
+		ANY(futex),
+		ANY(exit),
 		ANY(exit_group),
 
 		/* Signals: libevent's handlers return (rt_sigreturn) and are
 		 * removed at exit (rt_sigaction); thread start and exit mask
 		 * signals; abort() and raise() signal this process only; a call a
 		 * signal interrupted is restarted. */
-		ANY(rt_sigreturn), ANY(rt_sigaction), ANY(rt_sigprocmask), ANY(restart_syscall), ANY(getpid),
-		ANY(gettid), IF(tgkill, ARG_IS(0, getpid())),
+		ANY(rt_sigreturn),
+		ANY(rt_sigaction),
+		ANY(rt_sigprocmask),
+		ANY(restart_syscall),
+		ANY(getpid),
+		ANY(gettid),
+		IF(tgkill, ARG_IS(0, getpid())),
 
 		/* Time, where the vDSO does not answer; randomness (glibc, OpenSSL). */
-		ANY(clock_gettime), ANY(clock_nanosleep), ANY(nanosleep), ANY(gettimeofday), ANY(getrandom),
+		ANY(clock_gettime),
+		ANY(clock_nanosleep),
+		ANY(nanosleep),
+		ANY(gettimeofday),
+		ANY(getrandom),
 
 		/* Event loops: libevent's epoll, and the eventfd and signal pipe
 		 * that wake a loop; the log and counters on stderr; the admin
 		 * endpoint's requests and answers (readv/writev of evbuffers). */
-		ANY(epoll_wait), ANY(epoll_pwait), ANY(epoll_ctl), ANY(read), ANY(readv), ANY(write), ANY(writev),
+		ANY(epoll_wait),
+		ANY(epoll_pwait),
+		ANY(epoll_ctl),
+		ANY(read),
+		ANY(readv),
+		ANY(write),
+		ANY(writev),
 		ANY(close),
 
 		/* libnftables waits for the kernel's answer with select() when
 		 * fw_remove() deletes the table at exit. */
-		ANY(select), ANY(pselect6),
+		ANY(select),
+		ANY(pselect6),
 
 		/* The relay: splice() through a pipe pair per connection, sized
 		 * with fcntl(F_SETPIPE_SZ); non-blocking mode; half-close. */
-		ANY(splice), ANY(pipe2), ANY(fcntl), ANY(shutdown),
+		ANY(splice),
+		ANY(pipe2),
+		ANY(fcntl),
+		ANY(shutdown),
 
 		/* Sockets: adopted connections (TCP_REPAIR, SO_MARK, bound to the
 		 * protected address) and backend connections, IPv4 and IPv6;
@@ -87,30 +134,47 @@ int sandbox_enter(char *err, size_t errlen)
 		 * (route) and for removing TIME_WAIT sockets (sock_diag). The
 		 * admin endpoint accepts; the TX ring is kicked with sendto();
 		 * netlink talks with sendto/recvmsg; nft with sendmsg. */
-		IF(socket, ARG_IS(0, AF_INET)), IF(socket, ARG_IS(0, AF_INET6)), IF(socket, ARG_IS(0, AF_UNIX)),
+		IF(socket, ARG_IS(0, AF_INET)),
+		IF(socket, ARG_IS(0, AF_INET6)),
+		IF(socket, ARG_IS(0, AF_UNIX)),
 		IF2(socket, ARG_IS(0, AF_NETLINK), ARG_IS(2, NETLINK_ROUTE)),
 		IF2(socket, ARG_IS(0, AF_NETLINK), ARG_IS(2, NETLINK_SOCK_DIAG)),
-		ANY(bind), ANY(connect), ANY(accept4), ANY(accept), ANY(getsockname), ANY(getpeername),
-		ANY(setsockopt), ANY(getsockopt), ANY(sendto), ANY(recvfrom), ANY(sendmsg), ANY(recvmsg),
+		ANY(bind),
+		ANY(connect),
+		ANY(accept4),
+		ANY(accept),
+		ANY(getsockname),
+		ANY(getpeername),
+		ANY(setsockopt),
+		ANY(getsockopt),
+		ANY(sendto),
+		ANY(recvfrom),
+		ANY(sendmsg),
+		ANY(recvmsg),
 
 		/* ioctl: bytes waiting to be read (libevent's evbuffer_read),
 		 * the urgent mark on relayed sockets, an interface's index
 		 * (if_nametoindex). */
-		IF(ioctl, ARG_IS(1, FIONREAD)), IF(ioctl, ARG_IS(1, SIOCATMARK)), IF(ioctl, ARG_IS(1, SIOCGIFINDEX)),
+		IF(ioctl, ARG_IS(1, FIONREAD)),
+		IF(ioctl, ARG_IS(1, SIOCATMARK)),
+		IF(ioctl, ARG_IS(1, SIOCGIFINDEX)),
 
 		/* bpf: the XDP program's maps every second (fastpath.c): its key
 		 * (read, then written), its counters, and the map of this host's
 		 * addresses when they change (walked, stale entries deleted). No
 		 * program loads, no new maps. */
-		IF(bpf, ARG_IS(0, BPF_MAP_LOOKUP_ELEM)), IF(bpf, ARG_IS(0, BPF_MAP_UPDATE_ELEM)),
-		IF(bpf, ARG_IS(0, BPF_MAP_DELETE_ELEM)), IF(bpf, ARG_IS(0, BPF_MAP_GET_NEXT_KEY)),
+		IF(bpf, ARG_IS(0, BPF_MAP_LOOKUP_ELEM)),
+		IF(bpf, ARG_IS(0, BPF_MAP_UPDATE_ELEM)),
+		IF(bpf, ARG_IS(0, BPF_MAP_DELETE_ELEM)),
+		IF(bpf, ARG_IS(0, BPF_MAP_GET_NEXT_KEY)),
 	};
 	const size_t n = sizeof(allow) / sizeof(allow[0]);
 	/* glibc's pthread_create() tries clone3 and, told ENOSYS, uses clone,
 	 * whose flags the filter can check. That answer comes from a filter of
 	 * its own that logs nothing, so a new thread is not logged as a denied
 	 * call; the main filter allows clone3, and the stricter answer wins. */
-	scmp_filter_ctx no_clone3 = seccomp_init(SCMP_ACT_ALLOW), filter = seccomp_init(SCMP_ACT_ERRNO(EPERM));
+	scmp_filter_ctx no_clone3 = seccomp_init(SCMP_ACT_ALLOW),
+	                filter = seccomp_init(SCMP_ACT_ERRNO(EPERM));
 	const char *step = "create";
 	int rc = -ENOMEM;
 
@@ -120,7 +184,8 @@ int sandbox_enter(char *err, size_t errlen)
 		if (rc == 0)
 			rc = seccomp_rule_add(filter, SCMP_ACT_ALLOW, SCMP_SYS(clone3), 0);
 		for (size_t i = 0; rc == 0 && i < n; i++)
-			rc = seccomp_rule_add_array(filter, SCMP_ACT_ALLOW, allow[i].nr, allow[i].n_args, allow[i].args);
+			rc = seccomp_rule_add_array(filter, SCMP_ACT_ALLOW, allow[i].nr, allow[i].n_args,
+			                            allow[i].args);
 	}
 	if (rc == 0) {
 		step = "configure";

@@ -18,7 +18,7 @@ struct sockdiag_msg {
 };
 
 static void sockdiag_fill_id(struct inet_diag_sockid *id, const struct sockaddr_storage *local,
-			     const struct sockaddr_storage *peer)
+                             const struct sockaddr_storage *peer)
 {
 	const uint8_t *src, *dst;
 	size_t alen = netaddr_raw(local, &src);
@@ -39,12 +39,13 @@ static void sockdiag_fill_id(struct inet_diag_sockid *id, const struct sockaddr_
 /* One request, one answer: the socket's state for a query, the result for a
  * destroy. Returns the state (>= 0) / 0, or -1 with errno. */
 static int sockdiag_call(int nl, uint16_t type, const struct sockaddr_storage *local,
-			 const struct sockaddr_storage *peer)
+                         const struct sockaddr_storage *peer)
 {
 	struct sockdiag_msg msg = {
 		.nlh = { .nlmsg_len = sizeof(msg), .nlmsg_type = type, .nlmsg_flags = NLM_F_REQUEST },
-		.req = { .sdiag_family = (uint8_t)local->ss_family, .sdiag_protocol = IPPROTO_TCP,
-			 .idiag_states = ~0u },
+		.req = { .sdiag_family = (uint8_t)local->ss_family,
+		         .sdiag_protocol = IPPROTO_TCP,
+		         .idiag_states = ~0u },
 	};
 	union {
 		struct nlmsghdr nlh;

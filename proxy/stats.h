@@ -11,45 +11,48 @@
 #include <stdint.h>
 
 /* X(name, help): the name is also the metric name. Keep gauges marked. */
-#define STATS_COUNTERS(X)                                                               \
-	X(rx_frames, "frames read from the packet ring")                                 \
-	X(rx_malformed, "frames dropped as malformed (see log at debug)")                \
-	X(rx_not_for_us, "frames for another host, a broadcast or multicast, or an address not ours, dropped") \
-	X(rx_martian, "segments from impossible sources (loopback, multicast, broadcast, ours), dropped") \
-	X(rx_bad_csum, "segments with a wrong TCP checksum, dropped")                    \
-	X(rx_ignored, "frames for live connections or not a SYN/ACK, left to the kernel") \
-	X(ring_drops, "frames the kernel dropped because the ring was full")             \
-	X(syn_received, "pure SYNs to a protected address:port")                         \
-	X(synack_sent, "cookie SYN-ACKs sent")                                           \
-	X(synack_xdp, "of those, sent from the driver by the XDP fast path")             \
-	X(synack_send_failed, "SYN-ACKs (and resets) dropped: the TX ring was full")     \
-	X(ack_valid, "handshake ACKs whose cookie checked out")                          \
-	X(ack_bad_cookie, "ACKs with a wrong cookie (forged or stale), dropped")         \
-	X(ack_expired, "ACKs with a cookie older than the previous key, dropped (told apart for 64 a second per worker)") \
-	X(ack_duplicate, "valid ACKs for an already adopted connection, ignored")        \
-	X(adopted, "connections turned into kernel sockets with TCP_REPAIR")             \
-	X(adopt_failed, "valid handshakes whose adoption failed")                        \
-	X(adopt_tw_killed, "TIME_WAIT sockets removed so a client could reuse its port") \
-	X(early_data_segments, "segments injected that arrived before adoption")        \
-	X(early_data_bytes, "bytes injected that arrived before adoption")              \
-	X(early_data_late, "of those segments, ones the ring delivered after adoption")  \
-	X(linger_evicted, "finished connections forgotten before their cookie expired (more than max_connections finished): a copy of their handshake ACK could be adopted again") \
-	X(conn_limit_rejected, "valid handshakes refused: max_connections reached")      \
-	X(backend_connect_ok, "backend connections established")                         \
-	X(backend_connect_failed, "backend connects refused or timed out")               \
-	X(backend_unavailable, "clients reset because no backend answered")              \
-	X(bytes_client_to_backend, "bytes relayed from clients to backends")             \
-	X(bytes_backend_to_client, "bytes relayed from backends to clients")             \
-	X(conn_closed, "relayed connections finished")                                   \
-	X(conn_reset, "relayed connections ended by a reset on either side")             \
-	X(conn_idle_timeout, "relayed connections closed after idle_timeout_s of silence")   \
+#define STATS_COUNTERS(X)                                                                                    \
+	X(rx_frames, "frames read from the packet ring")                                                     \
+	X(rx_malformed, "frames dropped as malformed (see log at debug)")                                    \
+	X(rx_not_for_us,                                                                                     \
+	  "frames for another host, a broadcast or multicast, or an address not ours, dropped")              \
+	X(rx_martian, "segments from impossible sources (loopback, multicast, broadcast, ours), dropped")    \
+	X(rx_bad_csum, "segments with a wrong TCP checksum, dropped")                                        \
+	X(rx_ignored, "frames for live connections or not a SYN/ACK, left to the kernel")                    \
+	X(ring_drops, "frames the kernel dropped because the ring was full")                                 \
+	X(syn_received, "pure SYNs to a protected address:port")                                             \
+	X(synack_sent, "cookie SYN-ACKs sent")                                                               \
+	X(synack_xdp, "of those, sent from the driver by the XDP fast path")                                 \
+	X(synack_send_failed, "SYN-ACKs (and resets) dropped: the TX ring was full")                         \
+	X(ack_valid, "handshake ACKs whose cookie checked out")                                              \
+	X(ack_bad_cookie, "ACKs with a wrong cookie (forged or stale), dropped")                             \
+	X(ack_expired,                                                                                       \
+	  "ACKs with a cookie older than the previous key, dropped (told apart for 64 a second per worker)") \
+	X(ack_duplicate, "valid ACKs for an already adopted connection, ignored")                            \
+	X(adopted, "connections turned into kernel sockets with TCP_REPAIR")                                 \
+	X(adopt_failed, "valid handshakes whose adoption failed")                                            \
+	X(adopt_tw_killed, "TIME_WAIT sockets removed so a client could reuse its port")                     \
+	X(early_data_segments, "segments injected that arrived before adoption")                             \
+	X(early_data_bytes, "bytes injected that arrived before adoption")                                   \
+	X(early_data_late, "of those segments, ones the ring delivered after adoption")                      \
+	X(linger_evicted, "finished connections forgotten before their cookie expired (more than "           \
+	                  "max_connections finished): a copy of their handshake ACK could be adopted again") \
+	X(conn_limit_rejected, "valid handshakes refused: max_connections reached")                          \
+	X(backend_connect_ok, "backend connections established")                                             \
+	X(backend_connect_failed, "backend connects refused or timed out")                                   \
+	X(backend_unavailable, "clients reset because no backend answered")                                  \
+	X(bytes_client_to_backend, "bytes relayed from clients to backends")                                 \
+	X(bytes_backend_to_client, "bytes relayed from backends to clients")                                 \
+	X(conn_closed, "relayed connections finished")                                                       \
+	X(conn_reset, "relayed connections ended by a reset on either side")                                 \
+	X(conn_idle_timeout, "relayed connections closed after idle_timeout_s of silence")                   \
 	X(conn_active, "gauge: relayed connections open now")
 
 enum stats_id {
 #define STATS_ENUM(name, help) STAT_##name,
 	STATS_COUNTERS(STATS_ENUM)
 #undef STATS_ENUM
-	STAT_COUNT
+	        STAT_COUNT
 };
 
 struct stats {

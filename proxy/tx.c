@@ -26,9 +26,9 @@ _Static_assert(TX_DATA_OFF + ETH_HLEN + PKT_BUILD_MAX <= TX_FRAME_SIZE, "TX fram
 struct tx {
 	int fd;
 	uint8_t *ring;
-	unsigned head;     /* the next frame we fill */
-	unsigned queued;   /* filled since the last send() */
-	unsigned refused;  /* packets dropped for a full ring */
+	unsigned head;    /* the next frame we fill */
+	unsigned queued;  /* filled since the last send() */
+	unsigned refused; /* packets dropped for a full ring */
 };
 
 static struct tpacket2_hdr *tx_frame(const struct tx *tx, unsigned i)
@@ -62,7 +62,7 @@ static int tx_setup(struct tx *tx, const char *ifname, char *err, size_t errlen)
 		return -1;
 	}
 	tx->ring = mmap(NULL, (size_t)TX_FRAMES * TX_FRAME_SIZE, PROT_READ | PROT_WRITE,
-			MAP_SHARED | MAP_POPULATE, tx->fd, 0);
+	                MAP_SHARED | MAP_POPULATE, tx->fd, 0);
 	if (tx->ring == MAP_FAILED) {
 		tx->ring = NULL;
 		snprintf(err, errlen, "packet TX ring mmap: %s", strerror(errno));
@@ -87,7 +87,7 @@ struct tx *tx_open(const char *ifname, char *err, size_t errlen)
 	tx->fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
 	if (tx->fd < 0) {
 		snprintf(err, errlen, "packet socket: %s%s", strerror(errno),
-			 errno == EPERM ? " (needs CAP_NET_RAW)" : "");
+		         errno == EPERM ? " (needs CAP_NET_RAW)" : "");
 		free(tx);
 		return NULL;
 	}

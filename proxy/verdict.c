@@ -34,7 +34,8 @@ void verdict_cookie_tuple(const struct pkt_tcp *seg, struct cookie_tuple *t)
 }
 
 /* The protected endpoint the segment is for, or NULL. */
-static const struct verdict_listen *verdict_protected(const struct verdict_ctx *ctx, const struct pkt_tcp *seg)
+static const struct verdict_listen *verdict_protected(const struct verdict_ctx *ctx,
+                                                      const struct pkt_tcp *seg)
 {
 	for (size_t i = 0; i < ctx->n_listen; i++) {
 		const struct verdict_listen *l = &ctx->listen[i];
@@ -101,8 +102,8 @@ static enum verdict verdict_ack(const struct verdict_ctx *ctx, struct verdict_ou
 		return VERDICT_BAD_COOKIE;
 	(*ctx->diagnose_left)--;
 	return cookie_diagnose(ctx->jar, &out->tuple, seg->seq, seg->ack, ctx->now_s) == COOKIE_EXPIRED
-		       ? VERDICT_EXPIRED
-		       : VERDICT_BAD_COOKIE;
+	               ? VERDICT_EXPIRED
+	               : VERDICT_BAD_COOKIE;
 }
 
 enum verdict verdict_of(const struct verdict_ctx *ctx, const struct ring_frame *f, struct verdict_out *out)

@@ -89,11 +89,11 @@ struct syn {
 	__u8 family;
 	__u8 saddr[16], daddr[16];
 	__u16 sport, dport;
-	__u32 isn;        /* host order */
-	__u16 mss;        /* offered, host order (synack_offered_mss()) */
-	__u8 wscale;      /* offered, or SYNACK_WSCALE_NONE */
+	__u32 isn;   /* host order */
+	__u16 mss;   /* offered, host order (synack_offered_mss()) */
+	__u8 wscale; /* offered, or SYNACK_WSCALE_NONE */
 	__u8 sack_ok, has_ts;
-	__u32 tsval;      /* host order */
+	__u32 tsval; /* host order */
 };
 
 /* Where the SYN's headers are in the frame, and what its IP header says of
@@ -149,8 +149,8 @@ static __always_inline int dissect(struct xdp_md *ctx, struct hdrs *h, struct sy
 	h->eth = eth;
 	if (eth->h_proto == bpf_htons(ETH_P_IP)) {
 		struct iphdr *ip = (void *)(eth + 1);
-		if ((void *)(ip + 1) > data_end || ip->ihl != sizeof(*ip) / 4 || ip->protocol != IPPROTO_TCP ||
-		    (ip->frag_off & bpf_htons(IP_MF | IP_OFFSET)))
+		if ((void *)(ip + 1) > data_end || ip->ihl != sizeof(*ip) / 4 ||
+		    ip->protocol != IPPROTO_TCP || (ip->frag_off & bpf_htons(IP_MF | IP_OFFSET)))
 			return 0;
 		s->family = SYNACK_AF_INET;
 		__builtin_memcpy(s->saddr, &ip->saddr, 4);
@@ -160,7 +160,7 @@ static __always_inline int dissect(struct xdp_md *ctx, struct hdrs *h, struct sy
 		 * that covers the header and fits the frame. */
 		__u32 total = bpf_ntohs(ip->tot_len);
 		h->ip_sane = total >= sizeof(*ip) && total <= (__u32)(data_end - (void *)ip) &&
-			     csum_fold(csum_add(0, ip, sizeof(*ip) / 2)) == 0;
+		             csum_fold(csum_add(0, ip, sizeof(*ip) / 2)) == 0;
 		h->ip_payload = total - sizeof(*ip);
 	} else if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr *ip6 = (void *)(eth + 1);
@@ -211,7 +211,8 @@ static __always_inline int is_local(__u8 family, const __u8 *addr)
 
 static __always_inline int mac_eq(const __u8 *a, const __u8 *b)
 {
-	return ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]) | (a[4] ^ b[4]) | (a[5] ^ b[5])) == 0;
+	return ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]) | (a[4] ^ b[4]) |
+	        (a[5] ^ b[5])) == 0;
 }
 
 /* Walking the SYN's TCP options in a copy of its header (`len` <= 60 of
@@ -227,7 +228,7 @@ struct opt_walk {
 	__u8 has_mss, has_wscale, wscale, sack_ok, has_ts;
 };
 
-#define OPT(i) w->th[(i) & 63]
+#define OPT(i) w->th[(i)&63]
 static long opt_step(__u32 n, void *ctx)
 {
 	struct opt_walk *w = ctx;
@@ -260,7 +261,8 @@ static long opt_step(__u32 n, void *ctx)
 		w->sack_ok = 1;
 	} else if (kind == SYNACK_OPT_TS && olen == SYNACK_OPT_TS_LEN) {
 		w->has_ts = 1;
-		w->tsval = (__u32)OPT(i + 2) << 24 | (__u32)OPT(i + 3) << 16 | (__u32)OPT(i + 4) << 8 | OPT(i + 5);
+		w->tsval = (__u32)OPT(i + 2) << 24 | (__u32)OPT(i + 3) << 16 | (__u32)OPT(i + 4) << 8 |
+		           OPT(i + 5);
 	}
 	w->i = i + olen;
 	return 0;
@@ -289,7 +291,7 @@ static __always_inline int parse_opts(struct opt_walk *w, __u32 hlen, struct syn
 /* What the kernel would drop, or not take as addressed to this host. */
 enum admit {
 	ADMIT_OK,
-	ADMIT_PASS,      /* not ours to judge or answer: the kernel's or the ring path's */
+	ADMIT_PASS, /* not ours to judge or answer: the kernel's or the ring path's */
 	ADMIT_MARTIAN,
 	ADMIT_MALFORMED,
 	ADMIT_BAD_CSUM,
@@ -301,7 +303,7 @@ enum admit {
  * addresses not ours go on to the kernel, which decides (and the ring
  * counts them). */
 static __always_inline enum admit admit_addrs(const struct ethhdr *eth, const struct syn *s,
-					      const struct xdp_params *pr, int how)
+                                              const struct xdp_params *pr, int how)
 {
 	if (!mac_eq(eth->h_dest, pr->mac))
 		return ADMIT_PASS;
@@ -318,7 +320,7 @@ static __always_inline enum admit admit_addrs(const struct ethhdr *eth, const st
 /* The TCP header (all `hlen` bytes, options included) into `th`, and its
  * checksum: the segment must be the header alone, as the IP length says. */
 static __always_inline enum admit admit_tcp(struct xdp_md *ctx, const struct hdrs *h, __u32 hlen,
-					    const struct syn *s, __u8 th[64])
+                                            const struct syn *s, __u8 th[64])
 {
 	if (hlen < TCP_HLEN || hlen > TCP_HLEN_MAX || h->ip_payload < hlen)
 		return ADMIT_MALFORMED;
@@ -332,7 +334,7 @@ static __always_inline enum admit admit_tcp(struct xdp_md *ctx, const struct hdr
 /* Step 2: may we answer this SYN here? Its addresses, its IP header, its
  * TCP header and checksum, its options (into `s`). */
 static __always_inline enum admit admit(struct xdp_md *ctx, const struct hdrs *h, struct syn *s,
-					const struct xdp_params *pr, int how)
+                                        const struct xdp_params *pr, int how)
 {
 	struct opt_walk w = {};
 	__u32 hlen = h->tcp->doff * 4;
@@ -402,7 +404,8 @@ static __always_inline __u32 cookie_of(const struct syn *s, const struct xdp_key
 	struct synack_msg m;
 	__u8 low = synack_low_pack(k->parity, s->mss, s->wscale, s->sack_ok);
 
-	synack_msg_fill(&m, s->family, s->saddr, s->daddr, bpf_ntohs(s->sport), bpf_ntohs(s->dport), s->isn, low);
+	synack_msg_fill(&m, s->family, s->saddr, s->daddr, bpf_ntohs(s->sport), bpf_ntohs(s->dport), s->isn,
+	                low);
 	return synack_cookie(synack_siphash(&m, k->k0, k->k1), low);
 }
 
@@ -410,12 +413,12 @@ static __always_inline __u32 cookie_of(const struct syn *s, const struct xdp_key
  * from synack.h) and the cookie under `k` into `th`, built aside. Returns
  * its length. */
 static __always_inline __u32 build_synack(__u8 th[TCP_HLEN + SYNACK_OPTS_MAX], const struct syn *s,
-					  const struct xdp_params *pr, const struct xdp_keyslot *k)
+                                          const struct xdp_params *pr, const struct xdp_keyslot *k)
 {
 	__u32 tsval = (__u32)(bpf_ktime_get_ns() / NSEC_PER_MSEC);
 	__u16 mss = s->mss < pr->mss ? s->mss : pr->mss; /* ours, bounded by theirs (DESIGN §3) */
-	__u32 tcplen = TCP_HLEN + synack_opts_write(th + TCP_HLEN, mss, s->sack_ok, s->has_ts, tsval, s->tsval,
-						     s->wscale != SYNACK_WSCALE_NONE, SYNACK_WSCALE);
+	__u32 tcplen = TCP_HLEN + synack_opts_write(th + TCP_HLEN, mss, s->sack_ok, s->has_ts, tsval,
+	                                            s->tsval, s->wscale != SYNACK_WSCALE_NONE, SYNACK_WSCALE);
 	__u32 seq = bpf_htonl(cookie_of(s, k)), ack = bpf_htonl(s->isn + 1);
 
 	__builtin_memcpy(th, &s->dport, 2);
@@ -441,7 +444,7 @@ static __always_inline void synack_csum(__u8 *th, __u32 tcplen, const struct syn
  * our `tcplen` bytes of TCP header `th`, every address swapped. Returns the
  * verdict. */
 static __always_inline int rewrite(struct xdp_md *ctx, const struct syn *s, __u32 l3len, const __u8 *th,
-				   __u32 tcplen)
+                                   __u32 tcplen)
 {
 	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
 	int delta = (int)(sizeof(struct ethhdr) + l3len + tcplen) - (int)(data_end - data);

@@ -62,7 +62,7 @@ static void check_round_trip(const struct cookie_tuple *t, const struct pkt_tcp 
 	isn = cookie_make(jar(), t, syn->seq, &offered, now, &granted);
 	FUZZ_CHECK(in_tables(&granted) && granted.sack_ok == offered.sack_ok);
 	FUZZ_CHECK(granted.mss <= offered.mss ||
-		   (offered.mss < synack_mss_table[0] && granted.mss == synack_mss_table[0]));
+	           (offered.mss < synack_mss_table[0] && granted.mss == synack_mss_table[0]));
 	if (offered.wscale == COOKIE_WSCALE_NONE)
 		FUZZ_CHECK(granted.wscale == COOKIE_WSCALE_NONE);
 	else

@@ -47,7 +47,7 @@ static bool csum_zero(const uint8_t *p, size_t len)
 /* Build the answer to `seg` into `pkt` and parse it into `out`; 0 if the
  * builder declined. */
 static size_t build_checked(builder *fn, const struct pkt_tcp *seg, const void *arg,
-			    uint8_t pkt[PKT_BUILD_MAX], struct pkt_tcp *out)
+                            uint8_t pkt[PKT_BUILD_MAX], struct pkt_tcp *out)
 {
 	size_t n = fn(pkt, PKT_BUILD_MAX, seg, arg), alen = seg->family == AF_INET ? 4 : 16;
 	uint8_t *exact, *short1;
@@ -97,10 +97,10 @@ static void check_synack(const struct pkt_tcp *syn)
 	FUZZ_CHECK(out.window == sa.window && out.ttl == sa.ttl);
 	FUZZ_CHECK(out.opt.has_mss && out.opt.mss == sa.mss);
 	FUZZ_CHECK(out.opt.has_wscale == syn->opt.has_wscale &&
-		   (!out.opt.has_wscale || out.opt.wscale == sa.wscale));
+	           (!out.opt.has_wscale || out.opt.wscale == sa.wscale));
 	FUZZ_CHECK(out.opt.sack_ok == syn->opt.sack_ok);
 	FUZZ_CHECK(out.opt.has_ts == syn->opt.has_ts &&
-		   (!out.opt.has_ts || (out.opt.tsval == sa.tsval && out.opt.tsecr == syn->opt.tsval)));
+	           (!out.opt.has_ts || (out.opt.tsval == sa.tsval && out.opt.tsecr == syn->opt.tsval)));
 }
 
 static void check_rst(const struct pkt_tcp *seg)
@@ -120,8 +120,8 @@ static void check_rst(const struct pkt_tcp *seg)
 		FUZZ_CHECK(out.flags == PKT_TCP_RST && out.seq == seg->ack && out.ack == 0);
 	else
 		FUZZ_CHECK(out.flags == (PKT_TCP_RST | PKT_TCP_ACK) && out.seq == 0 &&
-			   out.ack == seg->seq + (uint32_t)seg->payload_len + !!(seg->flags & PKT_TCP_SYN) +
-					      !!(seg->flags & PKT_TCP_FIN));
+		           out.ack == seg->seq + (uint32_t)seg->payload_len + !!(seg->flags & PKT_TCP_SYN) +
+		                              !!(seg->flags & PKT_TCP_FIN));
 }
 
 static void check_parsed(enum pkt_result r, const uint8_t *data, size_t size, const struct pkt_tcp *seg)
@@ -132,7 +132,7 @@ static void check_parsed(enum pkt_result r, const uint8_t *data, size_t size, co
 	FUZZ_CHECK(seg->family == AF_INET || seg->family == AF_INET6);
 	FUZZ_CHECK(seg->tcp >= data && seg->tcp_len <= size - (size_t)(seg->tcp - data));
 	FUZZ_CHECK(seg->payload >= seg->tcp + TCP_HLEN &&
-		   seg->payload + seg->payload_len == seg->tcp + seg->tcp_len);
+	           seg->payload + seg->payload_len == seg->tcp + seg->tcp_len);
 	(void)pkt_tcp_csum_ok(seg); /* reads the whole segment: ASan checks the bounds */
 	check_synack(seg);
 	check_rst(seg);

@@ -80,7 +80,7 @@ static bool v1_addr(const char *field, int family, const struct sockaddr_storage
 }
 
 static void check_v1(const uint8_t *buf, size_t n, const struct sockaddr_storage *c,
-		     const struct sockaddr_storage *l)
+                     const struct sockaddr_storage *l)
 {
 	char line[V1_MAX + 1], *field[7], *save = NULL;
 	const uint8_t *cip, *lip;
@@ -89,7 +89,7 @@ static void check_v1(const uint8_t *buf, size_t n, const struct sockaddr_storage
 
 	FUZZ_CHECK(n >= sizeof("PROXY TCP4 \r\n") && n <= V1_MAX && buf[n - 2] == '\r' && buf[n - 1] == '\n');
 	FUZZ_CHECK(memchr(buf, '\0', n) == NULL && memchr(buf, '\r', n) == buf + n - 2 &&
-		   memchr(buf, '\n', n) == buf + n - 1);
+	           memchr(buf, '\n', n) == buf + n - 1);
 	memcpy(line, buf, n - 2);
 	line[n - 2] = '\0';
 	FUZZ_CHECK(strstr(line, "  ") == NULL && line[0] != ' ' && line[n - 3] != ' ');
@@ -104,7 +104,7 @@ static void check_v1(const uint8_t *buf, size_t n, const struct sockaddr_storage
 }
 
 static void check_v2(const uint8_t *buf, size_t n, const struct sockaddr_storage *c,
-		     const struct sockaddr_storage *l)
+                     const struct sockaddr_storage *l)
 {
 	static const uint8_t sig[V2_SIG_LEN] = "\r\n\r\n\0\r\nQUIT\n";
 	const uint8_t *cip, *lip;
@@ -117,13 +117,16 @@ static void check_v2(const uint8_t *buf, size_t n, const struct sockaddr_storage
 	FUZZ_CHECK((size_t)(buf[14] << 8 | buf[15]) == n - V2_HLEN && n - V2_HLEN == 2 * alen + 4);
 	FUZZ_CHECK(memcmp(buf + V2_HLEN, cip, alen) == 0 && memcmp(buf + V2_HLEN + alen, lip, alen) == 0);
 	FUZZ_CHECK(memcmp(buf + V2_HLEN + 2 * alen, &cport, 2) == 0 &&
-		   memcmp(buf + V2_HLEN + 2 * alen + 2, &lport, 2) == 0);
+	           memcmp(buf + V2_HLEN + 2 * alen + 2, &lport, 2) == 0);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const enum config_proxy_protocol versions[4] = {
-		CONFIG_PROXY_OFF, CONFIG_PROXY_V1, CONFIG_PROXY_V2, CONFIG_PROXY_V1,
+		CONFIG_PROXY_OFF,
+		CONFIG_PROXY_V1,
+		CONFIG_PROXY_V2,
+		CONFIG_PROXY_V1,
 	};
 	uint8_t in[2 + 2 * 18] = { 0 }, full[PROXYPROTO_MAX], *buf;
 	enum config_proxy_protocol v;

@@ -113,26 +113,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	v = verdict_of(&ctx, &f, &out);
 	FUZZ_CHECK((unsigned)v < VERDICT_COUNT);
 	bool consulted = v != VERDICT_NOT_FOR_US && v != VERDICT_MALFORMED && v != VERDICT_UNPROTECTED &&
-			 v != VERDICT_MARTIAN;
+	                 v != VERDICT_MARTIAN;
 	FUZZ_CHECK(m.calls == (consulted ? 1u : 0u));
 	FUZZ_CHECK((v == VERDICT_MALFORMED) == (f.to_host && out.parse_err != PKT_OK));
 	FUZZ_CHECK(budget <= budget0);
-	FUZZ_CHECK(budget == budget0 || ((v == VERDICT_BAD_COOKIE || v == VERDICT_EXPIRED) && budget == budget0 - 1));
+	FUZZ_CHECK(budget == budget0 ||
+	           ((v == VERDICT_BAD_COOKIE || v == VERDICT_EXPIRED) && budget == budget0 - 1));
 	if (acted_on(v)) {
 		const struct pkt_tcp *s = &out.seg;
 		FUZZ_CHECK(f.to_host && !(f.data[6] & 1));
-		FUZZ_CHECK(!pkt_src_martian(s->family, s->saddr) && !localaddr_has(local, s->family, s->saddr));
+		FUZZ_CHECK(!pkt_src_martian(s->family, s->saddr) &&
+		           !localaddr_has(local, s->family, s->saddr));
 		FUZZ_CHECK(localaddr_has(local, s->family, s->daddr));
 		FUZZ_CHECK(s->dport == 80 || s->dport == 8080);
 		FUZZ_CHECK(f.csum_ok || pkt_tcp_csum_ok(s));
 	}
 	if (v == VERDICT_SYN || v == VERDICT_SYN_ON_LIVE)
-		FUZZ_CHECK((out.seg.flags & (PKT_TCP_SYN | PKT_TCP_ACK | PKT_TCP_RST | PKT_TCP_FIN)) == PKT_TCP_SYN);
+		FUZZ_CHECK((out.seg.flags & (PKT_TCP_SYN | PKT_TCP_ACK | PKT_TCP_RST | PKT_TCP_FIN)) ==
+		           PKT_TCP_SYN);
 	if (v == VERDICT_ADOPT) {
 		struct cookie_opts o;
 		FUZZ_CHECK(out.known.state == VERDICT_TUPLE_NEW || out.known.state == VERDICT_TUPLE_FINISHED);
 		FUZZ_CHECK(cookie_check(jar, &out.tuple, out.seg.seq, out.seg.ack, NOW, &o) == COOKIE_VALID);
-		FUZZ_CHECK(o.mss == out.opts.mss && o.wscale == out.opts.wscale && o.sack_ok == out.opts.sack_ok);
+		FUZZ_CHECK(o.mss == out.opts.mss && o.wscale == out.opts.wscale &&
+		           o.sack_ok == out.opts.sack_ok);
 	}
 	if (v == VERDICT_LATE_DATA)
 		FUZZ_CHECK(out.known.state == VERDICT_TUPLE_LIVE && out.seg.payload_len > 0);

@@ -75,7 +75,7 @@ static void test_stats_gauge(void **state)
 		bool want = i == STAT_conn_active;
 		if ((stats_is_gauge((enum stats_id)i) != 0) != want)
 			fail_msg("stats_is_gauge(%s) is %d", stats_name((enum stats_id)i),
-				 stats_is_gauge((enum stats_id)i));
+			         stats_is_gauge((enum stats_id)i));
 	}
 }
 
@@ -110,7 +110,8 @@ static void test_stats_sum(void **state)
 		if (i == STAT_bytes_backend_to_client)
 			want += (uint64_t)1 << 41;
 		if (out[i] != want)
-			fail_msg("%s: sum %" PRIu64 ", want %" PRIu64, stats_name((enum stats_id)i), out[i], want);
+			fail_msg("%s: sum %" PRIu64 ", want %" PRIu64, stats_name((enum stats_id)i), out[i],
+			         want);
 	}
 
 	/* A subset sums only that subset. */
@@ -200,7 +201,8 @@ static int prom_parse(const char *text, struct metric *m, size_t max, char *why,
 				return -1;
 			}
 			if (x->has_value) {
-				snprintf(why, whylen, "line %d: %s after the sample", lineno, help ? "HELP" : "TYPE");
+				snprintf(why, whylen, "line %d: %s after the sample", lineno,
+				         help ? "HELP" : "TYPE");
 				return -1;
 			}
 			if (help) {
@@ -211,15 +213,18 @@ static int prom_parse(const char *text, struct metric *m, size_t max, char *why,
 				snprintf(x->help, sizeof x->help, "%s", sp + 1);
 				x->has_help = true;
 			} else {
-				if (x->has_type || (strcmp(sp + 1, "counter") != 0 && strcmp(sp + 1, "gauge") != 0)) {
-					snprintf(why, whylen, "line %d: bad or repeated TYPE: %.100s", lineno, line);
+				if (x->has_type ||
+				    (strcmp(sp + 1, "counter") != 0 && strcmp(sp + 1, "gauge") != 0)) {
+					snprintf(why, whylen, "line %d: bad or repeated TYPE: %.100s", lineno,
+					         line);
 					return -1;
 				}
 				snprintf(x->type, sizeof x->type, "%s", sp + 1);
 				x->has_type = true;
 			}
 		} else if (line[0] == '#' || len == 0) {
-			snprintf(why, whylen, "line %d: unexpected comment or blank line: '%.100s'", lineno, line);
+			snprintf(why, whylen, "line %d: unexpected comment or blank line: '%.100s'", lineno,
+			         line);
 			return -1;
 		} else {
 			const char *sp = strchr(line, ' ');
@@ -258,17 +263,18 @@ static void test_prom_checker(void **state)
 	char why[256];
 
 	(void)state;
-	assert_int_equal(prom_parse("# HELP a_b x y\n# TYPE a_b counter\na_b 12\n", m, 4, why, sizeof why), 1);
+	assert_int_equal(prom_parse("# HELP a_b x y\n# TYPE a_b counter\na_b 12\n", m, 4, why, sizeof why),
+	                 1);
 	assert_int_equal(m[0].value, 12);
 	assert_string_equal(m[0].help, "x y");
-	assert_int_equal(prom_parse("a 1", m, 4, why, sizeof why), -1);                      /* no newline */
-	assert_int_equal(prom_parse("a 1\na 2\n", m, 4, why, sizeof why), -1);               /* repeated */
-	assert_int_equal(prom_parse("a 1\n# TYPE a counter\n", m, 4, why, sizeof why), -1);  /* TYPE late */
+	assert_int_equal(prom_parse("a 1", m, 4, why, sizeof why), -1);                     /* no newline */
+	assert_int_equal(prom_parse("a 1\na 2\n", m, 4, why, sizeof why), -1);              /* repeated */
+	assert_int_equal(prom_parse("a 1\n# TYPE a counter\n", m, 4, why, sizeof why), -1); /* TYPE late */
 	assert_int_equal(prom_parse("# TYPE a histogram\n", m, 4, why, sizeof why), -1);    /* type */
-	assert_int_equal(prom_parse("9a 1\n", m, 4, why, sizeof why), -1);                   /* name */
-	assert_int_equal(prom_parse("a x\n", m, 4, why, sizeof why), -1);                    /* value */
-	assert_int_equal(prom_parse("a 1x\n", m, 4, why, sizeof why), -1);                   /* value */
-	assert_int_equal(prom_parse("a 1\n\n", m, 4, why, sizeof why), -1);                  /* blank */
+	assert_int_equal(prom_parse("9a 1\n", m, 4, why, sizeof why), -1);                  /* name */
+	assert_int_equal(prom_parse("a x\n", m, 4, why, sizeof why), -1);                   /* value */
+	assert_int_equal(prom_parse("a 1x\n", m, 4, why, sizeof why), -1);                  /* value */
+	assert_int_equal(prom_parse("a 1\n\n", m, 4, why, sizeof why), -1);                 /* blank */
 }
 
 static void distinct_values(uint64_t v[STAT_COUNT])
@@ -300,7 +306,8 @@ static void check_exposition(const char *body, const uint64_t v[STAT_COUNT])
 		if (!x)
 			fail_msg("%s missing", name);
 		if (!x->has_help || !x->has_type || !x->has_value)
-			fail_msg("%s: HELP %d TYPE %d sample %d", name, x->has_help, x->has_type, x->has_value);
+			fail_msg("%s: HELP %d TYPE %d sample %d", name, x->has_help, x->has_type,
+			         x->has_value);
 		assert_string_equal(x->help, stats_help((enum stats_id)i));
 		assert_string_equal(x->type, i == STAT_conn_active ? "gauge" : "counter");
 		if (x->value != v[i])
@@ -368,14 +375,16 @@ static void check_parse(const char *req, enum admin_request want, bool want_head
 	enum admin_request got = admin_parse_request(req, strlen(req), &head_only);
 
 	if (got != want || head_only != want_head_only)
-		fail_msg("'%s': got %d (HEAD %d), want %d (HEAD %d)", req, got, head_only, want, want_head_only);
+		fail_msg("'%s': got %d (HEAD %d), want %d (HEAD %d)", req, got, head_only, want,
+		         want_head_only);
 }
 
 static void test_parse_request(void **state)
 {
 	(void)state;
 	check_parse("GET /metrics HTTP/1.1\r\n\r\n", ADMIN_REQ_METRICS, false);
-	check_parse("GET /metrics?fresh=1 HTTP/1.0\r\nHost: a\r\nAccept: */*\r\n\r\n", ADMIN_REQ_METRICS, false);
+	check_parse("GET /metrics?fresh=1 HTTP/1.0\r\nHost: a\r\nAccept: */*\r\n\r\n", ADMIN_REQ_METRICS,
+	            false);
 	check_parse("HEAD /health HTTP/1.1\r\n\r\n", ADMIN_REQ_HEALTH, true);
 	check_parse("GET /health HTTP/1.1\nHost: a\n\n", ADMIN_REQ_HEALTH, false); /* bare LF */
 	/* Whatever follows the head (a pipelined request) is not read. */
@@ -538,8 +547,9 @@ struct client {
 
 static void client_connect(struct server *s, struct client *c)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(s->port),
-				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+		                   .sin_port = htons(s->port),
+		                   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 
 	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
 	c->len = 0;
@@ -727,7 +737,7 @@ static void test_http_methods_and_bodies(void **state)
 
 	check_request(s, "GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello", 413, NULL);
 	check_request(s, "GET /health HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
-		      413, NULL);
+	              413, NULL);
 	check_request(s, "POST /metrics HTTP/1.1\r\nContent-Length: 3\r\n\r\na=b", 405, NULL);
 	check_request(s, "DELETE /health HTTP/1.1\r\n\r\n", 405, NULL);
 	check_request(s, "GET /health\r\n\r\n", 400, NULL);
@@ -794,7 +804,8 @@ static void test_http_endless_header(void **state)
 		fail_msg("VmRSS grew by %ld KiB while %zu bytes of one header line were sent", grew, sent);
 	client_wait(s, &c, 5);
 	if (c.end == CLIENT_OPEN)
-		fail_msg("connection still open %.1f s after %zu bytes of one header line", now_s() - t0, sent);
+		fail_msg("connection still open %.1f s after %zu bytes of one header line", now_s() - t0,
+		         sent);
 	if (c.len > 0 && strncmp(c.resp, "HTTP/1.1 431 ", 13) != 0)
 		fail_msg("response is not 431: %.60s", c.resp);
 	close(c.fd);
@@ -823,7 +834,8 @@ static void test_http_slowloris(void **state)
 	}
 	double took = now_s() - t0;
 	if (c.end == CLIENT_OPEN)
-		fail_msg("slow client still connected after %.1f s (deadline %u ms)", took, short_deadline_ms);
+		fail_msg("slow client still connected after %.1f s (deadline %u ms)", took,
+		         short_deadline_ms);
 	if (took < short_deadline_ms / 1000.0 * 0.8)
 		fail_msg("closed after %.3f s, before the %u ms deadline", took, short_deadline_ms);
 	assert_int_equal(c.len, 0);
@@ -857,7 +869,7 @@ static void test_http_connection_cap(void **state)
 	client_wait(s, &extra, 3);
 	if (extra.end == CLIENT_OPEN || extra.len != 0)
 		fail_msg("connection %d: %s, %zu bytes of response", ADMIN_MAX_CONNS + 1,
-			 extra.end == CLIENT_OPEN ? "still open" : "closed", extra.len);
+		         extra.end == CLIENT_OPEN ? "still open" : "closed", extra.len);
 	close(extra.fd);
 	for (int i = 0; i < ADMIN_MAX_CONNS; i++)
 		assert_int_equal(held[i].end, CLIENT_OPEN);
@@ -922,7 +934,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_http_half_close, server_setup, server_teardown),
 		cmocka_unit_test_setup_teardown(test_http_endless_header, server_setup, server_teardown),
 		cmocka_unit_test_prestate_setup_teardown(test_http_slowloris, server_setup, server_teardown,
-							 (void *)&short_deadline_ms),
+		                                         (void *)&short_deadline_ms),
 		cmocka_unit_test_setup_teardown(test_http_connection_cap, server_setup, server_teardown),
 		cmocka_unit_test(test_admin_new_port_in_use),
 	};

@@ -16,8 +16,8 @@
 #include "config.h"
 
 /* The three required settings, on lines 1 to 3; a test appends line 4. */
-#define BASE \
-	"interface = \"eth0\";\n" \
+#define BASE                            \
+	"interface = \"eth0\";\n"       \
 	"listen = \"192.0.2.10:80\";\n" \
 	"backends = ( { address = \"10.0.0.2:8080\"; } );\n"
 
@@ -83,22 +83,22 @@ static void test_full(void **state)
 {
 	(void)state;
 	load_ok("interface = \"ens3\";\n"
-		"listen = [ \"192.0.2.10:80\", \"[2001:db8::10]:443\", \"0.0.0.0:8443\" ];\n"
-		"backends = (\n"
-		"  { address = \"10.0.0.2:8080\"; weight = 3; proxy_protocol = \"v1\"; },\n"
-		"  { address = \"[2001:db8::2]:8443\"; proxy_protocol = \"v2\"; },\n"
-		"  { address = \"10.0.0.3:80\"; weight = 100; proxy_protocol = \"off\"; }\n"
-		");\n"
-		"mss = 1400;\n"
-		"cookie = { key_period = 15; key_file = \"/etc/synguard/cookie.key\"; };\n"
-		"admin = \"[::1]:9100\";\n"
-		"workers = 4;\n"
-		"log_level = \"debug\";\n"
-		"connect_timeout_ms = 500;\n"
-		"max_connections = 1048576;\n"
-		"relay_buffer_kb = 16;\n"
-		"idle_timeout_s = 0;\n"
-		"user = \"synguard\";\n");
+	        "listen = [ \"192.0.2.10:80\", \"[2001:db8::10]:443\", \"0.0.0.0:8443\" ];\n"
+	        "backends = (\n"
+	        "  { address = \"10.0.0.2:8080\"; weight = 3; proxy_protocol = \"v1\"; },\n"
+	        "  { address = \"[2001:db8::2]:8443\"; proxy_protocol = \"v2\"; },\n"
+	        "  { address = \"10.0.0.3:80\"; weight = 100; proxy_protocol = \"off\"; }\n"
+	        ");\n"
+	        "mss = 1400;\n"
+	        "cookie = { key_period = 15; key_file = \"/etc/synguard/cookie.key\"; };\n"
+	        "admin = \"[::1]:9100\";\n"
+	        "workers = 4;\n"
+	        "log_level = \"debug\";\n"
+	        "connect_timeout_ms = 500;\n"
+	        "max_connections = 1048576;\n"
+	        "relay_buffer_kb = 16;\n"
+	        "idle_timeout_s = 0;\n"
+	        "user = \"synguard\";\n");
 
 	assert_string_equal(cfg.path, "test.conf");
 	assert_string_equal(cfg.interface, "ens3");
@@ -231,10 +231,10 @@ static void test_unknown_settings(void **state)
 	base_err("interfce = \"eth1\";", "unknown setting 'interfce'");
 	base_err("cookie = { key_period = 30; keyfile = \"/k\"; };", "unknown setting 'keyfile' in cookie");
 	load_err("interface = \"eth0\";\n"
-		 "listen = \"192.0.2.10:80\";\n"
-		 "backends = ( { address = \"10.0.0.2:8080\";\n"
-		 "               wieght = 2; } );\n",
-		4, "unknown setting 'wieght' in backend");
+	         "listen = \"192.0.2.10:80\";\n"
+	         "backends = ( { address = \"10.0.0.2:8080\";\n"
+	         "               wieght = 2; } );\n",
+	         4, "unknown setting 'wieght' in backend");
 }
 
 static void test_wrong_types(void **state)
@@ -247,17 +247,19 @@ static void test_wrong_types(void **state)
 	base_err("admin = [ \"127.0.0.1:9100\" ];", "admin must be a string");
 	base_err("cookie = 30;", "cookie must be a group: { ... }");
 	base_err("cookie = { key_file = 5; };", "key_file must be a string");
-	load_err("interface = 0;\nlisten = \"192.0.2.10:80\";\nbackends = ( { address = \"10.0.0.2:80\"; } );\n", 1,
-		"interface must be a string");
+	load_err("interface = 0;\nlisten = \"192.0.2.10:80\";\nbackends = ( { address = \"10.0.0.2:80\"; } "
+	         ");\n",
+	         1, "interface must be a string");
 	load_err("interface = \"eth0\";\nlisten = 80;\nbackends = ( { address = \"10.0.0.2:80\"; } );\n", 2,
-		"listen must be an endpoint string or a list of them: [ \"ADDR:PORT\", ... ]");
+	         "listen must be an endpoint string or a list of them: [ \"ADDR:PORT\", ... ]");
 	load_err("interface = \"eth0\";\nlisten = ( \"192.0.2.10:80\", 443 );\n"
-		 "backends = ( { address = \"10.0.0.2:80\"; } );\n",
-		2, "listen endpoint must be a string");
-	load_err("interface = \"eth0\";\nlisten = \"192.0.2.10:80\";\nbackends = { address = \"10.0.0.2:80\"; };\n", 3,
-		"backends must be a list of groups: ( { address = \"ADDR:PORT\"; }, ... )");
+	         "backends = ( { address = \"10.0.0.2:80\"; } );\n",
+	         2, "listen endpoint must be a string");
+	load_err("interface = \"eth0\";\nlisten = \"192.0.2.10:80\";\nbackends = { address = "
+	         "\"10.0.0.2:80\"; };\n",
+	         3, "backends must be a list of groups: ( { address = \"ADDR:PORT\"; }, ... )");
 	load_err("interface = \"eth0\";\nlisten = \"192.0.2.10:80\";\nbackends = ( \"10.0.0.2:80\" );\n", 3,
-		"backend must be a group: { ... }");
+	         "backend must be a group: { ... }");
 }
 
 static void test_out_of_range(void **state)
@@ -271,8 +273,10 @@ static void test_out_of_range(void **state)
 		{ "workers = 0;", "workers must be between 1 and 64 (got 0)" },
 		{ "workers = 65;", "workers must be between 1 and 64 (got 65)" },
 		{ "connect_timeout_ms = 99;", "connect_timeout_ms must be between 100 and 60000 (got 99)" },
-		{ "max_connections = 1048577;", "max_connections must be between 1 and 1048576 (got 1048577)" },
-		{ "max_connections = 5000000000L;", "max_connections must be between 1 and 1048576 (got 5000000000)" },
+		{ "max_connections = 1048577;",
+		  "max_connections must be between 1 and 1048576 (got 1048577)" },
+		{ "max_connections = 5000000000L;",
+		  "max_connections must be between 1 and 1048576 (got 5000000000)" },
 		{ "relay_buffer_kb = 15;", "relay_buffer_kb must be between 16 and 16384 (got 15)" },
 		{ "idle_timeout_s = 86401;", "idle_timeout_s must be between 0 and 86400 (got 86401)" },
 		{ "idle_timeout_s = -1;", "idle_timeout_s must be between 0 and 86400 (got -1)" },
@@ -288,11 +292,11 @@ static void test_out_of_range(void **state)
 	for (i = 0; i < sizeof cases / sizeof cases[0]; i++)
 		base_err(cases[i].line, cases[i].msg);
 	load_err("interface = \"eth0\";\nlisten = \"192.0.2.10:80\";\n"
-		 "backends = ( { address = \"10.0.0.2:8080\"; weight = 0; } );\n",
-		3, "weight must be between 1 and 100 (got 0)");
+	         "backends = ( { address = \"10.0.0.2:8080\"; weight = 0; } );\n",
+	         3, "weight must be between 1 and 100 (got 0)");
 	load_err("interface = \"eth0\";\nlisten = \"192.0.2.10:80\";\n"
-		 "backends = ( { address = \"10.0.0.2:8080\";\n weight = 101; } );\n",
-		4, "weight must be between 1 and 100 (got 101)");
+	         "backends = ( { address = \"10.0.0.2:8080\";\n weight = 101; } );\n",
+	         4, "weight must be between 1 and 100 (got 101)");
 
 	/* The bounds themselves are accepted, also as 64-bit literals. */
 	load_ok(BASE "mss = 536L;\nworkers = 64;\ncookie = { key_period = 60; };\n");
@@ -304,29 +308,29 @@ static void test_out_of_range(void **state)
 static void test_bad_addresses(void **state)
 {
 	static const char *const bad[] = {
-		"192.0.2.10",          /* no port */
-		"192.0.2.10:",         /* empty port */
-		"192.0.2.10:0",        /* port 0 */
-		"192.0.2.10:70000",    /* port > 65535 */
+		"192.0.2.10",       /* no port */
+		"192.0.2.10:",      /* empty port */
+		"192.0.2.10:0",     /* port 0 */
+		"192.0.2.10:70000", /* port > 65535 */
 		"192.0.2.10:65536",
 		"192.0.2.10:99999999999999999999",
 		"192.0.2.10:+80",
 		"192.0.2.10:0x50",
-		"2001:db8::10:80",     /* unbracketed IPv6 */
-		"[2001:db8::10]",      /* bracketed, no port */
-		"[2001:db8::10:80",    /* unclosed bracket */
-		"[192.0.2.10]:80",     /* brackets are for IPv6 */
-		"10.0.0.300:80",       /* octet out of range */
-		"10.0.0:80",           /* short form inet_aton would take */
-		"www.example.com:80",  /* names are not resolved */
+		"2001:db8::10:80",    /* unbracketed IPv6 */
+		"[2001:db8::10]",     /* bracketed, no port */
+		"[2001:db8::10:80",   /* unclosed bracket */
+		"[192.0.2.10]:80",    /* brackets are for IPv6 */
+		"10.0.0.300:80",      /* octet out of range */
+		"10.0.0:80",          /* short form inet_aton would take */
+		"www.example.com:80", /* names are not resolved */
 		"garbage",
 		"",
 		":80",
-		"192.0.2.10:80 ",      /* trailing junk */
+		"192.0.2.10:80 ", /* trailing junk */
 		"192.0.2.10:80x",
 		"[2001:db8::10]:443/",
 		" 192.0.2.10:80",
-		"[fe80::1%eth0]:80",   /* no scope ids */
+		"[fe80::1%eth0]:80", /* no scope ids */
 	};
 	struct config_endpoint ep;
 	char line[256], msg[256];
@@ -337,30 +341,35 @@ static void test_bad_addresses(void **state)
 		assert_int_equal(config_parse_endpoint(bad[i], &ep), -1);
 		snprintf(line, sizeof line, "admin = \"%s\";", bad[i]);
 		snprintf(msg, sizeof msg,
-			"admin '%s' is not ADDR:PORT (a.b.c.d:port or [v6]:port, port 1-65535)", bad[i]);
+		         "admin '%s' is not ADDR:PORT (a.b.c.d:port or [v6]:port, port 1-65535)", bad[i]);
 		base_err(line, msg);
 	}
-	load_err("interface = \"eth0\";\nlisten = \"192.0.2.10:80\";\n"
-		 "backends = ( { address = \"10.0.0.300:80\"; } );\n",
-		3, "backend address '10.0.0.300:80' is not ADDR:PORT (a.b.c.d:port or [v6]:port, port 1-65535)");
+	load_err(
+	        "interface = \"eth0\";\nlisten = \"192.0.2.10:80\";\n"
+	        "backends = ( { address = \"10.0.0.300:80\"; } );\n",
+	        3,
+	        "backend address '10.0.0.300:80' is not ADDR:PORT (a.b.c.d:port or [v6]:port, port 1-65535)");
 	load_err("interface = \"eth0\";\nlisten = [ \"192.0.2.10:80\",\n \"2001:db8::10:443\" ];\n"
-		 "backends = ( { address = \"10.0.0.2:80\"; } );\n",
-		3, "listen endpoint '2001:db8::10:443' is not ADDR:PORT (a.b.c.d:port or [v6]:port, port 1-65535)");
+	         "backends = ( { address = \"10.0.0.2:80\"; } );\n",
+	         3,
+	         "listen endpoint '2001:db8::10:443' is not ADDR:PORT (a.b.c.d:port or [v6]:port, port "
+	         "1-65535)");
 }
 
 static void test_missing_required(void **state)
 {
 	(void)state;
 	load_err("listen = \"192.0.2.10:80\";\nbackends = ( { address = \"10.0.0.2:80\"; } );\n", 0,
-		"missing required setting 'interface'");
+	         "missing required setting 'interface'");
 	load_err("interface = \"eth0\";\nbackends = ( { address = \"10.0.0.2:80\"; } );\n", 0,
-		"missing required setting 'listen'");
-	load_err("interface = \"eth0\";\nlisten = \"192.0.2.10:80\";\n", 0, "missing required setting 'backends'");
+	         "missing required setting 'listen'");
+	load_err("interface = \"eth0\";\nlisten = \"192.0.2.10:80\";\n", 0,
+	         "missing required setting 'backends'");
 	load_err("", 0, "missing required setting 'interface'");
 	/* Inside a backend, the line of the backend's group. */
 	load_err("interface = \"eth0\";\nlisten = \"192.0.2.10:80\";\nbackends = (\n"
-		 " { address = \"10.0.0.2:80\"; },\n { weight = 2; }\n);\n",
-		5, "missing required setting 'address' in backend");
+	         " { address = \"10.0.0.2:80\"; },\n { weight = 2; }\n);\n",
+	         5, "missing required setting 'address' in backend");
 }
 
 static void test_counts(void **state)
@@ -370,9 +379,9 @@ static void test_counts(void **state)
 
 	(void)state;
 	load_err("interface = \"eth0\";\nlisten = [ ];\nbackends = ( { address = \"10.0.0.2:80\"; } );\n", 2,
-		"listen must have 1 to 16 endpoints (got 0)");
+	         "listen must have 1 to 16 endpoints (got 0)");
 	load_err("interface = \"eth0\";\nlisten = \"192.0.2.10:80\";\nbackends = ( );\n", 3,
-		"backends must have 1 to 64 entries (got 0)");
+	         "backends must have 1 to 64 entries (got 0)");
 
 	n = snprintf(text, sizeof text, "interface = \"eth0\";\nlisten = [");
 	for (i = 1; i <= 17; i++)
@@ -382,14 +391,16 @@ static void test_counts(void **state)
 
 	n = snprintf(text, sizeof text, "interface = \"eth0\";\nlisten = \"192.0.2.10:80\";\nbackends = (");
 	for (i = 1; i <= 65; i++)
-		n += snprintf(text + n, sizeof text - n, "%s{ address = \"10.0.1.%d:80\"; }", i > 1 ? ", " : "", i);
+		n += snprintf(text + n, sizeof text - n, "%s{ address = \"10.0.1.%d:80\"; }",
+		              i > 1 ? ", " : "", i);
 	snprintf(text + n, sizeof text - n, ");\n");
 	load_err(text, 3, "backends must have 1 to 64 entries (got 65)");
 
 	/* Exactly 64 is fine. */
 	n = snprintf(text, sizeof text, "interface = \"eth0\";\nlisten = \"192.0.2.10:80\";\nbackends = (");
 	for (i = 1; i <= 64; i++)
-		n += snprintf(text + n, sizeof text - n, "%s{ address = \"10.0.1.%d:80\"; }", i > 1 ? ", " : "", i);
+		n += snprintf(text + n, sizeof text - n, "%s{ address = \"10.0.1.%d:80\"; }",
+		              i > 1 ? ", " : "", i);
 	snprintf(text + n, sizeof text - n, ");\n");
 	load_ok(text);
 	assert_int_equal(cfg.n_backends, 64);
@@ -400,23 +411,23 @@ static void test_duplicate_listen(void **state)
 {
 	(void)state;
 	load_err("interface = \"eth0\";\nlisten = [ \"192.0.2.10:80\",\n \"192.0.2.10:80\" ];\n"
-		 "backends = ( { address = \"10.0.0.2:80\"; } );\n",
-		3, "duplicate listen endpoint '192.0.2.10:80'");
+	         "backends = ( { address = \"10.0.0.2:80\"; } );\n",
+	         3, "duplicate listen endpoint '192.0.2.10:80'");
 	/* The same IPv6 address written two ways is still the same. */
 	load_err("interface = \"eth0\";\nlisten = [ \"[2001:db8::10]:443\",\n \"[2001:DB8:0::0:10]:443\" ];\n"
-		 "backends = ( { address = \"10.0.0.2:80\"; } );\n",
-		3, "duplicate listen endpoint '[2001:db8::10]:443'");
+	         "backends = ( { address = \"10.0.0.2:80\"; } );\n",
+	         3, "duplicate listen endpoint '[2001:db8::10]:443'");
 	/* A wildcard already takes that port on every address. */
 	load_err("interface = \"eth0\";\nlisten = [ \"0.0.0.0:80\",\n \"192.0.2.10:80\" ];\n"
-		 "backends = ( { address = \"10.0.0.2:80\"; } );\n",
-		3, "listen endpoint '192.0.2.10:80' overlaps '0.0.0.0:80'");
+	         "backends = ( { address = \"10.0.0.2:80\"; } );\n",
+	         3, "listen endpoint '192.0.2.10:80' overlaps '0.0.0.0:80'");
 	load_err("interface = \"eth0\";\nlisten = [ \"[2001:db8::10]:80\",\n \"[::]:80\" ];\n"
-		 "backends = ( { address = \"10.0.0.2:80\"; } );\n",
-		3, "listen endpoint '[::]:80' overlaps '[2001:db8::10]:80'");
+	         "backends = ( { address = \"10.0.0.2:80\"; } );\n",
+	         3, "listen endpoint '[::]:80' overlaps '[2001:db8::10]:80'");
 
 	/* Other port, other family: no overlap. */
 	load_ok("interface = \"eth0\";\nlisten = [ \"0.0.0.0:80\", \"192.0.2.10:443\", \"[::]:80\" ];\n"
-		"backends = ( { address = \"10.0.0.2:80\"; } );\n");
+	        "backends = ( { address = \"10.0.0.2:80\"; } );\n");
 	assert_int_equal(cfg.n_listen, 3);
 	assert_v6(&cfg.listen[2], "::", 80);
 }
@@ -424,21 +435,25 @@ static void test_duplicate_listen(void **state)
 static void test_backend_checks(void **state)
 {
 	(void)state;
-	load_err("interface = \"eth0\";\nlisten = \"192.0.2.10:80\";\nbackends = ( { address = \"0.0.0.0:8080\"; } );\n",
-		3, "backend address '0.0.0.0:8080' is a wildcard; give the backend's own address");
-	load_err("interface = \"eth0\";\nlisten = \"192.0.2.10:80\";\nbackends = ( { address = \"[::]:8080\"; } );\n", 3,
-		"backend address '[::]:8080' is a wildcard; give the backend's own address");
+	load_err("interface = \"eth0\";\nlisten = \"192.0.2.10:80\";\nbackends = ( { address = "
+	         "\"0.0.0.0:8080\"; } );\n",
+	         3, "backend address '0.0.0.0:8080' is a wildcard; give the backend's own address");
+	load_err("interface = \"eth0\";\nlisten = \"192.0.2.10:80\";\nbackends = ( { address = "
+	         "\"[::]:8080\"; } );\n",
+	         3, "backend address '[::]:8080' is a wildcard; give the backend's own address");
 	/* The check does not depend on the order in the file. */
-	load_err("backends = ( { address = \"192.0.2.10:80\"; } );\ninterface = \"eth0\";\nlisten = \"192.0.2.10:80\";\n",
-		1, "backend address '192.0.2.10:80' is also a listen endpoint; it would loop");
-	load_err("interface = \"eth0\";\nlisten = \"192.0.2.10:80\";\nbackends = (\n { address = \"10.0.0.2:80\"; },\n"
-		 " { address = \"10.0.0.2:80\"; weight = 5; }\n);\n",
-		5, "duplicate backend '10.0.0.2:80'");
+	load_err("backends = ( { address = \"192.0.2.10:80\"; } );\ninterface = \"eth0\";\nlisten = "
+	         "\"192.0.2.10:80\";\n",
+	         1, "backend address '192.0.2.10:80' is also a listen endpoint; it would loop");
+	load_err("interface = \"eth0\";\nlisten = \"192.0.2.10:80\";\nbackends = (\n { address = "
+	         "\"10.0.0.2:80\"; },\n"
+	         " { address = \"10.0.0.2:80\"; weight = 5; }\n);\n",
+	         5, "duplicate backend '10.0.0.2:80'");
 
 	/* Another port on the listen address, and a port under a wildcard,
 	 * are other endpoints. */
 	load_ok("interface = \"eth0\";\nlisten = [ \"192.0.2.10:80\", \"0.0.0.0:443\" ];\n"
-		"backends = ( { address = \"192.0.2.10:8080\"; }, { address = \"10.0.0.2:443\"; } );\n");
+	        "backends = ( { address = \"192.0.2.10:8080\"; }, { address = \"10.0.0.2:443\"; } );\n");
 	assert_int_equal(cfg.n_backends, 2);
 }
 
@@ -446,9 +461,10 @@ static void test_enums(void **state)
 {
 	(void)state;
 	load_err("interface = \"eth0\";\nlisten = \"192.0.2.10:80\";\n"
-		 "backends = ( { address = \"10.0.0.2:80\"; proxy_protocol = \"v3\"; } );\n",
-		3, "proxy_protocol must be one of off, v1, v2 (got 'v3')");
-	base_err("log_level = \"verbose\";", "log_level must be one of error, warn, info, debug (got 'verbose')");
+	         "backends = ( { address = \"10.0.0.2:80\"; proxy_protocol = \"v3\"; } );\n",
+	         3, "proxy_protocol must be one of off, v1, v2 (got 'v3')");
+	base_err("log_level = \"verbose\";",
+	         "log_level must be one of error, warn, info, debug (got 'verbose')");
 	base_err("log_level = \"INFO\";", "log_level must be one of error, warn, info, debug (got 'INFO')");
 
 	load_ok(BASE "log_level = \"error\";\n");
@@ -460,7 +476,8 @@ static void test_enums(void **state)
 static void test_admin_checks(void **state)
 {
 	(void)state;
-	base_err("admin = \"0.0.0.0:9100\";", "admin '0.0.0.0:9100' is a wildcard; bind it to one address such as 127.0.0.1");
+	base_err("admin = \"0.0.0.0:9100\";",
+	         "admin '0.0.0.0:9100' is a wildcard; bind it to one address such as 127.0.0.1");
 	base_err("admin = \"192.0.2.10:80\";", "admin '192.0.2.10:80' is also a listen endpoint");
 	load_ok(BASE "admin = \"127.0.0.1:9100\";\n");
 	assert_true(cfg.admin_enabled);
@@ -471,28 +488,33 @@ static void test_interface_and_key_file(void **state)
 {
 	(void)state;
 	load_err("interface = \"averyverylongname\";\n", 1,
-		"interface 'averyverylongname' is not a valid interface name (1 to 15 of A-Z a-z 0-9 _ . @ -)");
+	         "interface 'averyverylongname' is not a valid interface name (1 to 15 of A-Z a-z 0-9 _ . @ "
+	         "-)");
 	load_err("interface = \"\";\n", 1,
-		"interface '' is not a valid interface name (1 to 15 of A-Z a-z 0-9 _ . @ -)");
+	         "interface '' is not a valid interface name (1 to 15 of A-Z a-z 0-9 _ . @ -)");
 	load_err("interface = \"eth0:1\";\n", 1,
-		"interface 'eth0:1' is not a valid interface name (1 to 15 of A-Z a-z 0-9 _ . @ -)");
+	         "interface 'eth0:1' is not a valid interface name (1 to 15 of A-Z a-z 0-9 _ . @ -)");
 	/* The name goes into an nft script: a quote must not end its string there. */
 	load_err("interface = \"e\\\"0;{\";\n", 1,
-		"interface 'e\"0;{' is not a valid interface name (1 to 15 of A-Z a-z 0-9 _ . @ -)");
-	base_err("cookie = { key_file = \"cookie.key\"; };", "key_file 'cookie.key' must be an absolute path");
+	         "interface 'e\"0;{' is not a valid interface name (1 to 15 of A-Z a-z 0-9 _ . @ -)");
+	base_err("cookie = { key_file = \"cookie.key\"; };",
+	         "key_file 'cookie.key' must be an absolute path");
 	base_err("cookie = { key_file = \"\"; };", "key_file '' must be an absolute path");
 
 	load_ok("interface = \"abcdefghijklmno\";\n"
-		"listen = \"192.0.2.10:80\";\nbackends = ( { address = \"10.0.0.2:80\"; } );\n");
+	        "listen = \"192.0.2.10:80\";\nbackends = ( { address = \"10.0.0.2:80\"; } );\n");
 	assert_string_equal(cfg.interface, "abcdefghijklmno");
 }
 
 static void test_user(void **state)
 {
-	static const char *const good[] = { "daemon", "_synguard", "sg-proxy.1", "65534", "0",
-		"abcdefghijklmnopqrstuvwxyz012345" /* 32 */ };
-	static const char *const bad[] = { "", "-u", "sg proxy", "root;", "a/b", "caf\xc3\xa9", "a$",
-		"abcdefghijklmnopqrstuvwxyz0123456" /* 33 */ };
+	static const char
+	        *const good[] = { "daemon", "_synguard", "sg-proxy.1",
+		                  "65534",  "0",         "abcdefghijklmnopqrstuvwxyz012345" /* 32 */ };
+	static const char *const bad[] = { "",         "-u",
+		                           "sg proxy", "root;",
+		                           "a/b",      "caf\xc3\xa9",
+		                           "a$",       "abcdefghijklmnopqrstuvwxyz0123456" /* 33 */ };
 	char line[256], msg[256];
 	size_t i;
 
@@ -505,7 +527,9 @@ static void test_user(void **state)
 	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		snprintf(line, sizeof line, "user = \"%s\";", bad[i]);
 		snprintf(msg, sizeof msg,
-			"user '%s' is not a valid user name (1 to 32 of A-Z a-z 0-9 _ . -, not starting with -)", bad[i]);
+		         "user '%s' is not a valid user name (1 to 32 of A-Z a-z 0-9 _ . -, not starting "
+		         "with -)",
+		         bad[i]);
 		base_err(line, msg);
 	}
 	base_err("user = 65534;", "user must be a string");
@@ -534,7 +558,8 @@ static void test_endpoint_roundtrip(void **state)
 		{ "[2001:DB8:0:0:0:0:0:1]:443", "[2001:db8::1]:443" },
 		{ "[::]:80", "[::]:80" },
 		{ "[::ffff:192.0.2.1]:8080", "[::ffff:192.0.2.1]:8080" },
-		{ "[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535", "[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535" },
+		{ "[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535",
+		  "[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535" },
 	};
 	struct config_endpoint ep;
 	char buf[64];

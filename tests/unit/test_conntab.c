@@ -28,7 +28,8 @@ static void key_v4(struct cookie_tuple *k, uint32_t saddr, uint32_t daddr, uint1
 	k->dport = dport;
 }
 
-static void key_v6(struct cookie_tuple *k, const char *saddr, const char *daddr, uint16_t sport, uint16_t dport)
+static void key_v6(struct cookie_tuple *k, const char *saddr, const char *daddr, uint16_t sport,
+                   uint16_t dport)
 {
 	memset(k, 0, sizeof *k);
 	k->family = AF_INET6;
@@ -141,12 +142,12 @@ static void test_single_field_differences(void **state)
 
 	(void)state;
 	key_v4(&e[0].key, 0x0a000001, 0xc000020a, 40000, 80);
-	key_v4(&e[1].key, 0x0a000001, 0xc000020a, 40001, 80); /* sport + 1 */
-	key_v4(&e[2].key, 0x0a000001, 0xc000020a, 40000, 81); /* dport + 1 */
-	key_v4(&e[3].key, 0x0a000001, 0xc000020a, 80, 40000); /* ports swapped */
-	key_v4(&e[4].key, 0xc000020a, 0x0a000001, 40000, 80); /* addresses swapped */
-	key_v4(&e[5].key, 0x0a000002, 0xc000020a, 40000, 80); /* saddr + 1 */
-	key_v4(&e[6].key, 0x0a000001, 0xc000020b, 40000, 80); /* daddr + 1 */
+	key_v4(&e[1].key, 0x0a000001, 0xc000020a, 40001, 80);       /* sport + 1 */
+	key_v4(&e[2].key, 0x0a000001, 0xc000020a, 40000, 81);       /* dport + 1 */
+	key_v4(&e[3].key, 0x0a000001, 0xc000020a, 80, 40000);       /* ports swapped */
+	key_v4(&e[4].key, 0xc000020a, 0x0a000001, 40000, 80);       /* addresses swapped */
+	key_v4(&e[5].key, 0x0a000002, 0xc000020a, 40000, 80);       /* saddr + 1 */
+	key_v4(&e[6].key, 0x0a000001, 0xc000020b, 40000, 80);       /* daddr + 1 */
 	key_v4(&e[7].key, 0x0a000001, 0xc000020a, 40000 + 256, 80); /* sport's high byte */
 	for (unsigned i = 0; i < 8; i++) {
 		e[i].cookie = i;

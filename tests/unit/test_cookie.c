@@ -51,7 +51,7 @@ static void rng_fill(void *buf, size_t len)
 }
 
 static struct cookie_tuple tuple(int family, const char *saddr, const char *daddr, uint16_t sport,
-				 uint16_t dport)
+                                 uint16_t dport)
 {
 	struct cookie_tuple t = { .family = (uint8_t)family, .sport = sport, .dport = dport };
 
@@ -92,13 +92,13 @@ static int jar_teardown(void **state)
 
 /* The verdict for the ACK that answers `cookie`, as a client would send it. */
 static enum cookie_verdict check(struct cookie_jar *jar, const struct cookie_tuple *t, uint32_t client_isn,
-				 uint32_t cookie, uint64_t now)
+                                 uint32_t cookie, uint64_t now)
 {
 	return cookie_check(jar, t, client_isn + 1, cookie + 1, now, NULL);
 }
 
 static enum cookie_verdict diagnose(struct cookie_jar *jar, const struct cookie_tuple *t, uint32_t client_isn,
-				    uint32_t cookie, uint64_t now)
+                                    uint32_t cookie, uint64_t now)
 {
 	return cookie_diagnose(jar, t, client_isn + 1, cookie + 1, now);
 }
@@ -125,18 +125,50 @@ static const struct kat {
 	uint32_t cookie;
 } kats[] = {
 	/* odd epoch; MSS 1460 (index 7), wscale 7 (index 4), SACK */
-	{ 60, 1700000000, AF_INET, "192.0.2.1", "198.51.100.7", 40000, 443, 0x12345678,
-	  { 1460, 7, true }, 0x7008a8f9 },
+	{ 60,
+	  1700000000,
+	  AF_INET,
+	  "192.0.2.1",
+	  "198.51.100.7",
+	  40000,
+	  443,
+	  0x12345678,
+	  { 1460, 7, true },
+	  0x7008a8f9 },
 	/* the same one epoch later: other key, parity bit clear */
-	{ 60, 1700000060, AF_INET, "192.0.2.1", "198.51.100.7", 40000, 443, 0x12345678,
-	  { 1460, 7, true }, 0x77279779 },
+	{ 60,
+	  1700000060,
+	  AF_INET,
+	  "192.0.2.1",
+	  "198.51.100.7",
+	  40000,
+	  443,
+	  0x12345678,
+	  { 1460, 7, true },
+	  0x77279779 },
 	/* epoch 0; MSS below the floor, wscale 0 (index 1), ISN all ones */
 	{ 1, 0, AF_INET, "0.0.0.0", "255.255.255.255", 0, 0, 0xffffffff, { 47, 0, false }, 0xa0a8d702 },
 	/* option-less SYN: default MSS, no scaling, no SACK */
-	{ 60, 1700000000, AF_INET6, "2001:db8::1", "2001:db8:ffff::2", 51515, 8443, 0xfedcba98,
-	  { 536, COOKIE_WSCALE_NONE, false }, 0xcddc7990 },
+	{ 60,
+	  1700000000,
+	  AF_INET6,
+	  "2001:db8::1",
+	  "2001:db8:ffff::2",
+	  51515,
+	  8443,
+	  0xfedcba98,
+	  { 536, COOKIE_WSCALE_NONE, false },
+	  0xcddc7990 },
 	/* wscale 14 rounds to 10 (index 7), MSS 1300 (index 3), ISN 0 */
-	{ 15, 1234567891, AF_INET6, "fe80::1:2:3:4", "::ffff:10.0.0.1", 1, 65535, 0, { 1300, 14, true },
+	{ 15,
+	  1234567891,
+	  AF_INET6,
+	  "fe80::1:2:3:4",
+	  "::ffff:10.0.0.1",
+	  1,
+	  65535,
+	  0,
+	  { 1300, 14, true },
 	  0x86b0c73f },
 };
 
@@ -186,7 +218,9 @@ static void roundtrip(int family)
 		uint8_t ws = (uint8_t)(rng() % 18);
 		struct cookie_opts offered = {
 			.mss = (uint16_t)rng(),
-			.wscale = ws == 17 ? COOKIE_WSCALE_NONE : ws == 16 ? 200 : ws,
+			.wscale = ws == 17   ? COOKIE_WSCALE_NONE
+			          : ws == 16 ? 200
+			                     : ws,
 			.sack_ok = rng() & 1,
 		};
 		struct cookie_opts granted, out;
@@ -292,7 +326,8 @@ static void test_ack_exact(void **state)
 
 	for (int32_t d = -8; d <= 8; d++)
 		if (d != 0)
-			assert_int_not_equal(check(*state, &t, 1000, cookie + (uint32_t)d, NOW), COOKIE_VALID);
+			assert_int_not_equal(check(*state, &t, 1000, cookie + (uint32_t)d, NOW),
+			                     COOKIE_VALID);
 	assert_int_equal(cookie_check(*state, &t, 1001, cookie, NOW, NULL), COOKIE_BAD_MAC);
 	assert_int_equal(cookie_check(*state, &t, 1001, cookie - 1, NOW, NULL), COOKIE_BAD_MAC);
 }
@@ -401,16 +436,17 @@ static void mss_expect(struct cookie_jar *jar, uint16_t offered_mss, uint16_t wa
 
 	assert_int_equal(cookie_check(jar, &t, 2, cookie + 1, NOW, &out), COOKIE_VALID);
 	if (granted.mss != want || out.mss != want)
-		fail_msg("MSS %u: granted %u, recovered %u, want %u", offered_mss, granted.mss, out.mss, want);
+		fail_msg("MSS %u: granted %u, recovered %u, want %u", offered_mss, granted.mss, out.mss,
+		         want);
 }
 
 static void test_mss_rounding(void **state)
 {
 	static const uint16_t cases[][2] = {
-		{ 0, 48 },       { 47, 48 },     { 48, 48 },     { 535, 48 },    { 536, 536 },
-		{ 1219, 536 },   { 1220, 1220 }, { 1299, 1220 }, { 1300, 1300 }, { 1359, 1300 },
-		{ 1360, 1360 },  { 1439, 1360 }, { 1440, 1440 }, { 1451, 1440 }, { 1452, 1452 },
-		{ 1459, 1452 },  { 1460, 1460 }, { 1461, 1460 }, { 9000, 1460 }, { 65535, 1460 },
+		{ 0, 48 },      { 47, 48 },     { 48, 48 },     { 535, 48 },    { 536, 536 },
+		{ 1219, 536 },  { 1220, 1220 }, { 1299, 1220 }, { 1300, 1300 }, { 1359, 1300 },
+		{ 1360, 1360 }, { 1439, 1360 }, { 1440, 1440 }, { 1451, 1440 }, { 1452, 1452 },
+		{ 1459, 1452 }, { 1460, 1460 }, { 1461, 1460 }, { 9000, 1460 }, { 65535, 1460 },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
@@ -426,16 +462,29 @@ static void wscale_expect(struct cookie_jar *jar, uint8_t offered_ws, uint8_t wa
 
 	assert_int_equal(cookie_check(jar, &t, 2, cookie + 1, NOW, &out), COOKIE_VALID);
 	if (granted.wscale != want || out.wscale != want)
-		fail_msg("wscale %u: granted %u, recovered %u, want %u", offered_ws, granted.wscale, out.wscale,
-			 want);
+		fail_msg("wscale %u: granted %u, recovered %u, want %u", offered_ws, granted.wscale,
+		         out.wscale, want);
 }
 
 static void test_wscale_rounding(void **state)
 {
 	static const uint8_t cases[][2] = {
 		{ COOKIE_WSCALE_NONE, COOKIE_WSCALE_NONE },
-		{ 0, 0 }, { 1, 0 }, { 3, 0 }, { 4, 4 }, { 5, 4 }, { 6, 6 }, { 7, 7 }, { 8, 8 }, { 9, 9 },
-		{ 10, 10 }, { 11, 10 }, { 14, 10 }, { 15, 10 }, { 200, 10 }, { 254, 10 },
+		{ 0, 0 },
+		{ 1, 0 },
+		{ 3, 0 },
+		{ 4, 4 },
+		{ 5, 4 },
+		{ 6, 6 },
+		{ 7, 7 },
+		{ 8, 8 },
+		{ 9, 9 },
+		{ 10, 10 },
+		{ 11, 10 },
+		{ 14, 10 },
+		{ 15, 10 },
+		{ 200, 10 },
+		{ 254, 10 },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
@@ -450,14 +499,15 @@ static void test_all_options_survive(void **state)
 	for (unsigned m = 0; m < 8; m++)
 		for (unsigned w = 0; w < 8; w++)
 			for (unsigned bits = 0; bits < 4; bits++) {
-				const struct cookie_opts offered = { synack_mss_table[m], synack_wscale_table[w],
-								     bits & 1 };
+				const struct cookie_opts offered = { synack_mss_table[m],
+					                             synack_wscale_table[w], bits & 1 };
 				uint64_t now = NOW + (bits >> 1) * PERIOD;
 				struct cookie_opts granted, out;
 				uint32_t cookie = cookie_make(*state, &t, m * 8 + w, &offered, now, &granted);
 
-				assert_int_equal(cookie_check(*state, &t, m * 8 + w + 1, cookie + 1, now, &out),
-						 COOKIE_VALID);
+				assert_int_equal(
+				        cookie_check(*state, &t, m * 8 + w + 1, cookie + 1, now, &out),
+				        COOKIE_VALID);
 				assert_opts_equal(&granted, &offered);
 				assert_opts_equal(&out, &offered);
 			}
@@ -513,14 +563,15 @@ static void test_null_and_untouched_outputs(void **state)
 static uint64_t openssl_siphash(const uint8_t key[16], const uint8_t *msg, size_t len)
 {
 	size_t size = 8, outl;
-	OSSL_PARAM params[] = { OSSL_PARAM_construct_size_t(OSSL_MAC_PARAM_SIZE, &size), OSSL_PARAM_construct_end() };
+	OSSL_PARAM params[] = { OSSL_PARAM_construct_size_t(OSSL_MAC_PARAM_SIZE, &size),
+		                OSSL_PARAM_construct_end() };
 	EVP_MAC *mac = EVP_MAC_fetch(NULL, "SIPHASH", NULL);
 	EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
 	uint8_t out[8];
 
 	assert_non_null(ctx);
 	assert_true(EVP_MAC_init(ctx, key, 16, params) && EVP_MAC_update(ctx, msg, len) &&
-		    EVP_MAC_final(ctx, out, &outl, sizeof(out)));
+	            EVP_MAC_final(ctx, out, &outl, sizeof(out)));
 	assert_int_equal(outl, 8);
 	EVP_MAC_CTX_free(ctx);
 	EVP_MAC_free(mac);
@@ -539,7 +590,7 @@ static void test_synack_siphash_is_openssls(void **state)
 		rng_fill(key, sizeof(key));
 		rng_fill(m.b, SYNACK_MSG_LEN);
 		assert_int_equal(synack_siphash(&m, synack_le64(key), synack_le64(key + 8)),
-				 openssl_siphash(key, m.b, SYNACK_MSG_LEN));
+		                 openssl_siphash(key, m.b, SYNACK_MSG_LEN));
 	}
 }
 
@@ -569,8 +620,9 @@ static void test_synack_cookie_is_cookie_makes(void **state)
 		assert_int_equal(cookie_epoch_key(jar, now, &epoch, key), 0);
 		low = synack_low_pack(epoch, offered.mss, offered.wscale, offered.sack_ok);
 		synack_msg_fill(&m, t.family, t.saddr, t.daddr, t.sport, t.dport, isn, low);
-		assert_int_equal(synack_cookie(synack_siphash(&m, synack_le64(key), synack_le64(key + 8)), low),
-				 cookie);
+		assert_int_equal(
+		        synack_cookie(synack_siphash(&m, synack_le64(key), synack_le64(key + 8)), low),
+		        cookie);
 		assert_int_equal(synack_low_mss(low), granted.mss);
 		assert_int_equal(synack_low_wscale(low), granted.wscale);
 		assert_int_equal(synack_low_sack(low), granted.sack_ok);
@@ -684,8 +736,9 @@ static void load_refused(const char *path, const char *why)
 
 static void test_keyfile_good(void **state)
 {
-	static const char *const texts[] = { KEY_HEX "\n", KEY_HEX,
-		"000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F\n" };
+	static const char *const texts[] = {
+		KEY_HEX "\n", KEY_HEX, "000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F\n"
+	};
 	char name[16];
 
 	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
@@ -693,7 +746,8 @@ static void test_keyfile_good(void **state)
 		char err[512] = "";
 
 		snprintf(name, sizeof(name), "good%zu", i);
-		assert_int_equal(keyfile_load(write_key(state, name, texts[i], 0600), master, err, sizeof(err)), 0);
+		assert_int_equal(
+		        keyfile_load(write_key(state, name, texts[i], 0600), master, err, sizeof(err)), 0);
 		assert_memory_equal(master, kat_master, sizeof(master));
 		assert_string_equal(err, "");
 	}
@@ -823,7 +877,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_keyfile_missing_refused, dir_setup, dir_teardown),
 		cmocka_unit_test_setup_teardown(test_keyfile_not_regular_refused, dir_setup, dir_teardown),
 		cmocka_unit_test_setup_teardown(test_keyfile_generate, dir_setup, dir_teardown),
-		cmocka_unit_test_setup_teardown(test_keyfile_generate_refuses_symlink, dir_setup, dir_teardown),
+		cmocka_unit_test_setup_teardown(test_keyfile_generate_refuses_symlink, dir_setup,
+		                                dir_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -162,7 +162,8 @@ static void check_synack(struct fixture *f, const uint8_t *frame, size_t len)
 	/* The very cookie cookie_make() computes, and cookie_check() takes it. */
 	verdict_cookie_tuple(&syn, &t);
 	offered.mss = syn.opt.has_mss ? syn.opt.mss : 536;
-	offered.wscale = syn.opt.has_wscale ? (syn.opt.wscale > 14 ? 14 : syn.opt.wscale) : COOKIE_WSCALE_NONE;
+	offered.wscale = syn.opt.has_wscale ? (syn.opt.wscale > 14 ? 14 : syn.opt.wscale)
+	                                    : COOKIE_WSCALE_NONE;
 	offered.sack_ok = syn.opt.sack_ok;
 	assert_int_equal(sa.seq, cookie_make(f->jar, &t, syn.seq, &offered, f->now, &granted));
 	assert_int_equal(cookie_check(f->jar, &t, syn.seq + 1, sa.seq + 1, f->now, &checked), COOKIE_VALID);
@@ -251,8 +252,8 @@ static size_t opt_offset(const uint8_t *frame, size_t len, uint8_t kind)
  * rounding must be the C code's (the cookie depends on it). */
 static void test_every_wscale_and_mss_boundary(void **state)
 {
-	static const uint16_t mss[] = { 1, 47, 48, 535, 536, 1219, 1220, 1299, 1300, 1359, 1360,
-					1439, 1440, 1451, 1452, 1459, 1460, 9000, 65535 };
+	static const uint16_t mss[] = { 1,    47,   48,   535,  536,  1219, 1220, 1299, 1300, 1359,
+		                        1360, 1439, 1440, 1451, 1452, 1459, 1460, 9000, 65535 };
 	struct fixture *f = need_root(state);
 	uint8_t frame[sizeof(sample_curl4_syn)];
 	size_t ws_off, mss_off;
@@ -280,9 +281,11 @@ static void test_non_syn_and_unprotected_pass(void **state)
 	uint8_t out[256], frame[sizeof(sample_curl4_syn)];
 	size_t out_len = sizeof(out);
 
-	assert_int_equal(fastpath_run(f->fp, sample_hping_ack, sizeof(sample_hping_ack), out, &out_len), XDP_PASS);
+	assert_int_equal(fastpath_run(f->fp, sample_hping_ack, sizeof(sample_hping_ack), out, &out_len),
+	                 XDP_PASS);
 	out_len = sizeof(out);
-	assert_int_equal(fastpath_run(f->fp, sample_curl4_get, sizeof(sample_curl4_get), out, &out_len), XDP_PASS);
+	assert_int_equal(fastpath_run(f->fp, sample_curl4_get, sizeof(sample_curl4_get), out, &out_len),
+	                 XDP_PASS);
 	/* The same SYN to another port: not ours. (TCP dport at 14 + 20 + 2.) */
 	memcpy(frame, sample_curl4_syn, sizeof(frame));
 	frame[14 + 20 + 3] ^= 1;
@@ -298,7 +301,8 @@ static void test_counters(void **state)
 	size_t out_len = sizeof(out);
 
 	fastpath_counters(f->fp, &c0);
-	assert_int_equal(fastpath_run(f->fp, sample_curl4_syn, sizeof(sample_curl4_syn), out, &out_len), XDP_TX);
+	assert_int_equal(fastpath_run(f->fp, sample_curl4_syn, sizeof(sample_curl4_syn), out, &out_len),
+	                 XDP_TX);
 	fastpath_counters(f->fp, &c);
 	assert_int_equal(c.syns, c0.syns + 1);
 	assert_int_equal(c.synacks, c0.synacks + 1);
@@ -406,11 +410,11 @@ static void fix_csum6(uint8_t *frame)
 static void test_hostile_syns6_refused(void **state)
 {
 	static const uint8_t sources[][16] = {
-		{ [15] = 1 },                                          /* ::1 */
-		{ 0 },                                                 /* :: */
-		{ 0xff, 0x02, [15] = 1 },                              /* multicast */
-		{ [10] = 0xff, [11] = 0xff, 127, 0, 0, 1 },           /* v4-mapped */
-		{ 0xfd, 0x00, 0x02, 0x00, [15] = 2 },                  /* ours (the destination) */
+		{ [15] = 1 },                               /* ::1 */
+		{ 0 },                                      /* :: */
+		{ 0xff, 0x02, [15] = 1 },                   /* multicast */
+		{ [10] = 0xff, [11] = 0xff, 127, 0, 0, 1 }, /* v4-mapped */
+		{ 0xfd, 0x00, 0x02, 0x00, [15] = 2 },       /* ours (the destination) */
 	};
 	struct fixture *f = need_root(state);
 	struct fastpath_counts c0, c;

@@ -37,16 +37,16 @@ enum ack_kind {
 
 enum tweak {
 	T_NONE,
-	T_NOT_HOST,    /* PACKET_OTHERHOST: another host's, or a broadcast link-layer address */
-	T_TRUNCATED,   /* the frame cut inside the TCP header */
-	T_OTHER_PORT,  /* to port 8081 */
-	T_LOOPBACK,    /* from 127.0.0.1 */
-	T_FROM_US,     /* from our own address (a LAND attack) */
-	T_GROUP_MAC,   /* from a multicast link-layer address */
-	T_BAD_CSUM,    /* TCP checksum off by one */
-	T_VOUCHED,     /* the same, but the NIC says the checksum is fine */
-	T_WILDCARD,    /* a wildcard listen; the destination is ours */
-	T_NOT_OURS,    /* a wildcard listen; the destination is not ours */
+	T_NOT_HOST,   /* PACKET_OTHERHOST: another host's, or a broadcast link-layer address */
+	T_TRUNCATED,  /* the frame cut inside the TCP header */
+	T_OTHER_PORT, /* to port 8081 */
+	T_LOOPBACK,   /* from 127.0.0.1 */
+	T_FROM_US,    /* from our own address (a LAND attack) */
+	T_GROUP_MAC,  /* from a multicast link-layer address */
+	T_BAD_CSUM,   /* TCP checksum off by one */
+	T_VOUCHED,    /* the same, but the NIC says the checksum is fine */
+	T_WILDCARD,   /* a wildcard listen; the destination is ours */
+	T_NOT_OURS,   /* a wildcard listen; the destination is not ours */
 };
 
 struct fcase {
@@ -206,7 +206,8 @@ static const struct fcase cases[] = {
 	{ "SYN", F_SYN, 0, T_NONE, VERDICT_TUPLE_NEW, 0, 0, 0, 0, VERDICT_SYN },
 	{ "SYN, wildcard listen", F_SYN, 0, T_WILDCARD, VERDICT_TUPLE_NEW, 0, 0, 0, 0, VERDICT_SYN },
 	{ "SYN, wrong checksum", F_SYN, 0, T_BAD_CSUM, VERDICT_TUPLE_NEW, 0, 0, 0, 0, VERDICT_BAD_CSUM },
-	{ "SYN, checksum vouched by the NIC", F_SYN, 0, T_VOUCHED, VERDICT_TUPLE_NEW, 0, 0, 0, 0, VERDICT_SYN },
+	{ "SYN, checksum vouched by the NIC", F_SYN, 0, T_VOUCHED, VERDICT_TUPLE_NEW, 0, 0, 0, 0,
+	  VERDICT_SYN },
 	{ "RST", F_RST, 0, T_NONE, VERDICT_TUPLE_NEW, 0, 0, 0, 0, VERDICT_KERNEL },
 	{ "handshake ACK", F_ACK, A_COOKIE, T_NONE, VERDICT_TUPLE_NEW, 0, 0, 0, 0, VERDICT_ADOPT },
 	{ "handshake ACK with data", F_GET, A_COOKIE, T_NONE, VERDICT_TUPLE_NEW, 0, 0, 0, 0, VERDICT_ADOPT },
@@ -231,13 +232,16 @@ static const struct fcase cases[] = {
 	{ "live: ... with a wrong checksum", F_GET, A_COOKIE, T_BAD_CSUM, VERDICT_TUPLE_LIVE, 1, 1, 1, 0,
 	  VERDICT_BAD_CSUM },
 	{ "live: data after", F_GET, A_COOKIE, T_NONE, VERDICT_TUPLE_LIVE, 1, 0, 1, 0, VERDICT_KERNEL },
-	{ "live: data already injected", F_GET, A_COOKIE, T_NONE, VERDICT_TUPLE_LIVE, 1, 1, 0, 0, VERDICT_KERNEL },
-	{ "live: a SYN on its 4-tuple", F_SYN, 0, T_NONE, VERDICT_TUPLE_LIVE, 0, 0, 0, 0, VERDICT_SYN_ON_LIVE },
+	{ "live: data already injected", F_GET, A_COOKIE, T_NONE, VERDICT_TUPLE_LIVE, 1, 1, 0, 0,
+	  VERDICT_KERNEL },
+	{ "live: a SYN on its 4-tuple", F_SYN, 0, T_NONE, VERDICT_TUPLE_LIVE, 0, 0, 0, 0,
+	  VERDICT_SYN_ON_LIVE },
 	{ "live: RST", F_RST, 0, T_NONE, VERDICT_TUPLE_LIVE, 0, 0, 0, 0, VERDICT_KERNEL },
 	/* A finished connection lingering on the 4-tuple. */
 	{ "finished: its handshake ACK again", F_GET, A_COOKIE, T_NONE, VERDICT_TUPLE_FINISHED, 1, 0, 0, 1,
 	  VERDICT_LATE },
-	{ "finished: a late segment", F_GET, A_FORGED, T_NONE, VERDICT_TUPLE_FINISHED, 0, 0, 0, 1, VERDICT_LATE },
+	{ "finished: a late segment", F_GET, A_FORGED, T_NONE, VERDICT_TUPLE_FINISHED, 0, 0, 0, 1,
+	  VERDICT_LATE },
 	{ "finished: port reused, SYN", F_SYN, 0, T_NONE, VERDICT_TUPLE_FINISHED, 0, 0, 0, 0, VERDICT_SYN },
 	{ "finished: port reused, new handshake", F_GET, A_COOKIE, T_NONE, VERDICT_TUPLE_FINISHED, 0, 0, 0, 0,
 	  VERDICT_ADOPT },
@@ -297,8 +301,8 @@ static void test_every_verdict(void **state)
 		assert_string_equal(verdict_str(v), verdict_str(c->want));
 		seen[v] = true;
 		/* The memory is asked once, and only past the address checks. */
-		bool consulted = v != VERDICT_NOT_FOR_US && v != VERDICT_MALFORMED && v != VERDICT_UNPROTECTED &&
-				 v != VERDICT_MARTIAN;
+		bool consulted = v != VERDICT_NOT_FOR_US && v != VERDICT_MALFORMED &&
+		                 v != VERDICT_UNPROTECTED && v != VERDICT_MARTIAN;
 		assert_int_equal(fx.calls, consulted);
 		if (consulted)
 			assert_ptr_equal(out.known.conn, &fx);
@@ -308,7 +312,8 @@ static void test_every_verdict(void **state)
 			assert_int_equal(out.known.state, c->known);
 		}
 		/* A diagnosis is spent only on a refused cookie, when one is left. */
-		assert_int_equal(c->budget - budget, (v == VERDICT_BAD_COOKIE || v == VERDICT_EXPIRED) && c->budget);
+		assert_int_equal(c->budget - budget,
+		                 (v == VERDICT_BAD_COOKIE || v == VERDICT_EXPIRED) && c->budget);
 		localaddr_free(none);
 	}
 	for (int v = 0; v < VERDICT_COUNT; v++)

@@ -36,26 +36,26 @@
 /* Four listen endpoints: a specific IPv4 and IPv6 address and a wildcard of
  * each family. */
 static const char *const conf_text =
-	"interface = \"eth0\";\n"
-	"listen = [ \"192.0.2.10:80\", \"[2001:db8::10]:443\", \"0.0.0.0:8080\", \"[::]:8443\" ];\n"
-	"backends = ( { address = \"10.0.0.2:8080\"; } );\n";
+        "interface = \"eth0\";\n"
+        "listen = [ \"192.0.2.10:80\", \"[2001:db8::10]:443\", \"0.0.0.0:8080\", \"[::]:8443\" ];\n"
+        "backends = ( { address = \"10.0.0.2:8080\"; } );\n";
 
 static const char *const expected_script =
-	"add table inet synguard\n"
-	"delete table inet synguard\n"
-	"table inet synguard {\n"
-	"\tchain guard {\n"
-	"\t\tsocket mark 0x53470002 accept\n"
-	"\t\tcounter drop\n"
-	"\t}\n"
-	"\tchain prerouting {\n"
-	"\t\ttype filter hook prerouting priority raw; policy accept;\n"
-	"\t\tiifname \"eth0\" ip daddr 192.0.2.10 tcp dport 80 jump guard\n"
-	"\t\tiifname \"eth0\" ip6 daddr 2001:db8::10 tcp dport 443 jump guard\n"
-	"\t\tiifname \"eth0\" meta nfproto ipv4 tcp dport 8080 jump guard\n"
-	"\t\tiifname \"eth0\" meta nfproto ipv6 tcp dport 8443 jump guard\n"
-	"\t}\n"
-	"}\n";
+        "add table inet synguard\n"
+        "delete table inet synguard\n"
+        "table inet synguard {\n"
+        "\tchain guard {\n"
+        "\t\tsocket mark 0x53470002 accept\n"
+        "\t\tcounter drop\n"
+        "\t}\n"
+        "\tchain prerouting {\n"
+        "\t\ttype filter hook prerouting priority raw; policy accept;\n"
+        "\t\tiifname \"eth0\" ip daddr 192.0.2.10 tcp dport 80 jump guard\n"
+        "\t\tiifname \"eth0\" ip6 daddr 2001:db8::10 tcp dport 443 jump guard\n"
+        "\t\tiifname \"eth0\" meta nfproto ipv4 tcp dport 8080 jump guard\n"
+        "\t\tiifname \"eth0\" meta nfproto ipv6 tcp dport 8443 jump guard\n"
+        "\t}\n"
+        "}\n";
 
 static void load_cfg(struct config *cfg)
 {
@@ -123,7 +123,8 @@ static void test_ruleset_lines(void **state)
 
 	/* The prelude that replaces a stale table comes first, in this order. */
 	assert_true(strncmp(s, "add table inet synguard\ndelete table inet synguard\ntable inet synguard {\n",
-			    strlen("add table inet synguard\ndelete table inet synguard\ntable inet synguard {\n")) == 0);
+	                    strlen("add table inet synguard\ndelete table inet synguard\ntable inet synguard "
+	                           "{\n")) == 0);
 	assert_int_equal(count_lines_equal(s, "add table inet synguard"), 1);
 	assert_int_equal(count_lines_equal(s, "delete table inet synguard"), 1);
 
@@ -138,13 +139,19 @@ static void test_ruleset_lines(void **state)
 	/* The repair mark must not be let through. */
 	assert_null(strstr(s, "0x53470001"));
 
-	assert_int_equal(count_lines_equal(s, "\t\ttype filter hook prerouting priority raw; policy accept;"), 1);
+	assert_int_equal(count_lines_equal(s, "\t\ttype filter hook prerouting priority raw; policy accept;"),
+	                 1);
 
 	/* One jump per endpoint, each on the interface. */
-	assert_int_equal(count_lines_equal(s, "\t\tiifname \"eth0\" ip daddr 192.0.2.10 tcp dport 80 jump guard"), 1);
-	assert_int_equal(count_lines_equal(s, "\t\tiifname \"eth0\" ip6 daddr 2001:db8::10 tcp dport 443 jump guard"), 1);
-	assert_int_equal(count_lines_equal(s, "\t\tiifname \"eth0\" meta nfproto ipv4 tcp dport 8080 jump guard"), 1);
-	assert_int_equal(count_lines_equal(s, "\t\tiifname \"eth0\" meta nfproto ipv6 tcp dport 8443 jump guard"), 1);
+	assert_int_equal(
+	        count_lines_equal(s, "\t\tiifname \"eth0\" ip daddr 192.0.2.10 tcp dport 80 jump guard"), 1);
+	assert_int_equal(
+	        count_lines_equal(s, "\t\tiifname \"eth0\" ip6 daddr 2001:db8::10 tcp dport 443 jump guard"),
+	        1);
+	assert_int_equal(
+	        count_lines_equal(s, "\t\tiifname \"eth0\" meta nfproto ipv4 tcp dport 8080 jump guard"), 1);
+	assert_int_equal(
+	        count_lines_equal(s, "\t\tiifname \"eth0\" meta nfproto ipv6 tcp dport 8443 jump guard"), 1);
 	size_t jumps = 0;
 	for (const char *p = s; (p = strstr(p, "jump guard")); p++)
 		jumps++;
@@ -205,10 +212,20 @@ static void test_ruleset_hand_filled(void **state)
 	set_v6(&cfg.listen[3], "::ffff:192.0.2.1", 1);
 	cfg.n_listen = 4;
 	s = script_for(&cfg, &len);
-	assert_int_equal(count_lines_equal(s, "\t\tiifname \"ens1f0np0\" ip daddr 203.0.113.255 tcp dport 1 jump guard"), 1);
-	assert_int_equal(count_lines_equal(s, "\t\tiifname \"ens1f0np0\" ip daddr 10.0.0.1 tcp dport 65535 jump guard"), 1);
-	assert_int_equal(count_lines_equal(s, "\t\tiifname \"ens1f0np0\" ip6 daddr fe80::1:2 tcp dport 256 jump guard"), 1);
-	assert_int_equal(count_lines_equal(s, "\t\tiifname \"ens1f0np0\" ip6 daddr ::ffff:192.0.2.1 tcp dport 1 jump guard"), 1);
+	assert_int_equal(
+	        count_lines_equal(s,
+	                          "\t\tiifname \"ens1f0np0\" ip daddr 203.0.113.255 tcp dport 1 jump guard"),
+	        1);
+	assert_int_equal(count_lines_equal(
+	                         s, "\t\tiifname \"ens1f0np0\" ip daddr 10.0.0.1 tcp dport 65535 jump guard"),
+	                 1);
+	assert_int_equal(count_lines_equal(
+	                         s, "\t\tiifname \"ens1f0np0\" ip6 daddr fe80::1:2 tcp dport 256 jump guard"),
+	                 1);
+	assert_int_equal(
+	        count_lines_equal(
+	                s, "\t\tiifname \"ens1f0np0\" ip6 daddr ::ffff:192.0.2.1 tcp dport 1 jump guard"),
+	        1);
 	free(s);
 
 	/* Only the first n_listen endpoints count. */
@@ -409,12 +426,12 @@ static size_t count_substr(const char *s, const char *sub)
 	return n;
 }
 
-#define CHILD_CHECK(cond)                                                                      \
-	do {                                                                                   \
-		if (!(cond)) {                                                                 \
+#define CHILD_CHECK(cond)                                                                                  \
+	do {                                                                                               \
+		if (!(cond)) {                                                                             \
 			fprintf(stderr, "fw child: %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-			_exit(1);                                                              \
-		}                                                                              \
+			_exit(1);                                                                          \
+		}                                                                                          \
 	} while (0)
 
 /* The body of test_install_remove, in a forked child that has left the
@@ -448,7 +465,7 @@ static void child_install_remove(const struct config *cfg)
 	/* A stale table (a crashed run) with an extra chain and rule is replaced
 	 * whole, not added to. */
 	CHILD_CHECK(child_nft("add chain inet synguard stale\n"
-			      "add rule inet synguard prerouting tcp dport 9999 jump stale\n") != NULL);
+	                      "add rule inet synguard prerouting tcp dport 9999 jump stale\n") != NULL);
 	list = child_nft("list table inet synguard");
 	CHILD_CHECK(list && strstr(list, "stale") != NULL);
 	free(list);

@@ -29,7 +29,7 @@ static bool has(const struct localaddr *la, const char *text)
 static void test_set_and_lookup(void **state)
 {
 	struct localaddr_entry v[] = { entry("10.77.0.1"), entry("fd00::1"), entry("10.77.9.1"),
-				       entry("10.77.0.1") };
+		                       entry("10.77.0.1") };
 	struct localaddr *la = localaddr_new();
 
 	(void)state;
@@ -67,7 +67,8 @@ static void test_refresh(void **state)
 	assert_false(has(la, "192.0.2.77")); /* TEST-NET-1: never assigned here */
 	assert_int_equal(localaddr_refresh(la), 0);
 	for (size_t i = 0; i < localaddr_count(la); i++)
-		assert_true(localaddr_at(la, i)->family == AF_INET || localaddr_at(la, i)->family == AF_INET6);
+		assert_true(localaddr_at(la, i)->family == AF_INET ||
+		            localaddr_at(la, i)->family == AF_INET6);
 	localaddr_free(la);
 }
 

@@ -149,7 +149,7 @@ static void test_text(void **state)
 	((struct sockaddr_in6 *)&ss)->sin6_scope_id = UINT32_MAX;
 	((struct sockaddr_in6 *)&ss)->sin6_port = htons(65535);
 	assert_string_equal(netaddr_str(&ss, buf, sizeof(buf)),
-			    "[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff%4294967295]:65535");
+	                    "[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff%4294967295]:65535");
 }
 
 int main(void)

@@ -19,10 +19,10 @@
 #define nitems(a) (sizeof(a) / sizeof((a)[0]))
 
 #define ETH_LEN 14
-#define IP4_OFF ETH_LEN			/* samples have no VLAN tag */
-#define IP4_TCP (IP4_OFF + 20)		/* ... and no IPv4 options */
+#define IP4_OFF ETH_LEN        /* samples have no VLAN tag */
+#define IP4_TCP (IP4_OFF + 20) /* ... and no IPv4 options */
 #define IP6_TCP (IP4_OFF + 40)
-#define SYN_OPT (IP4_TCP + 20)		/* curl4_syn's 20 bytes of options */
+#define SYN_OPT (IP4_TCP + 20) /* curl4_syn's 20 bytes of options */
 
 static const uint8_t client4[4] = { 10, 200, 1, 1 };
 static const uint8_t server4[4] = { 10, 200, 1, 2 };
@@ -37,8 +37,7 @@ struct frame {
 
 #define FRAME(s) frame_of(s, sizeof(s))
 
-static struct frame
-frame_of(const uint8_t *p, size_t len)
+static struct frame frame_of(const uint8_t *p, size_t len)
 {
 	struct frame f = { .len = len };
 
@@ -47,8 +46,7 @@ frame_of(const uint8_t *p, size_t len)
 	return f;
 }
 
-static void
-frame_insert(struct frame *f, size_t off, const void *p, size_t n)
+static void frame_insert(struct frame *f, size_t off, const void *p, size_t n)
 {
 	assert_true(off <= f->len && f->len + n <= sizeof(f->b));
 	memmove(f->b + off + n, f->b + off, f->len - off);
@@ -56,36 +54,30 @@ frame_insert(struct frame *f, size_t off, const void *p, size_t n)
 	f->len += n;
 }
 
-static uint16_t
-get16(const uint8_t *p)
+static uint16_t get16(const uint8_t *p)
 {
 	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
-static void
-put16(uint8_t *p, uint16_t v)
+static void put16(uint8_t *p, uint16_t v)
 {
 	p[0] = v >> 8;
 	p[1] = v & 0xff;
 }
 
 /* Add `d` to the 16-bit length field at `p`. */
-static void
-grow16(uint8_t *p, int d)
+static void grow16(uint8_t *p, int d)
 {
 	put16(p, (uint16_t)(get16(p) + d));
 }
 
 /* Compare by name, so a failure says which result came back. */
-static void
-expect_result(enum pkt_result got, enum pkt_result want)
+static void expect_result(enum pkt_result got, enum pkt_result want)
 {
 	assert_string_equal(pkt_result_str(got), pkt_result_str(want));
 }
 
-
-static struct pkt_tcp
-parse_ok(const uint8_t *frame, size_t len)
+static struct pkt_tcp parse_ok(const uint8_t *frame, size_t len)
 {
 	struct pkt_tcp seg;
 
@@ -94,8 +86,7 @@ parse_ok(const uint8_t *frame, size_t len)
 }
 
 /* Everything but the pointers, which differ between buffers. */
-static void
-assert_same_segment(const struct pkt_tcp *a, const struct pkt_tcp *b)
+static void assert_same_segment(const struct pkt_tcp *a, const struct pkt_tcp *b)
 {
 	assert_int_equal(a->family, b->family);
 	assert_int_equal(a->ttl, b->ttl);
@@ -118,8 +109,7 @@ assert_same_segment(const struct pkt_tcp *a, const struct pkt_tcp *b)
  * Reference checksums, deliberately independent of pkt.c: a byte at a time,
  * even offsets as the high byte of a 16-bit word.
  */
-static uint32_t
-ref_sum(uint32_t sum, const uint8_t *p, size_t len)
+static uint32_t ref_sum(uint32_t sum, const uint8_t *p, size_t len)
 {
 	size_t i;
 
@@ -128,8 +118,7 @@ ref_sum(uint32_t sum, const uint8_t *p, size_t len)
 	return sum;
 }
 
-static uint16_t
-ref_fold(uint32_t sum)
+static uint16_t ref_fold(uint32_t sum)
 {
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);
@@ -138,8 +127,7 @@ ref_fold(uint32_t sum)
 
 /* Verify an IP packet's IPv4 header checksum and its TCP checksum (IPv6:
  * without extension headers). */
-static void
-ref_check_csums(const uint8_t *ip)
+static void ref_check_csums(const uint8_t *ip)
 {
 	size_t hlen, alen, tcp_len;
 	const uint8_t *addrs;
@@ -168,8 +156,7 @@ ref_check_csums(const uint8_t *ip)
 
 /* After changing an IPv4 header field: a header checksum that fits again,
  * so the frame is malformed only in the way the test means. */
-static void
-ref_fix_ip4_csum(uint8_t *ip)
+static void ref_fix_ip4_csum(uint8_t *ip)
 {
 	size_t hlen = (ip[0] & 0x0f) * 4;
 
@@ -196,41 +183,114 @@ struct sample {
 #define SAMPLE(s) .name = #s, .frame = sample_##s, .len = sizeof(sample_##s)
 
 static const struct sample samples[] = {
-	{ SAMPLE(curl4_syn), AF_INET, true, 50174, 8080, 2046835202, 0,
-	  PKT_TCP_SYN, 64240, 40, 0,
-	  { .has_mss = true, .mss = 1460, .sack_ok = true, .has_ts = true,
-	    .tsval = 1788056351, .tsecr = 0, .has_wscale = true, .wscale = 10 } },
-	{ SAMPLE(kernel4_synack), AF_INET, false, 8080, 50174, 3218165611,
-	  2046835203, PKT_TCP_SYN | PKT_TCP_ACK, 65160, 40, 0,
-	  { .has_mss = true, .mss = 1460, .sack_ok = true, .has_ts = true,
-	    .tsval = 390145617, .tsecr = 1788056351, .has_wscale = true,
+	{ SAMPLE(curl4_syn),
+	  AF_INET,
+	  true,
+	  50174,
+	  8080,
+	  2046835202,
+	  0,
+	  PKT_TCP_SYN,
+	  64240,
+	  40,
+	  0,
+	  { .has_mss = true,
+	    .mss = 1460,
+	    .sack_ok = true,
+	    .has_ts = true,
+	    .tsval = 1788056351,
+	    .tsecr = 0,
+	    .has_wscale = true,
 	    .wscale = 10 } },
-	{ SAMPLE(curl4_get), AF_INET, true, 50174, 8080, 2046835203, 3218165612,
-	  PKT_TCP_PSH | PKT_TCP_ACK, 63, 32, 79,
+	{ SAMPLE(kernel4_synack),
+	  AF_INET,
+	  false,
+	  8080,
+	  50174,
+	  3218165611,
+	  2046835203,
+	  PKT_TCP_SYN | PKT_TCP_ACK,
+	  65160,
+	  40,
+	  0,
+	  { .has_mss = true,
+	    .mss = 1460,
+	    .sack_ok = true,
+	    .has_ts = true,
+	    .tsval = 390145617,
+	    .tsecr = 1788056351,
+	    .has_wscale = true,
+	    .wscale = 10 } },
+	{ SAMPLE(curl4_get),
+	  AF_INET,
+	  true,
+	  50174,
+	  8080,
+	  2046835203,
+	  3218165612,
+	  PKT_TCP_PSH | PKT_TCP_ACK,
+	  63,
+	  32,
+	  79,
 	  { .has_ts = true, .tsval = 1788056351, .tsecr = 390145617 } },
 	/* hping3 leaves garbage in the acknowledgment field of its SYN. */
-	{ SAMPLE(hping_syn), AF_INET, true, 1516, 80, 920760800, 1673450758,
-	  PKT_TCP_SYN, 512, 20, 0, { 0 } },
-	{ SAMPLE(kernel4_rst_syn), AF_INET, false, 80, 1516, 0, 920760801,
-	  PKT_TCP_RST | PKT_TCP_ACK, 0, 20, 0, { 0 } },
-	{ SAMPLE(hping_ack), AF_INET, true, 1516, 80, 12345, 67890, PKT_TCP_ACK,
-	  512, 20, 0, { 0 } },
-	{ SAMPLE(kernel4_rst_ack), AF_INET, false, 80, 1516, 67890, 0,
-	  PKT_TCP_RST, 0, 20, 0, { 0 } },
-	{ SAMPLE(curl6_syn), AF_INET6, true, 46908, 8080, 3640349862, 0,
-	  PKT_TCP_SYN, 64800, 40, 0,
-	  { .has_mss = true, .mss = 1440, .sack_ok = true, .has_ts = true,
-	    .tsval = 2603200789, .tsecr = 0, .has_wscale = true, .wscale = 10 } },
-	{ SAMPLE(kernel6_synack), AF_INET6, false, 8080, 46908, 4062874740,
-	  3640349863, PKT_TCP_SYN | PKT_TCP_ACK, 64260, 40, 0,
-	  { .has_mss = true, .mss = 1440, .sack_ok = true, .has_ts = true,
-	    .tsval = 1506052535, .tsecr = 2603200789, .has_wscale = true,
+	{ SAMPLE(hping_syn), AF_INET, true, 1516, 80, 920760800, 1673450758, PKT_TCP_SYN, 512, 20, 0, { 0 } },
+	{ SAMPLE(kernel4_rst_syn),
+	  AF_INET,
+	  false,
+	  80,
+	  1516,
+	  0,
+	  920760801,
+	  PKT_TCP_RST | PKT_TCP_ACK,
+	  0,
+	  20,
+	  0,
+	  { 0 } },
+	{ SAMPLE(hping_ack), AF_INET, true, 1516, 80, 12345, 67890, PKT_TCP_ACK, 512, 20, 0, { 0 } },
+	{ SAMPLE(kernel4_rst_ack), AF_INET, false, 80, 1516, 67890, 0, PKT_TCP_RST, 0, 20, 0, { 0 } },
+	{ SAMPLE(curl6_syn),
+	  AF_INET6,
+	  true,
+	  46908,
+	  8080,
+	  3640349862,
+	  0,
+	  PKT_TCP_SYN,
+	  64800,
+	  40,
+	  0,
+	  { .has_mss = true,
+	    .mss = 1440,
+	    .sack_ok = true,
+	    .has_ts = true,
+	    .tsval = 2603200789,
+	    .tsecr = 0,
+	    .has_wscale = true,
+	    .wscale = 10 } },
+	{ SAMPLE(kernel6_synack),
+	  AF_INET6,
+	  false,
+	  8080,
+	  46908,
+	  4062874740,
+	  3640349863,
+	  PKT_TCP_SYN | PKT_TCP_ACK,
+	  64260,
+	  40,
+	  0,
+	  { .has_mss = true,
+	    .mss = 1440,
+	    .sack_ok = true,
+	    .has_ts = true,
+	    .tsval = 1506052535,
+	    .tsecr = 2603200789,
+	    .has_wscale = true,
 	    .wscale = 10 } },
 };
 
 /* Every field of a captured frame, and its checksum. */
-static void
-test_sample_fields(void **state)
+static void test_sample_fields(void **state)
 {
 	const struct sample *s = *state;
 	struct pkt_tcp seg = parse_ok(s->frame, s->len);
@@ -267,9 +327,8 @@ test_sample_fields(void **state)
 	assert_true(pkt_tcp_csum_ok(&seg));
 }
 
-static enum pkt_result
-parse_copy(enum pkt_result (*parse)(const uint8_t *, size_t, struct pkt_tcp *),
-    const uint8_t *p, size_t len)
+static enum pkt_result parse_copy(enum pkt_result (*parse)(const uint8_t *, size_t, struct pkt_tcp *),
+                                  const uint8_t *p, size_t len)
 {
 	/* Exactly `len` bytes on the heap, so valgrind sees any overread. */
 	uint8_t *copy = malloc(len);
@@ -290,43 +349,37 @@ parse_copy(enum pkt_result (*parse)(const uint8_t *, size_t, struct pkt_tcp *),
 	return r;
 }
 
-static void
-expect_eth(const struct frame *f, enum pkt_result want)
+static void expect_eth(const struct frame *f, enum pkt_result want)
 {
 	expect_result(parse_copy(pkt_parse_eth, f->b, f->len), want);
 }
 
 /* Every prefix of a frame is refused (the samples carry no padding) without
  * reading past its end; the whole frame is accepted. */
-static void
-test_sample_prefixes(void **state)
+static void test_sample_prefixes(void **state)
 {
 	const struct sample *s = *state;
 	size_t n;
 
 	for (n = 0; n <= s->len; n++) {
-		assert_int_equal(parse_copy(pkt_parse_eth, s->frame, n) == PKT_OK,
-		    n == s->len);
+		assert_int_equal(parse_copy(pkt_parse_eth, s->frame, n) == PKT_OK, n == s->len);
 		if (n >= ETH_LEN)
-			assert_int_equal(parse_copy(pkt_parse_ip,
-			    s->frame + ETH_LEN, n - ETH_LEN) == PKT_OK,
-			    n == s->len);
+			assert_int_equal(parse_copy(pkt_parse_ip, s->frame + ETH_LEN, n - ETH_LEN) == PKT_OK,
+			                 n == s->len);
 	}
 }
 
 /* Random damage to every sample: whatever comes back, never an overread
  * (run under valgrind) and an accepted segment lies inside the buffer. */
-static void
-test_random_damage(void **state)
+static void test_random_damage(void **state)
 {
-	uint32_t x = 2463534242u;	/* xorshift32: reproducible */
+	uint32_t x = 2463534242u; /* xorshift32: reproducible */
 	size_t i, k, round;
 
 	(void)state;
 	for (i = 0; i < nitems(samples); i++) {
 		for (round = 0; round < 2000; round++) {
-			struct frame f = frame_of(samples[i].frame,
-			    samples[i].len);
+			struct frame f = frame_of(samples[i].frame, samples[i].len);
 
 			for (k = 0; k < 1 + round % 4; k++) {
 				x ^= x << 13;
@@ -342,8 +395,7 @@ test_random_damage(void **state)
 	}
 }
 
-static void
-test_csum_detects_damage(void **state)
+static void test_csum_detects_damage(void **state)
 {
 	/* A TCP byte, an address (pseudo-header) and the odd last byte. */
 	static const struct {
@@ -354,15 +406,13 @@ test_csum_detects_damage(void **state)
 		{ sample_curl4_syn, sizeof(sample_curl4_syn), IP4_OFF + 15 },
 		{ sample_curl6_syn, sizeof(sample_curl6_syn), IP6_TCP + 30 },
 		{ sample_curl6_syn, sizeof(sample_curl6_syn), IP4_OFF + 39 },
-		{ sample_curl4_get, sizeof(sample_curl4_get),
-		  sizeof(sample_curl4_get) - 1 },
+		{ sample_curl4_get, sizeof(sample_curl4_get), sizeof(sample_curl4_get) - 1 },
 	};
 	size_t i;
 
 	(void)state;
 	/* curl4_get's segment has an odd length: 32 + 79 bytes. */
-	assert_int_equal(parse_ok(sample_curl4_get,
-	    sizeof(sample_curl4_get)).tcp_len % 2, 1);
+	assert_int_equal(parse_ok(sample_curl4_get, sizeof(sample_curl4_get)).tcp_len % 2, 1);
 	for (i = 0; i < nitems(cases); i++) {
 		struct frame f = frame_of(cases[i].frame, cases[i].len);
 		struct pkt_tcp seg;
@@ -386,9 +436,7 @@ static const struct pkt_synack ours = {
 	.ttl = 61,
 };
 
-static size_t
-build_synack(uint8_t *buf, const struct pkt_tcp *syn,
-    const struct pkt_synack *sa)
+static size_t build_synack(uint8_t *buf, const struct pkt_tcp *syn, const struct pkt_synack *sa)
 {
 	size_t n = pkt_build_synack(buf, PKT_BUILD_MAX, syn, sa);
 
@@ -398,17 +446,16 @@ build_synack(uint8_t *buf, const struct pkt_tcp *syn,
 }
 
 /* Given the kernel's own choices, we answer curl with its exact bytes. */
-static void
-test_synack_matches_kernel(void **state)
+static void test_synack_matches_kernel(void **state)
 {
 	static const struct {
 		const uint8_t *syn, *synack;
 		size_t syn_len, synack_len;
 	} cases[] = {
-		{ sample_curl4_syn, sample_kernel4_synack,
-		  sizeof(sample_curl4_syn), sizeof(sample_kernel4_synack) },
-		{ sample_curl6_syn, sample_kernel6_synack,
-		  sizeof(sample_curl6_syn), sizeof(sample_kernel6_synack) },
+		{ sample_curl4_syn, sample_kernel4_synack, sizeof(sample_curl4_syn),
+		  sizeof(sample_kernel4_synack) },
+		{ sample_curl6_syn, sample_kernel6_synack, sizeof(sample_curl6_syn),
+		  sizeof(sample_kernel6_synack) },
 	};
 	uint8_t buf[PKT_BUILD_MAX];
 	size_t i, n, skip;
@@ -416,8 +463,7 @@ test_synack_matches_kernel(void **state)
 	(void)state;
 	for (i = 0; i < nitems(cases); i++) {
 		struct pkt_tcp syn = parse_ok(cases[i].syn, cases[i].syn_len);
-		struct pkt_tcp k = parse_ok(cases[i].synack,
-		    cases[i].synack_len);
+		struct pkt_tcp k = parse_ok(cases[i].synack, cases[i].synack_len);
 		const uint8_t *kip = cases[i].synack + ETH_LEN;
 		struct pkt_synack sa = {
 			.isn = k.seq,
@@ -439,20 +485,18 @@ test_synack_matches_kernel(void **state)
 }
 
 /* Build our SYN-ACK for a captured SYN and read it back. */
-static void
-check_synack(const uint8_t *frame, size_t len)
+static void check_synack(const uint8_t *frame, size_t len)
 {
 	static const uint8_t ip4[] = {
-		0x45, 0, 0, 60,		/* no TOS; 20 + 20 + 20 options */
-		0, 0, 0x40, 0,		/* ID 0, DF */
-		61, 6,			/* TTL, TCP */
+		0x45, 0, 0,    60, /* no TOS; 20 + 20 + 20 options */
+		0,    0, 0x40, 0,  /* ID 0, DF */
+		61,   6,           /* TTL, TCP */
 	};
 	static const uint8_t ip6[] = { 0x60, 0, 0, 0, 0, 40, 6, 61 };
 	struct pkt_tcp syn = parse_ok(frame, len), sa;
 	uint8_t buf[PKT_BUILD_MAX], opt[20] = {
-		2, 4, 1400 >> 8, 1400 & 0xff,
-		4, 2, 8, 10, 0xde, 0xad, 0xbe, 0xef,	/* SACK_PERM, TS */
-		[16] = 1, 3, 3, 7,			/* NOP, wscale */
+		2,        4, 1400 >> 8, 1400 & 0xff, 4, 2, 8, 10, 0xde, 0xad, 0xbe, 0xef, /* SACK_PERM, TS */
+		[16] = 1, 3, 3,         7,                                                /* NOP, wscale */
 	};
 	size_t n = build_synack(buf, &syn, &ours);
 	bool v4 = syn.family == AF_INET;
@@ -486,27 +530,23 @@ check_synack(const uint8_t *frame, size_t len)
 	assert_true(pkt_tcp_csum_ok(&sa));
 }
 
-static void
-test_synack_curl4(void **state)
+static void test_synack_curl4(void **state)
 {
 	(void)state;
 	check_synack(sample_curl4_syn, sizeof(sample_curl4_syn));
 }
 
-static void
-test_synack_curl6(void **state)
+static void test_synack_curl6(void **state)
 {
 	(void)state;
 	check_synack(sample_curl6_syn, sizeof(sample_curl6_syn));
 }
 
 /* An option-less SYN still gets an MSS, and nothing else. */
-static void
-test_synack_hping_mss_only(void **state)
+static void test_synack_hping_mss_only(void **state)
 {
 	static const uint8_t mss[] = { 2, 4, 1400 >> 8, 1400 & 0xff };
-	struct pkt_tcp syn = parse_ok(sample_hping_syn,
-	    sizeof(sample_hping_syn)), sa;
+	struct pkt_tcp syn = parse_ok(sample_hping_syn, sizeof(sample_hping_syn)), sa;
 	uint8_t buf[PKT_BUILD_MAX];
 	size_t n = build_synack(buf, &syn, &ours);
 
@@ -521,8 +561,7 @@ test_synack_hping_mss_only(void **state)
 }
 
 /* Each combination of offered options, laid out as Linux does. */
-static void
-test_synack_option_layouts(void **state)
+static void test_synack_option_layouts(void **state)
 {
 #define MSS 2, 4, 1400 >> 8, 1400 & 0xff
 #define TS 8, 10, 0xde, 0xad, 0xbe, 0xef, 0x6a, 0x93, 0x93, 0x1f
@@ -544,8 +583,7 @@ test_synack_option_layouts(void **state)
 #undef MSS
 #undef TS
 #undef WS
-	struct pkt_tcp syn = parse_ok(sample_curl4_syn,
-	    sizeof(sample_curl4_syn)), sa;
+	struct pkt_tcp syn = parse_ok(sample_curl4_syn, sizeof(sample_curl4_syn)), sa;
 	uint8_t buf[PKT_BUILD_MAX];
 	size_t i, n;
 
@@ -566,11 +604,9 @@ test_synack_option_layouts(void **state)
 }
 
 /* Builders refuse a buffer one byte short and fill one exactly long enough. */
-static void
-test_build_capacity(void **state)
+static void test_build_capacity(void **state)
 {
-	struct pkt_tcp syn = parse_ok(sample_curl6_syn,
-	    sizeof(sample_curl6_syn));
+	struct pkt_tcp syn = parse_ok(sample_curl6_syn, sizeof(sample_curl6_syn));
 	uint8_t buf[PKT_BUILD_MAX];
 
 	(void)state;
@@ -583,17 +619,16 @@ test_build_capacity(void **state)
 /* ---- RST ---- */
 
 /* The kernel's RSTs for hping3's SYN and ACK, byte for byte. */
-static void
-test_rst_matches_kernel(void **state)
+static void test_rst_matches_kernel(void **state)
 {
 	static const struct {
 		const uint8_t *seg, *rst;
 		size_t seg_len, rst_len;
 	} cases[] = {
-		{ sample_hping_syn, sample_kernel4_rst_syn,
-		  sizeof(sample_hping_syn), sizeof(sample_kernel4_rst_syn) },
-		{ sample_hping_ack, sample_kernel4_rst_ack,
-		  sizeof(sample_hping_ack), sizeof(sample_kernel4_rst_ack) },
+		{ sample_hping_syn, sample_kernel4_rst_syn, sizeof(sample_hping_syn),
+		  sizeof(sample_kernel4_rst_syn) },
+		{ sample_hping_ack, sample_kernel4_rst_ack, sizeof(sample_hping_ack),
+		  sizeof(sample_kernel4_rst_ack) },
 	};
 	uint8_t buf[PKT_BUILD_MAX];
 	size_t i, n;
@@ -609,8 +644,7 @@ test_rst_matches_kernel(void **state)
 	}
 }
 
-static struct pkt_tcp
-build_rst(const struct pkt_tcp *seg)
+static struct pkt_tcp build_rst(const struct pkt_tcp *seg)
 {
 	uint8_t buf[PKT_BUILD_MAX];
 	struct pkt_tcp rst;
@@ -625,16 +659,14 @@ build_rst(const struct pkt_tcp *seg)
 	assert_memory_equal(rst.saddr, seg->daddr, sizeof(rst.saddr));
 	assert_memory_equal(rst.daddr, seg->saddr, sizeof(rst.daddr));
 	assert_int_equal(rst.window, 0);
-	rst.tcp = rst.payload = NULL;	/* they point into our stack */
+	rst.tcp = rst.payload = NULL; /* they point into our stack */
 	return rst;
 }
 
 /* A segment with ACK: seq = its ack, and no ACK of our own. */
-static void
-test_rst_for_ack(void **state)
+static void test_rst_for_ack(void **state)
 {
-	struct pkt_tcp get = parse_ok(sample_curl4_get,
-	    sizeof(sample_curl4_get));
+	struct pkt_tcp get = parse_ok(sample_curl4_get, sizeof(sample_curl4_get));
 	struct pkt_tcp rst = build_rst(&get);
 
 	(void)state;
@@ -644,8 +676,7 @@ test_rst_for_ack(void **state)
 }
 
 /* Without ACK: seq 0, ack = seq + payload, SYN and FIN one each. */
-static void
-test_rst_for_no_ack(void **state)
+static void test_rst_for_no_ack(void **state)
 {
 	static const struct {
 		uint8_t flags;
@@ -656,8 +687,7 @@ test_rst_for_no_ack(void **state)
 		{ PKT_TCP_SYN, 80 },
 		{ PKT_TCP_SYN | PKT_TCP_FIN, 81 },
 	};
-	struct pkt_tcp seg = parse_ok(sample_curl4_get,
-	    sizeof(sample_curl4_get)), rst;
+	struct pkt_tcp seg = parse_ok(sample_curl4_get, sizeof(sample_curl4_get)), rst;
 	size_t i;
 
 	(void)state;
@@ -670,11 +700,9 @@ test_rst_for_no_ack(void **state)
 	}
 }
 
-static void
-test_rst_v6(void **state)
+static void test_rst_v6(void **state)
 {
-	struct pkt_tcp syn = parse_ok(sample_curl6_syn,
-	    sizeof(sample_curl6_syn));
+	struct pkt_tcp syn = parse_ok(sample_curl6_syn, sizeof(sample_curl6_syn));
 	struct pkt_tcp rst = build_rst(&syn);
 
 	(void)state;
@@ -684,13 +712,10 @@ test_rst_v6(void **state)
 	assert_int_equal(rst.ack, syn.seq + 1);
 }
 
-static void
-test_rst_never_answers_rst(void **state)
+static void test_rst_never_answers_rst(void **state)
 {
-	struct pkt_tcp a = parse_ok(sample_kernel4_rst_syn,
-	    sizeof(sample_kernel4_rst_syn));
-	struct pkt_tcp b = parse_ok(sample_kernel4_rst_ack,
-	    sizeof(sample_kernel4_rst_ack));
+	struct pkt_tcp a = parse_ok(sample_kernel4_rst_syn, sizeof(sample_kernel4_rst_syn));
+	struct pkt_tcp b = parse_ok(sample_kernel4_rst_ack, sizeof(sample_kernel4_rst_ack));
 	uint8_t buf[PKT_BUILD_MAX];
 
 	(void)state;
@@ -700,8 +725,7 @@ test_rst_never_answers_rst(void **state)
 
 /* ---- Ethernet ---- */
 
-static void
-test_trunc_eth(void **state)
+static void test_trunc_eth(void **state)
 {
 	struct frame f = FRAME(sample_hping_syn);
 
@@ -712,24 +736,21 @@ test_trunc_eth(void **state)
 	expect_eth(&f, PKT_ERR_TRUNC_ETH);
 }
 
-static void
-test_not_ip(void **state)
+static void test_not_ip(void **state)
 {
 	struct frame f = FRAME(sample_hping_syn);
 
 	(void)state;
-	put16(f.b + 12, 0x0806);	/* ARP */
+	put16(f.b + 12, 0x0806); /* ARP */
 	expect_eth(&f, PKT_ERR_NOT_IP);
 }
 
 static const uint8_t vlan_c[4] = { 0x81, 0x00, 0x00, 100 };
 static const uint8_t vlan_s[4] = { 0x88, 0xa8, 0x00, 10 };
 
-static void
-test_vlan(void **state)
+static void test_vlan(void **state)
 {
-	struct pkt_tcp plain = parse_ok(sample_curl4_syn,
-	    sizeof(sample_curl4_syn)), tagged;
+	struct pkt_tcp plain = parse_ok(sample_curl4_syn, sizeof(sample_curl4_syn)), tagged;
 	struct frame f = FRAME(sample_curl4_syn);
 
 	(void)state;
@@ -739,11 +760,9 @@ test_vlan(void **state)
 	assert_true(pkt_tcp_csum_ok(&tagged));
 }
 
-static void
-test_qinq(void **state)
+static void test_qinq(void **state)
 {
-	struct pkt_tcp plain = parse_ok(sample_curl6_syn,
-	    sizeof(sample_curl6_syn)), tagged;
+	struct pkt_tcp plain = parse_ok(sample_curl6_syn, sizeof(sample_curl6_syn)), tagged;
 	struct frame f = FRAME(sample_curl6_syn);
 	size_t full;
 
@@ -766,8 +785,7 @@ test_qinq(void **state)
 
 /* ---- IPv4 ---- */
 
-static void
-test_trunc_ip(void **state)
+static void test_trunc_ip(void **state)
 {
 	struct frame f4 = FRAME(sample_hping_syn);
 	struct frame f6 = FRAME(sample_curl6_syn);
@@ -781,25 +799,22 @@ test_trunc_ip(void **state)
 	expect_result(pkt_parse_ip(f4.b + ETH_LEN, 0, &seg), PKT_ERR_TRUNC_IP);
 }
 
-static void
-test_ip_version_mismatch(void **state)
+static void test_ip_version_mismatch(void **state)
 {
 	struct frame f4 = FRAME(sample_curl4_syn);
 	struct frame f6 = FRAME(sample_curl6_syn);
 	struct pkt_tcp seg;
 
 	(void)state;
-	f4.b[IP4_OFF] = 0x65;		/* IPv4 EtherType, version 6 */
+	f4.b[IP4_OFF] = 0x65; /* IPv4 EtherType, version 6 */
 	expect_eth(&f4, PKT_ERR_IP_VERSION);
-	f6.b[IP4_OFF] = 0x40;		/* IPv6 EtherType, version 4 */
+	f6.b[IP4_OFF] = 0x40; /* IPv6 EtherType, version 4 */
 	expect_eth(&f6, PKT_ERR_IP_VERSION);
-	f4.b[IP4_OFF] = 0x55;		/* no link header: version 5 */
-	expect_result(pkt_parse_ip(f4.b + ETH_LEN, f4.len - ETH_LEN, &seg),
-	    PKT_ERR_IP_VERSION);
+	f4.b[IP4_OFF] = 0x55; /* no link header: version 5 */
+	expect_result(pkt_parse_ip(f4.b + ETH_LEN, f4.len - ETH_LEN, &seg), PKT_ERR_IP_VERSION);
 }
 
-static void
-test_ihl_below_5(void **state)
+static void test_ihl_below_5(void **state)
 {
 	struct frame f = FRAME(sample_curl4_syn);
 
@@ -808,23 +823,20 @@ test_ihl_below_5(void **state)
 	expect_eth(&f, PKT_ERR_IP_IHL);
 }
 
-static void
-test_ihl_beyond_buffer(void **state)
+static void test_ihl_beyond_buffer(void **state)
 {
-	struct frame f = FRAME(sample_hping_syn);	/* 40-byte packet */
+	struct frame f = FRAME(sample_hping_syn); /* 40-byte packet */
 
 	(void)state;
-	f.b[IP4_OFF] = 0x4f;				/* 60-byte header */
+	f.b[IP4_OFF] = 0x4f; /* 60-byte header */
 	expect_eth(&f, PKT_ERR_IP_IHL);
 }
 
 /* IPv4 options are stepped over; they are not in the pseudo-header. */
-static void
-test_ip4_options(void **state)
+static void test_ip4_options(void **state)
 {
 	static const uint8_t nops[4] = { 1, 1, 1, 0 };
-	struct pkt_tcp plain = parse_ok(sample_curl4_syn,
-	    sizeof(sample_curl4_syn)), seg;
+	struct pkt_tcp plain = parse_ok(sample_curl4_syn, sizeof(sample_curl4_syn)), seg;
 	struct frame f = FRAME(sample_curl4_syn);
 
 	(void)state;
@@ -837,8 +849,7 @@ test_ip4_options(void **state)
 	assert_true(pkt_tcp_csum_ok(&seg));
 }
 
-static void
-test_total_len_beyond_buffer(void **state)
+static void test_total_len_beyond_buffer(void **state)
 {
 	struct frame f = FRAME(sample_curl4_syn);
 
@@ -847,8 +858,7 @@ test_total_len_beyond_buffer(void **state)
 	expect_eth(&f, PKT_ERR_IP_LEN);
 }
 
-static void
-test_total_len_below_ihl(void **state)
+static void test_total_len_below_ihl(void **state)
 {
 	struct frame f = FRAME(sample_curl4_syn);
 
@@ -859,8 +869,7 @@ test_total_len_below_ihl(void **state)
 
 /* The kernel drops an IPv4 header whose checksum is wrong (ip_rcv_core): so
  * do we, whatever the TCP segment says. */
-static void
-test_ip4_bad_header_csum(void **state)
+static void test_ip4_bad_header_csum(void **state)
 {
 	struct frame f = FRAME(sample_curl4_syn);
 
@@ -872,8 +881,7 @@ test_ip4_bad_header_csum(void **state)
 }
 
 /* Sources no other host can have, as the kernel's routing sees them. */
-static void
-test_src_martian(void **state)
+static void test_src_martian(void **state)
 {
 	static const struct {
 		uint8_t family;
@@ -905,8 +913,7 @@ test_src_martian(void **state)
 		assert_int_equal(pkt_src_martian(cases[i].family, cases[i].addr), cases[i].martian);
 }
 
-static void
-test_fragment_mf(void **state)
+static void test_fragment_mf(void **state)
 {
 	struct frame f = FRAME(sample_curl4_syn);
 
@@ -916,19 +923,17 @@ test_fragment_mf(void **state)
 	expect_eth(&f, PKT_ERR_FRAGMENT);
 }
 
-static void
-test_fragment_offset(void **state)
+static void test_fragment_offset(void **state)
 {
 	struct frame f = FRAME(sample_curl4_syn);
 
 	(void)state;
-	put16(f.b + IP4_OFF + 6, 0x4001);	/* DF and offset 8 */
+	put16(f.b + IP4_OFF + 6, 0x4001); /* DF and offset 8 */
 	ref_fix_ip4_csum(f.b + IP4_OFF);
 	expect_eth(&f, PKT_ERR_FRAGMENT);
 }
 
-static void
-test_ip4_not_tcp(void **state)
+static void test_ip4_not_tcp(void **state)
 {
 	struct frame f = FRAME(sample_curl4_syn);
 
@@ -940,8 +945,7 @@ test_ip4_not_tcp(void **state)
 
 /* Ethernet pads short frames; the IP length, not the buffer, ends the
  * segment. */
-static void
-test_eth_padding(void **state)
+static void test_eth_padding(void **state)
 {
 	static const uint8_t pad[16];
 	static const struct {
@@ -970,8 +974,7 @@ test_eth_padding(void **state)
 /* ---- IPv6 ---- */
 
 /* An 8-byte extension header holding one PadN option. */
-static void
-ip6_insert_ext(struct frame *f, uint8_t type)
+static void ip6_insert_ext(struct frame *f, uint8_t type)
 {
 	uint8_t ext[8] = { f->b[IP4_OFF + 6], 0, 1, 4 };
 
@@ -980,8 +983,7 @@ ip6_insert_ext(struct frame *f, uint8_t type)
 	grow16(f->b + IP4_OFF + 4, sizeof(ext));
 }
 
-static void
-test_ip6_payload_len_beyond_buffer(void **state)
+static void test_ip6_payload_len_beyond_buffer(void **state)
 {
 	struct frame f = FRAME(sample_curl6_syn);
 
@@ -992,24 +994,21 @@ test_ip6_payload_len_beyond_buffer(void **state)
 
 /* Hop-by-hop, routing and destination options are walked; the TCP checksum
  * does not cover them. */
-static void
-test_ip6_ext_chain(void **state)
+static void test_ip6_ext_chain(void **state)
 {
-	struct pkt_tcp plain = parse_ok(sample_curl6_syn,
-	    sizeof(sample_curl6_syn)), seg;
+	struct pkt_tcp plain = parse_ok(sample_curl6_syn, sizeof(sample_curl6_syn)), seg;
 	struct frame f = FRAME(sample_curl6_syn);
 
 	(void)state;
-	ip6_insert_ext(&f, 60);		/* destination options */
-	ip6_insert_ext(&f, 43);		/* routing */
-	ip6_insert_ext(&f, 0);		/* hop-by-hop */
+	ip6_insert_ext(&f, 60); /* destination options */
+	ip6_insert_ext(&f, 43); /* routing */
+	ip6_insert_ext(&f, 0);  /* hop-by-hop */
 	seg = parse_ok(f.b, f.len);
 	assert_same_segment(&seg, &plain);
 	assert_true(pkt_tcp_csum_ok(&seg));
 }
 
-static void
-test_ip6_fragment_header(void **state)
+static void test_ip6_fragment_header(void **state)
 {
 	struct frame f = FRAME(sample_curl6_syn);
 
@@ -1018,22 +1017,20 @@ test_ip6_fragment_header(void **state)
 	expect_eth(&f, PKT_ERR_FRAGMENT);
 }
 
-static void
-test_ip6_not_tcp(void **state)
+static void test_ip6_not_tcp(void **state)
 {
 	struct frame f = FRAME(sample_curl6_syn);
 	struct frame g = FRAME(sample_curl6_syn);
 
 	(void)state;
-	f.b[IP4_OFF + 6] = 17;		/* UDP */
+	f.b[IP4_OFF + 6] = 17; /* UDP */
 	expect_eth(&f, PKT_ERR_NOT_TCP);
-	g.b[IP4_OFF + 6] = 59;		/* no next header, after an ext */
+	g.b[IP4_OFF + 6] = 59; /* no next header, after an ext */
 	ip6_insert_ext(&g, 0);
 	expect_eth(&g, PKT_ERR_NOT_TCP);
 }
 
-static void
-test_ip6_ext_truncated(void **state)
+static void test_ip6_ext_truncated(void **state)
 {
 	struct frame f = FRAME(sample_curl6_syn);
 
@@ -1044,19 +1041,17 @@ test_ip6_ext_truncated(void **state)
 	expect_eth(&f, PKT_ERR_IP6_EXT);
 }
 
-static void
-test_ip6_ext_len_overrun(void **state)
+static void test_ip6_ext_len_overrun(void **state)
 {
 	struct frame f = FRAME(sample_curl6_syn);
 
 	(void)state;
 	ip6_insert_ext(&f, 60);
-	f.b[IP6_TCP + 1] = 6;		/* 56 bytes; the payload has 48 */
+	f.b[IP6_TCP + 1] = 6; /* 56 bytes; the payload has 48 */
 	expect_eth(&f, PKT_ERR_IP6_EXT);
 }
 
-static void
-test_ip6_ext_too_many(void **state)
+static void test_ip6_ext_too_many(void **state)
 {
 	struct frame f = FRAME(sample_curl6_syn);
 	int i;
@@ -1072,8 +1067,7 @@ test_ip6_ext_too_many(void **state)
 /* ---- TCP ---- */
 
 /* The IP length leaves less than a TCP header. */
-static void
-test_trunc_tcp(void **state)
+static void test_trunc_tcp(void **state)
 {
 	struct frame f4 = FRAME(sample_hping_syn);
 	struct frame f6 = FRAME(sample_curl6_syn);
@@ -1086,8 +1080,7 @@ test_trunc_tcp(void **state)
 	expect_eth(&f6, PKT_ERR_TRUNC_TCP);
 }
 
-static void
-test_doff_below_5(void **state)
+static void test_doff_below_5(void **state)
 {
 	struct frame f = FRAME(sample_hping_syn);
 
@@ -1096,11 +1089,10 @@ test_doff_below_5(void **state)
 	expect_eth(&f, PKT_ERR_TCP_DOFF);
 }
 
-static void
-test_doff_beyond_segment(void **state)
+static void test_doff_beyond_segment(void **state)
 {
-	struct frame f = FRAME(sample_hping_syn);	/* 20-byte segment */
-	struct frame g = FRAME(sample_curl4_syn);	/* 40-byte segment */
+	struct frame f = FRAME(sample_hping_syn); /* 20-byte segment */
+	struct frame g = FRAME(sample_curl4_syn); /* 40-byte segment */
 
 	(void)state;
 	f.b[IP4_TCP + 12] = 6 << 4;
@@ -1113,8 +1105,7 @@ test_doff_beyond_segment(void **state)
  * curl4_syn's options, at SYN_OPT + n:
  *   0 MSS(2,4,..)  4 SACK_PERM(4,2)  6 TS(8,10,..)  16 NOP  17 WS(3,3,10)
  */
-static void
-test_opt_len_0(void **state)
+static void test_opt_len_0(void **state)
 {
 	struct frame f = FRAME(sample_curl4_syn);
 
@@ -1123,8 +1114,7 @@ test_opt_len_0(void **state)
 	expect_eth(&f, PKT_ERR_TCP_OPT);
 }
 
-static void
-test_opt_len_1(void **state)
+static void test_opt_len_1(void **state)
 {
 	struct frame f = FRAME(sample_curl4_syn);
 
@@ -1133,20 +1123,18 @@ test_opt_len_1(void **state)
 	expect_eth(&f, PKT_ERR_TCP_OPT);
 }
 
-static void
-test_opt_overrun(void **state)
+static void test_opt_overrun(void **state)
 {
 	struct frame f = FRAME(sample_curl4_syn);
 
 	(void)state;
-	f.b[SYN_OPT + 17] = 30;		/* unknown kind, 4 bytes: one too many */
+	f.b[SYN_OPT + 17] = 30; /* unknown kind, 4 bytes: one too many */
 	f.b[SYN_OPT + 18] = 4;
 	expect_eth(&f, PKT_ERR_TCP_OPT);
 }
 
 /* A kind in the last byte of the header has no room for its length. */
-static void
-test_opt_no_len_byte(void **state)
+static void test_opt_no_len_byte(void **state)
 {
 	struct frame f = FRAME(sample_curl4_syn);
 
@@ -1155,17 +1143,16 @@ test_opt_no_len_byte(void **state)
 	expect_eth(&f, PKT_ERR_TCP_OPT);
 }
 
-static void
-test_opt_known_wrong_len(void **state)
+static void test_opt_known_wrong_len(void **state)
 {
 	static const struct {
 		size_t off;
 		uint8_t len;
 	} cases[] = {
-		{ 1, 3 },	/* MSS */
-		{ 5, 3 },	/* SACK_PERM */
-		{ 7, 8 },	/* TS */
-		{ 18, 2 },	/* WS */
+		{ 1, 3 },  /* MSS */
+		{ 5, 3 },  /* SACK_PERM */
+		{ 7, 8 },  /* TS */
+		{ 18, 2 }, /* WS */
 	};
 	size_t i;
 
@@ -1178,14 +1165,13 @@ test_opt_known_wrong_len(void **state)
 	}
 }
 
-static void
-test_opt_unknown_skipped(void **state)
+static void test_opt_unknown_skipped(void **state)
 {
 	struct frame f = FRAME(sample_curl4_syn);
 	struct pkt_tcp seg;
 
 	(void)state;
-	memcpy(f.b + SYN_OPT + 16, "\x1e\x04\xff\xff", 4);	/* was WS */
+	memcpy(f.b + SYN_OPT + 16, "\x1e\x04\xff\xff", 4); /* was WS */
 	seg = parse_ok(f.b, f.len);
 	assert_false(seg.opt.has_wscale);
 	assert_true(seg.opt.has_mss && seg.opt.sack_ok && seg.opt.has_ts);
@@ -1193,8 +1179,7 @@ test_opt_unknown_skipped(void **state)
 }
 
 /* Whatever follows EOL is padding, even if it looks malformed. */
-static void
-test_opt_eol(void **state)
+static void test_opt_eol(void **state)
 {
 	struct frame f = FRAME(sample_curl4_syn);
 	struct pkt_tcp seg;
@@ -1208,8 +1193,7 @@ test_opt_eol(void **state)
 
 /* ---- Names ---- */
 
-static void
-test_result_str(void **state)
+static void test_result_str(void **state)
 {
 	const char *s, *seen[PKT_RESULT_COUNT];
 	int r, i;
@@ -1219,8 +1203,7 @@ test_result_str(void **state)
 		s = pkt_result_str(r);
 		assert_non_null(s);
 		assert_true(s[0] != '\0');
-		assert_int_equal(strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_"),
-		    strlen(s));
+		assert_int_equal(strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_"), strlen(s));
 		for (i = 0; i < r; i++)
 			assert_string_not_equal(s, seen[i]);
 		seen[r] = s;
@@ -1229,8 +1212,7 @@ test_result_str(void **state)
 	assert_string_equal(pkt_result_str(PKT_RESULT_COUNT), "unknown");
 }
 
-int
-main(void)
+int main(void)
 {
 	static const struct CMUnitTest fixed[] = {
 		cmocka_unit_test(test_random_damage),
@@ -1288,14 +1270,12 @@ main(void)
 	size_t i, n = 0;
 
 	for (i = 0; i < nitems(samples); i++) {
-		snprintf(names[2 * i], sizeof(names[0]), "%s_fields",
-		    samples[i].name);
-		snprintf(names[2 * i + 1], sizeof(names[0]), "%s_prefixes",
-		    samples[i].name);
-		pkt[n++] = (struct CMUnitTest){ names[2 * i],
-		    test_sample_fields, NULL, NULL, (void *)&samples[i] };
-		pkt[n++] = (struct CMUnitTest){ names[2 * i + 1],
-		    test_sample_prefixes, NULL, NULL, (void *)&samples[i] };
+		snprintf(names[2 * i], sizeof(names[0]), "%s_fields", samples[i].name);
+		snprintf(names[2 * i + 1], sizeof(names[0]), "%s_prefixes", samples[i].name);
+		pkt[n++] = (struct CMUnitTest){ names[2 * i], test_sample_fields, NULL, NULL,
+			                        (void *)&samples[i] };
+		pkt[n++] = (struct CMUnitTest){ names[2 * i + 1], test_sample_prefixes, NULL, NULL,
+			                        (void *)&samples[i] };
 	}
 	for (i = 0; i < nitems(fixed); i++)
 		pkt[n++] = fixed[i];

@@ -36,8 +36,8 @@ static struct sockaddr_storage addr(const char *ip, uint16_t port)
 
 #define SIG "\x0d\x0a\x0d\x0a\x00\x0d\x0a\x51\x55\x49\x54\x0a"
 
-static void expect_header(enum config_proxy_protocol v, const char *cip, uint16_t cport,
-			  const char *lip, uint16_t lport, const void *want, size_t want_len)
+static void expect_header(enum config_proxy_protocol v, const char *cip, uint16_t cport, const char *lip,
+                          uint16_t lport, const void *want, size_t want_len)
 {
 	struct sockaddr_storage c = addr(cip, cport), l = addr(lip, lport);
 	unsigned char buf[PROXYPROTO_MAX];
@@ -62,27 +62,26 @@ static void test_v1_tcp6(void **state)
 	static const char want[] = "PROXY TCP6 2001:db8::1 2001:db8::2 40000 443\r\n";
 
 	(void)state;
-	expect_header(CONFIG_PROXY_V1, "2001:db8::1", 40000, "2001:db8::2", 443, want,
-		      sizeof(want) - 1);
+	expect_header(CONFIG_PROXY_V1, "2001:db8::1", 40000, "2001:db8::2", 443, want, sizeof(want) - 1);
 }
 
 static void test_v1_longest(void **state)
 {
 	static const char want[] = "PROXY TCP6 ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff "
-				   "ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe 65535 65534\r\n";
+	                           "ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe 65535 65534\r\n";
 
 	(void)state;
 	assert_true(sizeof(want) - 1 <= PROXYPROTO_MAX);
 	expect_header(CONFIG_PROXY_V1, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 65535,
-		      "ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe", 65534, want, sizeof(want) - 1);
+	              "ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe", 65534, want, sizeof(want) - 1);
 }
 
 static void test_v2_tcp4(void **state)
 {
 	static const char want[] = SIG "\x21\x11\x00\x0c"
-				       "\x01\x02\x03\x04"
-				       "\x05\x06\x07\x08"
-				       "\x04\xd2\x00\x50";
+	                               "\x01\x02\x03\x04"
+	                               "\x05\x06\x07\x08"
+	                               "\x04\xd2\x00\x50";
 
 	(void)state;
 	assert_int_equal(sizeof(want) - 1, 28);
@@ -92,14 +91,13 @@ static void test_v2_tcp4(void **state)
 static void test_v2_tcp6(void **state)
 {
 	static const char want[] = SIG "\x21\x21\x00\x24"
-				       "\x20\x01\x0d\xb8\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01"
-				       "\x20\x01\x0d\xb8\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02"
-				       "\x9c\x40\x01\xbb";
+	                               "\x20\x01\x0d\xb8\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01"
+	                               "\x20\x01\x0d\xb8\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02"
+	                               "\x9c\x40\x01\xbb";
 
 	(void)state;
 	assert_int_equal(sizeof(want) - 1, 52);
-	expect_header(CONFIG_PROXY_V2, "2001:db8::1", 40000, "2001:db8::2", 443, want,
-		      sizeof(want) - 1);
+	expect_header(CONFIG_PROXY_V2, "2001:db8::1", 40000, "2001:db8::2", 443, want, sizeof(want) - 1);
 }
 
 static void test_nothing_built(void **state)
@@ -120,12 +118,9 @@ static void test_nothing_built(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_v1_tcp4),
-		cmocka_unit_test(test_v1_tcp6),
-		cmocka_unit_test(test_v1_longest),
-		cmocka_unit_test(test_v2_tcp4),
-		cmocka_unit_test(test_v2_tcp6),
-		cmocka_unit_test(test_nothing_built),
+		cmocka_unit_test(test_v1_tcp4),    cmocka_unit_test(test_v1_tcp6),
+		cmocka_unit_test(test_v1_longest), cmocka_unit_test(test_v2_tcp4),
+		cmocka_unit_test(test_v2_tcp6),    cmocka_unit_test(test_nothing_built),
 	};
 
 	return cmocka_run_group_tests_name("proxyproto", tests, NULL, NULL);

@@ -224,8 +224,8 @@ struct peer {
 	uint64_t tx_seed, tx_off, tx_len;
 	bool tx_after_eof; /* send only once the other side has finished */
 	uint64_t rx_seed, rx_len;
-	int64_t rx_bad;    /* offset of the first wrong byte, or -1 */
-	int err;           /* what ended it early (errno), or 0 */
+	int64_t rx_bad; /* offset of the first wrong byte, or -1 */
+	int err;        /* what ended it early (errno), or 0 */
 	pthread_t thread;
 };
 
@@ -350,7 +350,8 @@ static int fx_backend(struct fx *fx, enum backend_kind kind, enum config_proxy_p
 		 * full the kernel drops further SYNs whatever tcp_syncookies says. */
 		lfd = listen_loopback(fx, 1, &be->ep);
 		for (unsigned i = 1; i <= 2; i++) {
-			assert_int_equal(connect(tcp_socket(fx), (struct sockaddr *)&be->ep.addr, be->ep.len), 0);
+			assert_int_equal(connect(tcp_socket(fx), (struct sockaddr *)&be->ep.addr, be->ep.len),
+			                 0);
 			wait_accept_queue(lfd, i);
 		}
 		return lfd;
@@ -798,8 +799,8 @@ static double cpu_s(void)
 	struct rusage ru;
 
 	getrusage(RUSAGE_SELF, &ru);
-	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+	       (double)ru.ru_stime.tv_usec / 1e6;
 }
 
 static void test_back_pressure(void **state)
@@ -846,8 +847,9 @@ static void check_proxy_header(struct fx *fx, enum config_proxy_protocol version
 	assert_int_equal(getsockname(c, (struct sockaddr *)&cs, &len), 0);
 	assert_int_equal(getpeername(c, (struct sockaddr *)&ls, &len), 0);
 	if (version == CONFIG_PROXY_V1) {
-		hlen = (size_t)snprintf((char *)want, sizeof(want), "PROXY TCP4 127.0.0.1 127.0.0.1 %u %u\r\n",
-					ntohs(cs.sin_port), ntohs(ls.sin_port));
+		hlen = (size_t)snprintf((char *)want, sizeof(want),
+		                        "PROXY TCP4 127.0.0.1 127.0.0.1 %u %u\r\n", ntohs(cs.sin_port),
+		                        ntohs(ls.sin_port));
 	} else {
 		memcpy(want, sig, sizeof(sig));
 		memcpy(want + 12, "\x21\x11\x00\x0c", 4);

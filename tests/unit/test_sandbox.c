@@ -26,13 +26,13 @@
 
 #include "sandbox.h"
 
-#define CHILD_CHECK(cond)                                                                                   \
-	do {                                                                                                \
-		if (!(cond)) {                                                                              \
-			fprintf(stderr, "sandbox child: %s:%d: check failed: %s (errno %d)\n", __FILE__, __LINE__, \
-				#cond, errno);                                                              \
-			_exit(1);                                                                           \
-		}                                                                                           \
+#define CHILD_CHECK(cond)                                                                                \
+	do {                                                                                             \
+		if (!(cond)) {                                                                           \
+			fprintf(stderr, "sandbox child: %s:%d: check failed: %s (errno %d)\n", __FILE__, \
+			        __LINE__, #cond, errno);                                                 \
+			_exit(1);                                                                        \
+		}                                                                                        \
 	} while (0)
 
 /* `call` must fail with EPERM: the filter's answer, not the kernel's. */
@@ -85,9 +85,10 @@ static void child(void)
 	CHILD_DENIED(ioctl(fds[0], FIOCLEX));
 	CHILD_DENIED(bpf_cmd(BPF_PROG_LOAD));
 	CHILD_DENIED(mprotect(p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), 4096,
-				  PROT_READ | PROT_EXEC));
-	CHILD_CHECK(mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) == MAP_FAILED &&
-		    errno == EPERM);
+	                      PROT_READ | PROT_EXEC));
+	CHILD_CHECK(mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) ==
+	                    MAP_FAILED &&
+	            errno == EPERM);
 	CHILD_DENIED(fork());
 	CHILD_DENIED(execl("/bin/true", "true", (char *)NULL));
 	CHILD_DENIED(kill(getppid(), 0));
