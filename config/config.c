@@ -46,7 +46,7 @@ struct config_keyword {
 /* Integer and enum fields are stored through their width, which is all a
  * keyword knows of their type: uint16_t or 32 bits. */
 _Static_assert(sizeof(unsigned) == sizeof(uint32_t), "unsigned fields are 32 bits");
-_Static_assert(sizeof(enum config_log_level) == sizeof(unsigned), "enums stored as unsigned");
+_Static_assert(sizeof(enum log_level) == sizeof(unsigned), "enums stored as unsigned");
 _Static_assert(sizeof(enum config_proxy_protocol) == sizeof(unsigned), "enums stored as unsigned");
 
 static const char *const config_log_levels[] = { "error", "warn", "info", "debug", NULL };
@@ -486,7 +486,7 @@ void config_defaults(struct config *cfg)
 	cfg->mss = 1460;
 	cfg->key_period_s = 30;
 	cfg->workers = 1;
-	cfg->log_level = CONFIG_LOG_INFO;
+	cfg->log_level = LOG_INFO;
 	cfg->connect_timeout_ms = 2000;
 	cfg->max_connections = 65536;
 	cfg->relay_buffer_kb = 256;

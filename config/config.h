@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "log.h"
+
 #define CONFIG_MAX_LISTEN 16
 #define CONFIG_MAX_BACKENDS 64
 #define CONFIG_PATH_MAX 4096
@@ -26,13 +28,6 @@ enum config_proxy_protocol {
 	CONFIG_PROXY_OFF = 0,
 	CONFIG_PROXY_V1, /* HAProxy PROXY protocol, text */
 	CONFIG_PROXY_V2, /* HAProxy PROXY protocol, binary */
-};
-
-enum config_log_level {
-	CONFIG_LOG_ERROR = 0,
-	CONFIG_LOG_WARN,
-	CONFIG_LOG_INFO,
-	CONFIG_LOG_DEBUG,
 };
 
 /* Answer SYNs in the driver with an XDP program (see proxy/fastpath.h). */
@@ -65,15 +60,15 @@ struct config {
 	uint32_t key_period_s;          /* cookie key rotation; default 30, at most CONFIG_KEY_PERIOD_MAX */
 	char key_file[CONFIG_PATH_MAX]; /* empty: random key per start */
 	bool admin_enabled;
-	struct config_endpoint admin;    /* metrics/admin HTTP endpoint */
-	unsigned workers;                /* event-loop threads; default 1 */
-	enum config_log_level log_level; /* default info */
-	unsigned connect_timeout_ms;     /* backend connect; default 2000 */
-	unsigned max_connections;        /* adopted connections at once; default 65536 */
-	unsigned relay_buffer_kb;        /* per direction per connection; default 256 */
-	unsigned idle_timeout_s;         /* close relayed connections idle this long; 0 never; default 600 */
-	enum config_xdp xdp;             /* default off */
-	char user[CONFIG_USER_MAX + 1];  /* who to run as after set-up: a name, or a uid in digits */
+	struct config_endpoint admin;   /* metrics/admin HTTP endpoint */
+	unsigned workers;               /* event-loop threads; default 1 */
+	enum log_level log_level;       /* log.h's; default info */
+	unsigned connect_timeout_ms;    /* backend connect; default 2000 */
+	unsigned max_connections;       /* adopted connections at once; default 65536 */
+	unsigned relay_buffer_kb;       /* per direction per connection; default 256 */
+	unsigned idle_timeout_s;        /* close relayed connections idle this long; 0 never; default 600 */
+	enum config_xdp xdp;            /* default off */
+	char user[CONFIG_USER_MAX + 1]; /* who to run as after set-up: a name, or a uid in digits */
 };
 
 /* Defaults for every optional setting; required ones left empty. */

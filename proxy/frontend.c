@@ -235,7 +235,7 @@ static void fe_linger_expire(struct frontend *fe, uint64_t now)
 }
 
 /* A segment right behind a pending handshake's ACK: keep its bytes if they
- * are the next in order. Returns true if the segment belonged to one. */
+ * are the next in order (the rest it leaves to the client to resend). */
 static void fe_pending_add_data(struct fe_pending *p, const struct pkt_tcp *seg)
 {
 	if (seg->payload_len && seg->seq == p->next_seq && p->n_segs < FE_SEGS_MAX) {
@@ -422,7 +422,7 @@ static void fe_inject_late(struct frontend *fe, struct fe_conn *c, const struct 
 	}
 }
 
-static void fe_frame(void *arg, const struct ring_frame *f)
+static void fe_frame(void *arg, const struct pkt_frame *f)
 {
 	struct frontend *fe = arg;
 	struct verdict_out out;

@@ -1,12 +1,13 @@
 /* frontend — one worker's packet path.
  *
- * For every frame the ring hands over: a pure SYN to a protected
- * address:port gets a SYN-ACK whose ISN is a cookie (nothing is stored); an
- * ACK whose cookie checks out is adopted as a kernel socket and handed to the
- * relay; anything for a connection already adopted is left to the kernel;
- * everything else is counted and dropped. Adoptions wait until the end of
- * the ring block so that data the client sent right after its ACK, in the
- * same block, is injected with it.
+ * For every frame the ring hands over, verdict_of() (verdict.h) decides and
+ * the front end acts: a pure SYN to a protected address:port gets a SYN-ACK
+ * whose ISN is a cookie (nothing is stored); an ACK whose cookie checks out
+ * is adopted as a kernel socket and handed to the relay; anything for a
+ * connection already adopted is left to the kernel; everything else is
+ * counted and dropped. Adoptions wait until the end of the ring block so
+ * that data the client sent right after its ACK, in the same block, is
+ * injected with it.
  */
 #ifndef SYNGUARD_FRONTEND_H
 #define SYNGUARD_FRONTEND_H

@@ -419,6 +419,6 @@ int main(int argc, char **argv)
 		printf("synguard: %s: configuration ok\n", path);
 		return 0;
 	}
-	log_set_level((enum log_level)d.cfg.log_level);
+	log_set_level(d.cfg.log_level);
 	return daemon_run(&d);
 }

@@ -74,6 +74,19 @@ struct pkt_tcp {
 	size_t payload_len;
 };
 
+/* One frame as the kernel captured it (the packet ring fills these), link
+ * header first, with what the kernel knew of it. */
+struct pkt_frame {
+	const uint8_t *data;
+	size_t len;
+	uint64_t arrived_ns; /* CLOCK_REALTIME */
+	bool to_host;        /* sent to this interface's own link-layer address
+				(PACKET_HOST): not to another host, a broadcast or
+				a multicast group */
+	bool csum_ok;        /* the NIC verified the checksums, or the frame never
+			        crossed a wire (a local sender's partial checksum);
+			        otherwise whoever acts on it must verify them */
+};
 /* Ethernet II frame, with up to two 802.1Q/802.1ad tags, down to TCP. On
  * an error `out` may be partly written. */
 enum pkt_result pkt_parse_eth(const uint8_t *frame, size_t len, struct pkt_tcp *out);

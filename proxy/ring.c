@@ -205,7 +205,7 @@ size_t ring_drain(struct ring *r, unsigned max_blocks, ring_frame_fn on_frame, r
 			/* The frame's sockaddr_ll follows its header (TPACKET_V3). */
 			const struct sockaddr_ll *sll =
 			        (const struct sockaddr_ll *)((const uint8_t *)h + TPACKET_ALIGN(sizeof(*h)));
-			struct ring_frame f = {
+			struct pkt_frame f = {
 				.data = (const uint8_t *)h + h->tp_mac,
 				.len = h->tp_snaplen,
 				.arrived_ns = (uint64_t)h->tp_sec * 1000000000u + h->tp_nsec,

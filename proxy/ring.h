@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "pkt.h"
 
 #define RING_BLOCK_SIZE (256u * 1024u)
 #define RING_BLOCK_COUNT 32u
@@ -31,19 +32,8 @@ struct ring *ring_open(const struct config *cfg, uint16_t *fanout, char *err, si
 void ring_close(struct ring *r);
 int ring_fd(const struct ring *r);
 
-/* One frame as the kernel captured it, link header first. */
-struct ring_frame {
-	const uint8_t *data;
-	size_t len;
-	uint64_t arrived_ns; /* CLOCK_REALTIME */
-	bool to_host;        /* sent to this interface's own link-layer address
-				(PACKET_HOST): not to another host, a broadcast or
-				a multicast group */
-	bool csum_ok;        /* the NIC verified the checksums, or the frame never
-			        crossed a wire (a local sender's partial checksum);
-			        otherwise whoever acts on it must verify them */
-};
-typedef void (*ring_frame_fn)(void *arg, const struct ring_frame *f);
+/* Called for each frame of a block. */
+typedef void (*ring_frame_fn)(void *arg, const struct pkt_frame *f);
 /* Called after each block's frames, while they are still valid. */
 typedef void (*ring_block_fn)(void *arg);
 

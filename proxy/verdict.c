@@ -63,7 +63,7 @@ static bool verdict_handshake(const struct verdict_known *k, const struct pkt_tc
 
 /* A segment for a live connection: the kernel socket's, but for copies
  * from before it went live (the ring can lag the kernel a few ms). */
-static enum verdict verdict_live(const struct ring_frame *f, const struct verdict_out *out, bool csum_ok)
+static enum verdict verdict_live(const struct pkt_frame *f, const struct verdict_out *out, bool csum_ok)
 {
 	const struct pkt_tcp *seg = &out->seg;
 	const struct verdict_known *k = &out->known;
@@ -106,7 +106,7 @@ static enum verdict verdict_ack(const struct verdict_ctx *ctx, struct verdict_ou
 	               : VERDICT_BAD_COOKIE;
 }
 
-enum verdict verdict_of(const struct verdict_ctx *ctx, const struct ring_frame *f, struct verdict_out *out)
+enum verdict verdict_of(const struct verdict_ctx *ctx, const struct pkt_frame *f, struct verdict_out *out)
 {
 	const struct pkt_tcp *seg = &out->seg;
 	const struct verdict_listen *l;

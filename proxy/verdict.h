@@ -24,7 +24,6 @@
 #include "cookie.h"
 #include "localaddr.h"
 #include "pkt.h"
-#include "ring.h"
 
 enum verdict {
 	VERDICT_NOT_FOR_US,  /* drop: another host's or a group link-layer address; a wildcard
@@ -110,7 +109,7 @@ size_t verdict_listen_init(const struct config *cfg, struct verdict_listen liste
  * both ports (source = the client). */
 void verdict_cookie_tuple(const struct pkt_tcp *seg, struct cookie_tuple *t);
 
-enum verdict verdict_of(const struct verdict_ctx *ctx, const struct ring_frame *f, struct verdict_out *out);
+enum verdict verdict_of(const struct verdict_ctx *ctx, const struct pkt_frame *f, struct verdict_out *out);
 
 const char *verdict_str(enum verdict v);
 

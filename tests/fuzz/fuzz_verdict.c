@@ -78,7 +78,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct memory m = { 0 };
 	unsigned budget, budget0;
-	struct ring_frame f;
+	struct pkt_frame f;
 	struct verdict_out out;
 	enum verdict v;
 
@@ -88,7 +88,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		setup();
 	m.ctl = data[0];
 	budget = budget0 = data[1] & 3;
-	f = (struct ring_frame){
+	f = (struct pkt_frame){
 		.data = data + 2,
 		.len = size - 2,
 		.arrived_ns = ARRIVED_NS,

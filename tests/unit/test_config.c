@@ -122,7 +122,7 @@ static void test_full(void **state)
 	assert_true(cfg.admin_enabled);
 	assert_v6(&cfg.admin, "::1", 9100);
 	assert_int_equal(cfg.workers, 4);
-	assert_int_equal(cfg.log_level, CONFIG_LOG_DEBUG);
+	assert_int_equal(cfg.log_level, LOG_DEBUG);
 	assert_int_equal(cfg.connect_timeout_ms, 500);
 	assert_int_equal(cfg.max_connections, 1048576);
 	assert_int_equal(cfg.relay_buffer_kb, 16);
@@ -137,7 +137,7 @@ static void assert_defaults(const struct config *c)
 	assert_string_equal(c->key_file, "");
 	assert_false(c->admin_enabled);
 	assert_int_equal(c->workers, 1);
-	assert_int_equal(c->log_level, CONFIG_LOG_INFO);
+	assert_int_equal(c->log_level, LOG_INFO);
 	assert_int_equal(c->connect_timeout_ms, 2000);
 	assert_int_equal(c->max_connections, 65536);
 	assert_int_equal(c->relay_buffer_kb, 256);
@@ -468,9 +468,9 @@ static void test_enums(void **state)
 	base_err("log_level = \"INFO\";", "log_level must be one of error, warn, info, debug (got 'INFO')");
 
 	load_ok(BASE "log_level = \"error\";\n");
-	assert_int_equal(cfg.log_level, CONFIG_LOG_ERROR);
+	assert_int_equal(cfg.log_level, LOG_ERROR);
 	load_ok(BASE "log_level = \"warn\";\n");
-	assert_int_equal(cfg.log_level, CONFIG_LOG_WARN);
+	assert_int_equal(cfg.log_level, LOG_WARN);
 }
 
 static void test_admin_checks(void **state)

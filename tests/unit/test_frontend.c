@@ -284,7 +284,7 @@ static void test_every_verdict(void **state)
 			.known_arg = &fx,
 		};
 		uint8_t b[256];
-		struct ring_frame f = {
+		struct pkt_frame f = {
 			.data = b,
 			.arrived_ns = ARRIVED_NS,
 			.to_host = c->tweak != T_NOT_HOST,
