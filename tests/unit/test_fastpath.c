@@ -26,6 +26,7 @@
 #include "netaddr.h"
 #include "pkt.h"
 #include "pkt_samples.h"
+#include "ref_csum.h"
 #include "verdict.h"
 
 #define OUR_MSS 1400
@@ -198,43 +199,6 @@ static void test_curl_ipv6_syn(void **state)
 	check_synack(need_root(state), sample_curl6_syn, sizeof(sample_curl6_syn));
 }
 
-static uint16_t ref_fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)sum;
-}
-
-static uint32_t ref_sum(uint32_t sum, const uint8_t *p, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		sum += i % 2 ? p[i] : (uint32_t)p[i] << 8;
-	return sum;
-}
-
-/* After editing an untagged IPv4 frame of `len` bytes: both checksums right
- * again. The TCP one covers what the IP length says, or what the frame
- * holds if it says more (a frame whose IP length lies). */
-static void fix_csums4(uint8_t *frame, size_t len)
-{
-	uint8_t *ip = frame + 14, *tcp = ip + 20;
-	size_t tcp_len = (size_t)(ip[2] << 8 | ip[3]) - 20;
-	uint32_t sum;
-
-	if (tcp_len > len - 14 - 20)
-		tcp_len = len - 14 - 20;
-
-	ip[10] = ip[11] = 0;
-	sum = (uint16_t)~ref_fold(ref_sum(0, ip, 20));
-	ip[10] = (uint8_t)(sum >> 8);
-	ip[11] = (uint8_t)sum;
-	tcp[16] = tcp[17] = 0;
-	sum = ref_sum(0, ip + 12, 8) + 6 + (uint32_t)tcp_len;
-	sum = (uint16_t)~ref_fold(ref_sum(sum, tcp, tcp_len));
-	tcp[16] = (uint8_t)(sum >> 8);
-	tcp[17] = (uint8_t)sum;
-}
-
 /* Offset of TCP option `kind` in an untagged IPv4 frame, or 0. */
 static size_t opt_offset(const uint8_t *frame, size_t len, uint8_t kind)
 {
@@ -264,13 +228,13 @@ static void test_every_wscale_and_mss_boundary(void **state)
 	assert_true(ws_off && mss_off);
 	for (unsigned ws = 0; ws <= 20; ws++) {
 		frame[ws_off + 2] = (uint8_t)ws;
-		fix_csums4(frame, sizeof(frame));
+		ref_fix_csums4(frame, sizeof(frame));
 		check_synack(f, frame, sizeof(frame));
 	}
 	for (size_t i = 0; i < sizeof(mss) / sizeof(mss[0]); i++) {
 		frame[mss_off + 2] = (uint8_t)(mss[i] >> 8);
 		frame[mss_off + 3] = (uint8_t)mss[i];
-		fix_csums4(frame, sizeof(frame));
+		ref_fix_csums4(frame, sizeof(frame));
 		check_synack(f, frame, sizeof(frame));
 	}
 }
@@ -366,7 +330,7 @@ static void test_hostile_syns_refused(void **state)
 		if (cases[i].off == 14 + 12 && cases[i].value == 255)
 			frame[27] = frame[28] = frame[29] = 0xfe; /* 255.254.254.254: not martian */
 		if (cases[i].fix)
-			fix_csums4(frame, sizeof(sample_curl4_syn));
+			ref_fix_csums4(frame, sizeof(sample_curl4_syn));
 		print_message("%s\n", cases[i].what);
 		assert_int_equal(run_verdict(f, frame, sizeof(sample_curl4_syn)), cases[i].verdict);
 	}
@@ -379,31 +343,17 @@ static void test_hostile_syns_refused(void **state)
 	/* 255.255.255.255 and our own address (a LAND attack) as the source. */
 	memcpy(frame, sample_curl4_syn, sizeof(sample_curl4_syn));
 	memset(frame + 26, 0xff, 4);
-	fix_csums4(frame, sizeof(sample_curl4_syn));
+	ref_fix_csums4(frame, sizeof(sample_curl4_syn));
 	assert_int_equal(run_verdict(f, frame, sizeof(sample_curl4_syn)), XDP_DROP);
 	memcpy(frame + 26, sample_curl4_syn + 30, 4);
-	fix_csums4(frame, sizeof(sample_curl4_syn));
+	ref_fix_csums4(frame, sizeof(sample_curl4_syn));
 	assert_int_equal(run_verdict(f, frame, sizeof(sample_curl4_syn)), XDP_DROP);
 	/* A SYN with data: left to the ring path. */
 	memcpy(frame, sample_curl4_syn, sizeof(sample_curl4_syn));
 	memcpy(frame + sizeof(sample_curl4_syn), "GET / HT", 8);
 	frame[14 + 3] = (uint8_t)(frame[14 + 3] + 8);
-	fix_csums4(frame, sizeof(frame));
+	ref_fix_csums4(frame, sizeof(frame));
 	assert_int_equal(run_verdict(f, frame, sizeof(frame)), XDP_PASS);
-}
-
-/* After editing the source of an IPv6 frame (no extension headers). */
-static void fix_csum6(uint8_t *frame)
-{
-	uint8_t *ip = frame + 14, *tcp = ip + 40;
-	size_t tcp_len = (size_t)(ip[4] << 8 | ip[5]);
-	uint32_t sum;
-
-	tcp[16] = tcp[17] = 0;
-	sum = ref_sum(0, ip + 8, 32) + 6 + (uint32_t)tcp_len;
-	sum = (uint16_t)~ref_fold(ref_sum(sum, tcp, tcp_len));
-	tcp[16] = (uint8_t)(sum >> 8);
-	tcp[17] = (uint8_t)sum;
 }
 
 /* The same for IPv6: impossible sources dropped, a fine one answered. */
@@ -424,12 +374,12 @@ static void test_hostile_syns6_refused(void **state)
 	for (size_t i = 0; i < sizeof(sources) / sizeof(sources[0]); i++) {
 		memcpy(frame, sample_curl6_syn, sizeof(frame));
 		memcpy(frame + 14 + 8, sources[i], 16);
-		fix_csum6(frame);
+		ref_fix_csum6(frame);
 		assert_int_equal(run_verdict(f, frame, sizeof(frame)), XDP_DROP);
 	}
 	memcpy(frame, sample_curl6_syn, sizeof(frame));
 	frame[14 + 8 + 15] = 9; /* fd00:200::9, another host on the LAN */
-	fix_csum6(frame);
+	ref_fix_csum6(frame);
 	assert_int_equal(run_verdict(f, frame, sizeof(frame)), XDP_TX);
 	frame[14 + 40 + 17] ^= 1;
 	assert_int_equal(run_verdict(f, frame, sizeof(frame)), XDP_DROP);
@@ -465,10 +415,10 @@ static void test_wildcard_only_for_local_addresses(void **state)
 	check_synack(f, sample_curl4_syn, sizeof(sample_curl4_syn));
 	memcpy(frame, sample_curl4_syn, sizeof(frame));
 	frame[14 + 19] ^= 0x40; /* another address on the LAN */
-	fix_csums4(frame, sizeof(frame));
+	ref_fix_csums4(frame, sizeof(frame));
 	assert_int_equal(run_verdict(f, frame, sizeof(frame)), XDP_PASS);
 	frame[14 + 19] = 0xff; /* the subnet's broadcast */
-	fix_csums4(frame, sizeof(frame));
+	ref_fix_csums4(frame, sizeof(frame));
 	assert_int_equal(run_verdict(f, frame, sizeof(frame)), XDP_PASS);
 	fastpath_close(f->fp);
 	f->fp = saved;

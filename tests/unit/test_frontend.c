@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "pkt_samples.h"
+#include "ref_csum.h"
 #include "verdict.h"
 
 #define PERIOD 30
@@ -82,32 +83,6 @@ static void put32(uint8_t *p, uint32_t v)
 	put16(p + 2, (uint16_t)v);
 }
 
-static uint16_t fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)sum;
-}
-
-static uint32_t sum16(uint32_t sum, const uint8_t *p, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		sum += i % 2 ? p[i] : (uint32_t)p[i] << 8;
-	return sum;
-}
-
-/* Both checksums of an untagged IPv4 frame made right again. */
-static void fix_csums(uint8_t *f)
-{
-	uint8_t *ip = f + 14, *tcp = ip + 20;
-	size_t tcp_len = (size_t)(ip[2] << 8 | ip[3]) - 20;
-
-	put16(ip + 10, 0);
-	put16(ip + 10, (uint16_t)~fold(sum16(0, ip, 20)));
-	put16(tcp + 16, 0);
-	put16(tcp + 16, (uint16_t)~fold(sum16(sum16(6 + (uint32_t)tcp_len, ip + 12, 8), tcp, tcp_len)));
-}
-
 static struct cookie_tuple sample_tuple(void)
 {
 	struct pkt_tcp syn;
@@ -169,7 +144,7 @@ static size_t build(struct fx *fx, const struct fcase *c, uint8_t *b)
 	default:
 		break;
 	}
-	fix_csums(b);
+	ref_fix_csums4(b, len);
 	if (c->tweak == T_BAD_CSUM || c->tweak == T_VOUCHED)
 		b[14 + 20 + 17] ^= 1;
 	if (c->tweak == T_TRUNCATED)

@@ -15,6 +15,7 @@
 
 #include "pkt.h"
 #include "pkt_samples.h"
+#include "ref_csum.h"
 
 #define nitems(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -105,26 +106,6 @@ static void assert_same_segment(const struct pkt_tcp *a, const struct pkt_tcp *b
 	assert_ptr_equal(a->payload - a->tcp, b->payload - b->tcp);
 }
 
-/*
- * Reference checksums, deliberately independent of pkt.c: a byte at a time,
- * even offsets as the high byte of a 16-bit word.
- */
-static uint32_t ref_sum(uint32_t sum, const uint8_t *p, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		sum += i % 2 ? p[i] : (uint32_t)p[i] << 8;
-	return sum;
-}
-
-static uint16_t ref_fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)sum;
-}
-
 /* Verify an IP packet's IPv4 header checksum and its TCP checksum (IPv6:
  * without extension headers). */
 static void ref_check_csums(const uint8_t *ip)
@@ -152,16 +133,6 @@ static void ref_check_csums(const uint8_t *ip)
 	sum = ref_sum(0, addrs, 2 * alen) + 6 + (uint32_t)tcp_len;
 	sum = ref_sum(sum, ip + hlen, tcp_len);
 	assert_int_equal(ref_fold(sum), 0xffff);
-}
-
-/* After changing an IPv4 header field: a header checksum that fits again,
- * so the frame is malformed only in the way the test means. */
-static void ref_fix_ip4_csum(uint8_t *ip)
-{
-	size_t hlen = (ip[0] & 0x0f) * 4;
-
-	put16(ip + 10, 0);
-	put16(ip + 10, (uint16_t)~ref_fold(ref_sum(0, ip, hlen)));
 }
 
 /* ---- The captured frames ---- */
