@@ -828,24 +828,34 @@ client_port_range() { in_client sysctl -qw net.ipv4.ip_local_port_range="$1 $2";
 # Start a spoofed-source flood from the attacker namespace, pinned to
 # FLOOD_CPU and bounded by timeout (SIGINT, so the generator prints its
 # statistics): hping3, or over IPv6 (SG_FAMILY=6; SYNs only) synflood6.py, from
-# random sources in SG_SPOOF_NET6. Sets FLOOD_PID and FLOOD_TX0 (a0's tx
-# packet counter before). Usage: flood_start SECONDS FLAG where FLAG is -S
-# (SYN) or -A (ACK).
+# random sources in SG_SPOOF_NET6. Returns once the flood is on the wire.
+# Sets FLOOD_PID, FLOOD_TX0 (a0's tx packet counter before) and FLOOD_T0.
+# Usage: flood_start SECONDS FLAG where FLAG is -S (SYN) or -A (ACK).
 flood_start() {
-	local seconds=$1 flag=$2 pin=() gen
+	local seconds=$1 flag=$2 pin=() gen limit=$1 i
 	[[ -n $FLOOD_CPU ]] && pin=(taskset -c "$FLOOD_CPU")
 	if [[ $SG_FAMILY == 6 ]]; then
 		[[ $flag == -S ]] || sg_fail "flood_start: only SYN floods (-S) over IPv6, not $flag"
 		gen=(python3 "$SG_E2E_DIR/synflood6.py" a0 --dst "$SG_VIP6" --dport "$SG_PORT" --seconds "$seconds"
-			--dst-mac "$(in_proxy cat /sys/class/net/p0/address)" --src-prefix "$SG_SPOOF_NET6")
+			--src-prefix "$SG_SPOOF_NET6")
+		# It counts its seconds from its first frame; python's start-up
+		# (seconds on a busy machine) is not the flood's.
+		limit=$((seconds + 10))
 	else
 		gen=(hping3 "$flag" --flood --rand-source -p "$SG_PORT" "$SG_VIP")
 	fi
 	FLOOD_TX0=$(attacker_tx)
-	FLOOD_T0=$(now_ms)
-	# timeout bounds hping3; synflood6.py stops itself at the same time.
-	sg_bg "$SG_TMP/flood.log" "$NS_ATTACKER" "${pin[@]}" timeout -s INT "$seconds" "${gen[@]}"
+	sg_bg "$SG_TMP/flood.log" "$NS_ATTACKER" "${pin[@]}" timeout -s INT "$limit" "${gen[@]}"
 	FLOOD_PID=$SG_LAST_PID
+	# A hundred frames, not one: a0 sends a few of its own (IPv6 neighbour
+	# discovery, MLD).
+	for ((i = 0; i < 200; i++)); do
+		(($(attacker_tx) > FLOOD_TX0 + 100)) && break
+		pid_alive "$FLOOD_PID" || sg_fail "the flood generator exited: $(tail -n 3 "$SG_TMP/flood.log")"
+		sleep 0.05
+	done
+	((i < 200)) || sg_fail "the flood generator sent nothing within 10 s"
+	FLOOD_T0=$(now_ms)
 }
 
 # Wait for the flood to end (its timeout bounds it); sets FLOOD_SENT (frames
