@@ -2,6 +2,7 @@
 # 01 — curl fetches the index page through synguard, and nginx's access log
 # shows the request (so it really went through to the backend).
 set -euo pipefail
+SG_FAMILIES="4 6" # also over IPv6, with SG_FAMILY=6
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # 02 — a 10 MB download through synguard arrives intact (same sha256).
 set -euo pipefail
+SG_FAMILIES="4 6" # also over IPv6, with SG_FAMILY=6
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 

@@ -4,6 +4,7 @@
 # each 4-tuple and a client reusing the port must still get in either way,
 # DESIGN §5), then 1000 at concurrency 100. Every one must succeed with a 200.
 set -euo pipefail
+SG_FAMILIES="4 6" # also over IPv6, with SG_FAMILY=6
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 

@@ -19,7 +19,7 @@ REPLAY_AFTER_S=62
 sg_setup
 sg_write_config() { # as lib.sh's, with the longest key period allowed
 	local xdp=off
-	sed -e "s|@INTERFACE@|p0|g" -e "s|@LISTEN@|$SG_VIP:$SG_PORT|g" -e "s|@BACKEND@|$SG_BACKEND_IP:$SG_PORT|g" \
+	sed -e "s|@INTERFACE@|p0|g" -e "s|@LISTEN@|\"$SG_VIP:$SG_PORT\"|g" -e "s|@BACKEND@|$SG_BACKEND_IP:$SG_PORT|g" \
 		-e "s|@LOG_LEVEL@|${SG_LOG_LEVEL:-info}|g" -e "s|@XDP@|$xdp|g" \
 		-e 's|key_period = 30;|key_period = 60;|' "$SG_CONFIG_TEMPLATE" >"$1"
 	grep -q 'key_period = 60;' "$1" || sg_fail "could not set key_period = 60"

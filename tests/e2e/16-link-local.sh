@@ -10,8 +10,8 @@ set -euo pipefail
 PROXY_LL=fe80::1 CLIENT_LL=fe80::2
 
 sg_setup curl
-# lib.sh keeps IPv6 off everywhere; this test turns it on for c0 and p0 only,
-# with fixed addresses (no automatic ones, no duplicate address detection).
+# Fixed link-local addresses on c0 and p0 (beside the automatic ones),
+# without duplicate address detection.
 for dev in "$NS_CLIENT c0 $CLIENT_LL" "$NS_PROXY p0 $PROXY_LL"; do
 	read -r ns ifname addr <<<"$dev"
 	in_ns "$ns" sysctl -qw "net.ipv6.conf.$ifname.addr_gen_mode=1" "net.ipv6.conf.$ifname.disable_ipv6=0"

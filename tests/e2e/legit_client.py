@@ -24,6 +24,7 @@ Each connection is bounded by --timeout seconds, so the whole run is bounded.
 import argparse
 import errno
 import hashlib
+import ipaddress
 import json
 import selectors
 import socket
@@ -36,7 +37,7 @@ MAX_OPEN = 4000  # open-loop safety cap on simultaneous connections
 
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--host", required=True)
+    p.add_argument("--host", required=True, type=ipaddress.ip_address, help="IPv4 or IPv6 address")
     p.add_argument("--port", type=int, default=80)
     p.add_argument("-n", "--count", type=int, default=100)
     p.add_argument("-c", "--concurrency", type=int, default=1, help="open connections at most (without --rate)")
@@ -70,9 +71,10 @@ class Conn:
         self.body_len = 0
         self.digest = hashlib.sha256()
         self.result = {"ok": False, "connect_ms": None, "total_ms": None, "lport": None, "bytes": 0, "error": ""}
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        family = socket.AF_INET6 if args.host.version == 6 else socket.AF_INET
+        self.sock = socket.socket(family, socket.SOCK_STREAM)
         self.sock.setblocking(False)
-        rc = self.sock.connect_ex((args.host, args.port))
+        rc = self.sock.connect_ex((str(args.host), args.port))
         if rc not in (0, errno.EINPROGRESS):
             raise OSError(rc, errno.errorcode.get(rc, str(rc)))
 
@@ -144,8 +146,9 @@ class Conn:
 
 
 def run(args):
+    host = f"[{args.host}]" if args.host.version == 6 else str(args.host)  # RFC 3986's IP-literal
     request = (
-        f"GET {args.path} HTTP/1.1\r\nHost: {args.host}\r\nUser-Agent: synguard-legit-client\r\n"
+        f"GET {args.path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: synguard-legit-client\r\n"
         "Accept: */*\r\nConnection: close\r\n\r\n"
     ).encode()
     sel = selectors.DefaultSelector()

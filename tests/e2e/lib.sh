@@ -8,19 +8,25 @@
 #
 # Topology (all of it inside namespaces named "$SG_TAG-<role>", unique per run):
 #
-#   client   c0 10.77.0.2/24 ─┐
-#   attacker a0 10.77.0.3/24 ─┼─ br0 10.77.0.254 (ns "net": bridge + gateway) ─┐
-#                             │                                                │
-#   proxy    p0 10.77.0.1/24 ─┘  (the protected address; synguard taps p0)     │
-#            pb 10.77.9.1/24 ── be0 10.77.9.2/24  backend (nginx :80)          │
-#                                                                              │
-#   client, attacker and proxy route everything else via 10.77.0.254, and the ┘
+#   client   c0 10.77.0.2/24 fd77::2/64 ─┐
+#   attacker a0 10.77.0.3/24 fd77::3/64 ─┼─ br0 10.77.0.254 fd77::fe (ns "net": ─┐
+#                                        │      bridge + gateway)                │
+#   proxy    p0 10.77.0.1/24 fd77::1/64 ─┘  (the protected addresses;            │
+#                                            synguard taps p0)                   │
+#            pb 10.77.9.1/24 fd77:9::1/64 ── be0 10.77.9.2/24 fd77:9::2/64       │
+#                                            backend (nginx :80)                 │
+#                                                                                │
+#   client, attacker and proxy route everything else via the gateway, and the ──┘
 #   switch drops (nft on its ports' ingress, no ICMP) every frame for an
 #   address that is not one of ours: SYN-ACKs to spoofed sources vanish one
 #   hop beyond the defended host, as on a real network (DESIGN §8) — not
-#   inside it.
+#   inside it. synguard protects both addresses of p0 and relays to the
+#   backend's IPv4 address; nginx listens on both of its addresses.
 #
 # Environment:
+#   SG_FAMILY=6      the tests' clients (and flood) use the IPv6 addresses: SG_VIP,
+#                    SG_URL; tests that declare SG_FAMILIES="4 6" before sourcing
+#                    this file run, the others end as skipped (exit 77)
 #   BUILD            build dir (default: <repo>/build)
 #   SYNGUARD         daemon binary (default: $BUILD/proxy/synguard)
 #   SG_E2E_STANDIN=1 run tests/e2e/standin-synguard.sh (socat relay) instead of
@@ -43,12 +49,30 @@ else
 fi
 SG_CONFIG_TEMPLATE=${SG_CONFIG_TEMPLATE:-$SG_ROOT/config/demo.conf}
 SG_NAME=${SG_NAME:-$(basename "$0" .sh)}
+[[ ${SG_FAMILY:-4} == 6 ]] && SG_NAME+=" (IPv6)"
 
-# Addresses. 10.77.0.0/24 and 10.77.9.0/24 exist only inside our namespaces.
-SG_VIP=10.77.0.1 SG_CLIENT_IP=10.77.0.2 SG_ATTACKER_IP=10.77.0.3 SG_GW_IP=10.77.0.254
+# Addresses. 10.77.0.0/24, 10.77.9.0/24, fd77::/64 and fd77:9::/64 (unique
+# local) exist only inside our namespaces.
+SG_VIP4=10.77.0.1 SG_CLIENT_IP=10.77.0.2 SG_ATTACKER_IP=10.77.0.3 SG_GW_IP=10.77.0.254
 SG_PROXY_BACK_IP=10.77.9.1 SG_BACKEND_IP=10.77.9.2 SG_PORT=80
 SG_FRONT_NET=10.77.0.0/24
-SG_URL=http://$SG_VIP/
+SG_VIP6=fd77::1 SG_CLIENT_IP6=fd77::2 SG_ATTACKER_IP6=fd77::3 SG_GW_IP6=fd77::fe
+SG_PROXY_BACK_IP6=fd77:9::1 SG_BACKEND_IP6=fd77:9::2
+SG_FRONT_NET6=fd77::/64
+# The spoofed sources of the IPv6 flood: off-link (documentation prefix), so
+# the proxy sends their SYN-ACKs to the gateway, which drops them.
+SG_SPOOF_NET6=2001:db8::/32
+# Endpoints: what synguard protects and where nginx listens (topo_up adds the
+# IPv6 ones; other topologies, such as 10-ecmp's, are IPv4 only).
+SG_LISTEN_ENDPOINTS=("$SG_VIP4:$SG_PORT")
+SG_BACKEND_ENDPOINTS=("$SG_BACKEND_IP:$SG_PORT")
+# The address family the tests' clients use: SG_VIP and SG_URL.
+SG_FAMILY=${SG_FAMILY:-4}
+case $SG_FAMILY in
+4) SG_VIP=$SG_VIP4 SG_URL=http://$SG_VIP4/ ;;
+6) SG_VIP=$SG_VIP6 SG_URL=http://[$SG_VIP6]/ ;;
+*) echo "lib.sh: SG_FAMILY must be 4 or 6, not '$SG_FAMILY'" >&2 && exit 2 ;;
+esac
 SG_BIG_SIZE=$((10 * 1024 * 1024))
 
 # $$ and a random part: not even a stale namespace left by a killed run that
@@ -97,6 +121,13 @@ sg_fail() {
 	printf 'FAIL %s: %s\n' "$SG_NAME" "$*" >&2
 	exit 1
 }
+
+# A test that runs over IPv6 too says so before it sources this file:
+# SG_FAMILIES="4 6". The others are IPv4 only: with SG_FAMILY=6, skipped.
+if [[ $SG_FAMILY == 6 && " ${SG_FAMILIES:-4} " != *" 6 "* ]]; then
+	sg_skip "IPv4 only (SG_FAMILY=6)"
+	exit 77
+fi
 
 # ---------------------------------------------------------------- assertions
 
@@ -264,14 +295,21 @@ client_retrans() {
 	in_client awk '/^Tcp:/ { if (!n) { for (i = 1; i <= NF; i++) col[$i] = i; n = 1 } else print $col["RetransSegs"] }' /proc/net/snmp
 }
 
+# ns_add NS [ipv6] — without "ipv6", IPv6 is off in NS (a topology that has
+# no use for it). With it, the interfaces made later skip duplicate address
+# detection (their addresses are usable at once, and fewer frames cross the
+# tap); their router solicitations, neighbour discovery and MLD reports are
+# ICMPv6, which neither synguard's ring filter nor its XDP program counts.
 ns_add() {
 	local ns=$1
 	ip netns add "$ns"
 	SG_NAMESPACES+=("$ns")
 	in_ns "$ns" ip link set lo up
-	# IPv6 off: no router solicitations or DAD frames on the tap, so synguard's
-	# rx counters count only our traffic.
-	in_ns "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+	if [[ ${2:-} == ipv6 ]]; then
+		in_ns "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+	else
+		in_ns "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+	fi
 }
 
 # veth pair created directly inside the namespaces: no device name ever
@@ -319,36 +357,43 @@ topo_xdp_peer() {
 # spoofed sources) are dropped, counted, at the ingress of the switch port,
 # without an ICMP error and before any bridging or routing work: the cheapest
 # place, since on two cores somebody's CPU pays for it. The prerouting rule
-# catches the same for anything routed to 10.77.0.254 by other ways.
+# catches the same for anything routed to the gateway by other ways. IPv6's
+# link-local and multicast destinations (neighbour discovery) are ours too.
 # br_netfilter, if loaded on this host, would pass bridged frames through the
 # inet hooks too: switch it off in this namespace (the sysctl exists only
 # while the module is loaded); the rules match on the destination anyway.
 topo_gateway_nft() {
 	in_ns "$NS_NET" sysctl -qw net.bridge.bridge-nf-call-iptables=0 2>/dev/null || true
+	local ours4="ip daddr != $SG_FRONT_NET" ours6="ip6 daddr != { $SG_FRONT_NET6, fe80::/10, ff00::/8 }"
 	in_ns "$NS_NET" nft -f - <<-EOF
 		table netdev sg_gateway {
 			counter beyond { }
 			chain from_client {
 				type filter hook ingress device "nc" priority 0; policy accept;
-				ip daddr != $SG_FRONT_NET counter name "beyond" drop
+				$ours4 counter name "beyond" drop
+				$ours6 counter name "beyond" drop
 			}
 			chain from_attacker {
 				type filter hook ingress device "na" priority 0; policy accept;
-				ip daddr != $SG_FRONT_NET counter name "beyond" drop
+				$ours4 counter name "beyond" drop
+				$ours6 counter name "beyond" drop
 			}
 			chain from_proxy {
 				type filter hook ingress device "np" priority 0; policy accept;
-				ip daddr != $SG_FRONT_NET counter name "beyond" drop
+				$ours4 counter name "beyond" drop
+				$ours6 counter name "beyond" drop
 			}
 		}
 		table inet sg_gateway {
 			chain pre {
 				type filter hook prerouting priority raw; policy accept;
-				ip daddr != $SG_FRONT_NET drop
+				$ours4 drop
+				$ours6 drop
 			}
 			chain forward {
 				type filter hook forward priority filter; policy accept;
-				ip daddr != $SG_FRONT_NET drop
+				$ours4 drop
+				$ours6 drop
 			}
 		}
 	EOF
@@ -378,7 +423,7 @@ topo_rps() {
 
 topo_up() {
 	local role
-	for role in "$NS_NET" "$NS_CLIENT" "$NS_ATTACKER" "$NS_PROXY" "$NS_BACKEND"; do ns_add "$role"; done
+	for role in "$NS_NET" "$NS_CLIENT" "$NS_ATTACKER" "$NS_PROXY" "$NS_BACKEND"; do ns_add "$role" ipv6; done
 
 	in_ns "$NS_NET" ip link add br0 type bridge
 	veth c0 "$NS_CLIENT" nc "$NS_NET"
@@ -388,21 +433,31 @@ topo_up() {
 	local port
 	for port in nc na np; do in_ns "$NS_NET" ip link set "$port" master br0 up; done
 	in_ns "$NS_NET" ip addr add "$SG_GW_IP/24" dev br0
+	in_ns "$NS_NET" ip addr add "$SG_GW_IP6/64" dev br0 nodad
 	in_ns "$NS_NET" ip link set br0 up
 
 	in_client ip addr add "$SG_CLIENT_IP/24" dev c0
+	in_client ip addr add "$SG_CLIENT_IP6/64" dev c0 nodad
 	in_attacker ip addr add "$SG_ATTACKER_IP/24" dev a0
-	in_proxy ip addr add "$SG_VIP/24" dev p0
+	in_attacker ip addr add "$SG_ATTACKER_IP6/64" dev a0 nodad
+	in_proxy ip addr add "$SG_VIP4/24" dev p0
+	in_proxy ip addr add "$SG_VIP6/64" dev p0 nodad
 	in_proxy ip addr add "$SG_PROXY_BACK_IP/24" dev pb
+	in_proxy ip addr add "$SG_PROXY_BACK_IP6/64" dev pb nodad
 	in_backend ip addr add "$SG_BACKEND_IP/24" dev be0
+	in_backend ip addr add "$SG_BACKEND_IP6/64" dev be0 nodad
+	SG_LISTEN_ENDPOINTS+=("[$SG_VIP6]:$SG_PORT")
+	SG_BACKEND_ENDPOINTS+=("[$SG_BACKEND_IP6]:$SG_PORT")
 	in_client ip link set c0 up
 	in_attacker ip link set a0 up
 	in_proxy ip link set p0 up
 	in_proxy ip link set pb up
 	in_backend ip link set be0 up
-	in_client ip route add default via "$SG_GW_IP"
-	in_attacker ip route add default via "$SG_GW_IP"
-	in_proxy ip route add default via "$SG_GW_IP"
+	local ns
+	for ns in "$NS_CLIENT" "$NS_ATTACKER" "$NS_PROXY"; do
+		in_ns "$ns" ip route add default via "$SG_GW_IP"
+		in_ns "$ns" ip -6 route add default via "$SG_GW_IP6"
+	done
 	# The backend has no default route: it talks to the proxy only.
 
 	topo_offloads
@@ -529,7 +584,7 @@ nginx_conf() {
 			client_body_temp_path $SG_TMP/nginx-tmp/body;
 			proxy_temp_path $SG_TMP/nginx-tmp/proxy;
 			server {
-				listen $SG_BACKEND_IP:$SG_PORT backlog=4096;
+				$(printf 'listen %s backlog=4096;\n' "${SG_BACKEND_ENDPOINTS[@]}")
 				server_name _;
 				root $SG_TMP/www;
 				location / { }
@@ -571,12 +626,15 @@ access_log_count() { # PATTERN (grep -E)
 # ---------------------------------------------------------------- synguard
 
 # Render the config template for this topology. Placeholders: @INTERFACE@,
-# @LISTEN@, @BACKEND@, @LOG_LEVEL@, @XDP@ (on with SG_XDP=1).
+# @LISTEN@ (SG_LISTEN if set, else SG_LISTEN_ENDPOINTS: each quoted,
+# comma-separated), @BACKEND@, @LOG_LEVEL@, @XDP@ (on with SG_XDP=1).
 sg_write_config() {
-	local out=$1 xdp=off
+	local out=$1 xdp=off endpoints=("${SG_LISTEN_ENDPOINTS[@]}") listen
 	[[ ${SG_XDP:-0} == 1 ]] && xdp=on
+	[[ -n ${SG_LISTEN:-} ]] && endpoints=("$SG_LISTEN")
+	listen=$(printf '"%s", ' "${endpoints[@]}")
 	sed -e "s|@INTERFACE@|p0|g" \
-		-e "s|@LISTEN@|${SG_LISTEN:-$SG_VIP:$SG_PORT}|g" \
+		-e "s|@LISTEN@|${listen%, }|g" \
 		-e "s|@BACKEND@|$SG_BACKEND_IP:$SG_PORT|g" \
 		-e "s|@LOG_LEVEL@|${SG_LOG_LEVEL:-info}|g" \
 		-e "s|@XDP@|$xdp|g" \
@@ -767,24 +825,43 @@ jget() {
 # port reuse certain.
 client_port_range() { in_client sysctl -qw net.ipv4.ip_local_port_range="$1 $2"; }
 
-# Start hping3 from the attacker namespace, pinned to FLOOD_CPU and bounded
-# by timeout (SIGINT, so hping3 prints its statistics). Sets FLOOD_PID and
-# FLOOD_TX0 (a0's tx packet counter before). Usage: flood_start SECONDS FLAG
-# where FLAG is -S (SYN) or -A (ACK).
+# Start a spoofed-source flood from the attacker namespace, pinned to
+# FLOOD_CPU and bounded by timeout (SIGINT, so the generator prints its
+# statistics): hping3, or over IPv6 (SG_FAMILY=6; SYNs only) synflood6.py, from
+# random sources in SG_SPOOF_NET6. Returns once the flood is on the wire.
+# Sets FLOOD_PID, FLOOD_TX0 (a0's tx packet counter before) and FLOOD_T0.
+# Usage: flood_start SECONDS FLAG where FLAG is -S (SYN) or -A (ACK).
 flood_start() {
-	local seconds=$1 flag=$2 pin=()
+	local seconds=$1 flag=$2 pin=() gen limit=$1 i
 	[[ -n $FLOOD_CPU ]] && pin=(taskset -c "$FLOOD_CPU")
+	if [[ $SG_FAMILY == 6 ]]; then
+		[[ $flag == -S ]] || sg_fail "flood_start: only SYN floods (-S) over IPv6, not $flag"
+		gen=(python3 "$SG_E2E_DIR/synflood6.py" a0 --dst "$SG_VIP6" --dport "$SG_PORT" --seconds "$seconds"
+			--src-prefix "$SG_SPOOF_NET6")
+		# It counts its seconds from its first frame; python's start-up
+		# (seconds on a busy machine) is not the flood's.
+		limit=$((seconds + 10))
+	else
+		gen=(hping3 "$flag" --flood --rand-source -p "$SG_PORT" "$SG_VIP")
+	fi
 	FLOOD_TX0=$(attacker_tx)
-	FLOOD_T0=$(now_ms)
-	sg_bg "$SG_TMP/hping3.log" "$NS_ATTACKER" "${pin[@]}" timeout -s INT "$seconds" \
-		hping3 "$flag" --flood --rand-source -p "$SG_PORT" "$SG_VIP"
+	sg_bg "$SG_TMP/flood.log" "$NS_ATTACKER" "${pin[@]}" timeout -s INT "$limit" "${gen[@]}"
 	FLOOD_PID=$SG_LAST_PID
+	# A hundred frames, not one: a0 sends a few of its own (IPv6 neighbour
+	# discovery, MLD).
+	for ((i = 0; i < 200; i++)); do
+		(($(attacker_tx) > FLOOD_TX0 + 100)) && break
+		pid_alive "$FLOOD_PID" || sg_fail "the flood generator exited: $(tail -n 3 "$SG_TMP/flood.log")"
+		sleep 0.05
+	done
+	((i < 200)) || sg_fail "the flood generator sent nothing within 10 s"
+	FLOOD_T0=$(now_ms)
 }
 
 # Wait for the flood to end (its timeout bounds it); sets FLOOD_SENT (frames
 # the attacker's interface sent) and FLOOD_RATE (per second).
 flood_wait() {
-	wait_exit "$FLOOD_PID" 60 || sg_fail "hping3 did not stop"
+	wait_exit "$FLOOD_PID" 60 || sg_fail "the flood generator did not stop"
 	wait "$FLOOD_PID" 2>/dev/null || true
 	local ms=$(($(now_ms) - FLOOD_T0))
 	FLOOD_SENT=$(($(attacker_tx) - FLOOD_TX0))
