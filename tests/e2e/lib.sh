@@ -726,9 +726,9 @@ sg_stop() {
 	SG_EXIT_RC=$rc SG_PID=""
 }
 
-# The counter synguard prints last (the last one in proxy/stats.h): its line
+# The counter synguard prints last (the last one in util/stats.h): its line
 # marks the end of a block.
-SG_LAST_COUNTER=$(sed -nE 's/^[[:space:]]*X\(([a-z_]+),.*/\1/p' "$SG_ROOT/proxy/stats.h" 2>/dev/null | tail -n 1)
+SG_LAST_COUNTER=$(sed -nE 's/^[[:space:]]*X\(([a-z_]+),.*/\1/p' "$SG_ROOT/util/stats.h" 2>/dev/null | tail -n 1)
 SG_LAST_COUNTER=${SG_LAST_COUNTER:-conn_active}
 
 # Ask synguard for its counters (SIGUSR1) and wait until the whole block is in

@@ -27,7 +27,7 @@ backend=$(setting address)
 [[ $listen == *:* && $backend == *:* ]] || { log error "$conf: need listen and a backend address" && exit 1; }
 ((check)) && { log info "config ok (stand-in)" && exit 0; }
 
-counters=$(sed -nE 's/^[[:space:]]*X\(([a-z_]+),.*/\1/p' "$here/../../proxy/stats.h")
+counters=$(sed -nE 's/^[[:space:]]*X\(([a-z_]+),.*/\1/p' "$here/../../util/stats.h")
 print_stats() {
 	local n
 	for n in $counters; do printf 'stats %s 0\n' "$n" >&2; done
