@@ -61,17 +61,25 @@ static bool verdict_handshake(const struct verdict_known *k, const struct pkt_tc
 	return seg->ack == k->cookie + 1 && seg->seq == k->rcv_isn + 1;
 }
 
+/* Only for what we act on (the kernel checks the rest itself, and a live
+ * connection's bulk data is most of the frames): the TCP checksum, unless
+ * the NIC or the kernel vouched for it. */
+static bool verdict_csum_ok(const struct pkt_frame *f, const struct pkt_tcp *seg)
+{
+	return f->csum_ok || pkt_tcp_csum_ok(seg);
+}
+
 /* A segment for a live connection: the kernel socket's, but for copies
  * from before it went live (the ring can lag the kernel a few ms). */
-static enum verdict verdict_live(const struct pkt_frame *f, const struct verdict_out *out, bool csum_ok)
+static enum verdict verdict_live(const struct pkt_frame *f, const struct verdict_out *out)
 {
 	const struct pkt_tcp *seg = &out->seg;
 	const struct verdict_known *k = &out->known;
 
 	if (seg->payload_len && seg->seq == k->next_seq && f->arrived_ns < k->live_ns)
-		return csum_ok ? VERDICT_LATE_DATA : VERDICT_BAD_CSUM;
+		return verdict_csum_ok(f, seg) ? VERDICT_LATE_DATA : VERDICT_BAD_CSUM;
 	if (seg->flags == PKT_TCP_SYN)
-		return csum_ok ? VERDICT_SYN_ON_LIVE : VERDICT_BAD_CSUM;
+		return verdict_csum_ok(f, seg) ? VERDICT_SYN_ON_LIVE : VERDICT_BAD_CSUM;
 	if (seg->flags == PKT_TCP_ACK && seg->payload_len == 0 && verdict_handshake(k, seg) &&
 	    f->arrived_ns < k->live_ns)
 		return VERDICT_DUP_ACK;
@@ -110,7 +118,6 @@ enum verdict verdict_of(const struct verdict_ctx *ctx, const struct pkt_frame *f
 {
 	const struct pkt_tcp *seg = &out->seg;
 	const struct verdict_listen *l;
-	bool csum_ok;
 
 	if (!f->to_host)
 		return VERDICT_NOT_FOR_US;
@@ -129,16 +136,14 @@ enum verdict verdict_of(const struct verdict_ctx *ctx, const struct pkt_frame *f
 	verdict_cookie_tuple(seg, &out->tuple);
 	memset(&out->known, 0, sizeof(out->known));
 	ctx->known(ctx->known_arg, &out->tuple, &out->known);
-	/* The checksum only of what we act on: the kernel checks the rest. */
-	csum_ok = f->csum_ok || pkt_tcp_csum_ok(seg);
 	if (out->known.state == VERDICT_TUPLE_LIVE)
-		return verdict_live(f, out, csum_ok);
+		return verdict_live(f, out);
 	switch (seg->flags & (PKT_TCP_SYN | PKT_TCP_ACK | PKT_TCP_RST | PKT_TCP_FIN)) {
 	case PKT_TCP_SYN:
-		return csum_ok ? VERDICT_SYN : VERDICT_BAD_CSUM;
+		return verdict_csum_ok(f, seg) ? VERDICT_SYN : VERDICT_BAD_CSUM;
 	case PKT_TCP_ACK:
 	case PKT_TCP_ACK | PKT_TCP_FIN:
-		return csum_ok ? verdict_ack(ctx, out) : VERDICT_BAD_CSUM;
+		return verdict_csum_ok(f, seg) ? verdict_ack(ctx, out) : VERDICT_BAD_CSUM;
 	default: /* SYN+ACK, SYN+RST, RST, ...: not a connection request (DESIGN §5b) */
 		return VERDICT_KERNEL;
 	}
