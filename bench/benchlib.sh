@@ -39,7 +39,7 @@ mode_title() {
 # host's other interface (the backend side) goes to the defender's CPU too:
 # it pays for its whole network path.
 bench_topology() {
-	SG_XDP=0
+	SG_DATAPATH=ring
 	sg_setup hping3 trafgen wrk conntrack taskset
 	[[ -n $SG_CPU ]] || sg_fail "needs 2 CPUs or more (defender and attacker on different cores)"
 	if [[ ${BENCH_PB_RPS:-1} == 1 ]]; then
@@ -237,10 +237,10 @@ mode_up() {
 	case $mode in
 	synguard | synguard-xdp)
 		if [[ $mode == synguard-xdp ]]; then
-		SG_XDP=1
+		SG_DATAPATH=xdp
 		topo_xdp_peer on
 	else
-		SG_XDP=0
+		SG_DATAPATH=ring
 	fi
 		sg_start
 		DEFENDER_DESC="synguard pid $SG_PID"
@@ -258,8 +258,8 @@ mode_down() {
 	case $mode in
 	synguard | synguard-xdp)
 		sg_stop TERM
-		[[ $SG_XDP == 1 ]] && topo_xdp_peer off
-		SG_XDP=0
+		[[ $SG_DATAPATH == xdp ]] && topo_xdp_peer off
+		SG_DATAPATH=ring
 		;;
 	*)
 		front_stop

@@ -27,6 +27,15 @@
 #   SG_FAMILY=6      the tests' clients (and flood) use the IPv6 addresses: SG_VIP,
 #                    SG_URL; tests that declare SG_FAMILIES="4 6" before sourcing
 #                    this file run, the others end as skipped (exit 77)
+#   SG_DATAPATH=ring|xdp|kernel  synguard's data path (config `datapath`), default
+#                    ring: SYNs and ACKs from the packet ring; xdp: SYNs answered
+#                    in the driver, ACKs from the ring; kernel: SYNs in the driver,
+#                    cookie ACKs turned into kernel sockets by a TC program. A test
+#                    that cannot apply to every path declares the ones it runs on
+#                    before sourcing this file, SG_PATHS="ring xdp", and why in
+#                    SG_PATHS_WHY; on the others it ends as skipped. On a kernel
+#                    without the kfunc bpf_sk_assign_tcp_reqsk every kernel-path
+#                    test is skipped.
 #   BUILD            build dir (default: <repo>/build)
 #   SYNGUARD         daemon binary (default: $BUILD/proxy/synguard)
 #   SG_E2E_STANDIN=1 run tests/e2e/standin-synguard.sh (socat relay) instead of
@@ -72,6 +81,11 @@ case $SG_FAMILY in
 4) SG_VIP=$SG_VIP4 SG_URL=http://$SG_VIP4/ ;;
 6) SG_VIP=$SG_VIP6 SG_URL=http://[$SG_VIP6]/ ;;
 *) echo "lib.sh: SG_FAMILY must be 4 or 6, not '$SG_FAMILY'" >&2 && exit 2 ;;
+esac
+SG_DATAPATH=${SG_DATAPATH:-ring}
+case $SG_DATAPATH in
+ring | xdp | kernel) ;;
+*) echo "lib.sh: SG_DATAPATH must be ring, xdp or kernel, not '$SG_DATAPATH'" >&2 && exit 2 ;;
 esac
 SG_BIG_SIZE=$((10 * 1024 * 1024))
 
@@ -127,6 +141,41 @@ sg_fail() {
 if [[ $SG_FAMILY == 6 && " ${SG_FAMILIES:-4} " != *" 6 "* ]]; then
 	sg_skip "IPv4 only (SG_FAMILY=6)"
 	exit 77
+fi
+
+# A test that cannot apply to a data path runs only on those it declares.
+if [[ " ${SG_PATHS:-ring xdp kernel} " != *" $SG_DATAPATH "* ]]; then
+	sg_skip "not on the $SG_DATAPATH path (runs on: $SG_PATHS): ${SG_PATHS_WHY:-no reason given}"
+	exit 77
+fi
+
+# The kernel path hands cookie ACKs to the kernel with this kfunc (Linux >=
+# 6.9); without it synguard cannot run that path, and the test is skipped.
+sg_kernel_path_missing() {
+	command -v bpftool >/dev/null 2>&1 || {
+		echo "bpftool is not installed (it reads the kernel's BTF)"
+		return
+	}
+	# grep -c reads all of bpftool's output: no SIGPIPE under pipefail.
+	(($(bpftool btf dump file /sys/kernel/btf/vmlinux 2>/dev/null | grep -c "FUNC 'bpf_sk_assign_tcp_reqsk'") > 0)) ||
+		echo "this kernel ($(uname -r)) has no kfunc bpf_sk_assign_tcp_reqsk in its BTF (Linux >= 6.9)"
+}
+if [[ $SG_DATAPATH == kernel && $SG_STANDIN != 1 ]]; then
+	SG_KERNEL_PATH_MISSING=$(sg_kernel_path_missing)
+	if [[ -n $SG_KERNEL_PATH_MISSING ]]; then
+		sg_skip "SG_DATAPATH=kernel: $SG_KERNEL_PATH_MISSING"
+		exit 77
+	fi
+fi
+
+# The counters of connections synguard took over after a valid handshake,
+# and of valid handshakes it could not turn into a socket: adopted with
+# TCP_REPAIR (ring and xdp paths), or accepted from its listener's queue
+# after the kernel built the socket (kernel path).
+if [[ $SG_DATAPATH == kernel ]]; then
+	SG_TAKEN=accepted SG_TAKE_FAILED=reqsk_failed
+else
+	SG_TAKEN=adopted SG_TAKE_FAILED=adopt_failed
 fi
 
 # ---------------------------------------------------------------- assertions
@@ -333,11 +382,14 @@ topo_offloads() {
 	in_attacker ethtool -K a0 tx off >/dev/null
 	local dev
 	for dev in nc na np; do in_ns "$NS_NET" ethtool -K "$dev" gro off >/dev/null; done
-	[[ ${SG_XDP:-0} == 1 ]] && topo_xdp_peer on
+	sg_answers_in_driver && topo_xdp_peer on
 	in_proxy ethtool -K p0 gro off >/dev/null
 }
 
-# topo_xdp_peer on|off [NS DEV] — with synguard's XDP fast path, SYN-ACKs leave
+# The xdp and kernel paths answer SYNs with synguard's XDP program.
+sg_answers_in_driver() { [[ $SG_DATAPATH != ring ]]; }
+
+# topo_xdp_peer on|off [NS DEV] — with synguard's XDP program, SYN-ACKs leave
 # p0 by XDP_TX, which a veth delivers only to a peer with an XDP program of its
 # own: an XDP_PASS program on np (or on DEV in NS, p0's peer in another
 # topology). Not there otherwise: it costs every frame p0 sends a copy into
@@ -627,17 +679,20 @@ access_log_count() { # PATTERN (grep -E)
 
 # Render the config template for this topology. Placeholders: @INTERFACE@,
 # @LISTEN@ (SG_LISTEN if set, else SG_LISTEN_ENDPOINTS: each quoted,
-# comma-separated), @BACKEND@, @LOG_LEVEL@, @XDP@ (on with SG_XDP=1).
+# comma-separated), @BACKEND@, @LOG_LEVEL@, @DATAPATH@ (SG_DATAPATH),
+# @XDP_ATTACH@ (native where the path has the XDP program: p0's peer runs one
+# of its own, topo_xdp_peer; auto on the ring path, which loads none).
 sg_write_config() {
-	local out=$1 xdp=off endpoints=("${SG_LISTEN_ENDPOINTS[@]}") listen
-	[[ ${SG_XDP:-0} == 1 ]] && xdp=on
+	local out=$1 attach=auto endpoints=("${SG_LISTEN_ENDPOINTS[@]}") listen
+	sg_answers_in_driver && attach=native
 	[[ -n ${SG_LISTEN:-} ]] && endpoints=("$SG_LISTEN")
 	listen=$(printf '"%s", ' "${endpoints[@]}")
 	sed -e "s|@INTERFACE@|p0|g" \
 		-e "s|@LISTEN@|${listen%, }|g" \
 		-e "s|@BACKEND@|$SG_BACKEND_IP:$SG_PORT|g" \
 		-e "s|@LOG_LEVEL@|${SG_LOG_LEVEL:-info}|g" \
-		-e "s|@XDP@|$xdp|g" \
+		-e "s|@DATAPATH@|$SG_DATAPATH|g" \
+		-e "s|@XDP_ATTACH@|$attach|g" \
 		"$SG_CONFIG_TEMPLATE" >"$out"
 }
 
@@ -680,7 +735,11 @@ sg_start() {
 	SG_PIDS+=("$SG_PID")
 	SG_STARTED+=("$SG_PID")
 	sg_wait_ready
-	if [[ ${SG_XDP:-0} == 1 ]] && sg_has_counters; then
+	sg_has_counters || return 0
+	# The path asked for is the path that runs (never a silent fallback).
+	grep -q "synguard\[info\] data path: $SG_DATAPATH (" "$SG_LOG" ||
+		sg_fail "the log does not say 'data path: $SG_DATAPATH': $(grep -m 1 'data path' "$SG_LOG" || echo 'no data path line')"
+	if sg_answers_in_driver; then
 		# p0 is a veth: its driver has native XDP (generic would be slower
 		# and would not show what this run means to show).
 		grep -q 'XDP fast path attached to p0 (native mode)' "$SG_LOG" ||
