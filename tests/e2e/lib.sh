@@ -842,6 +842,60 @@ download_big_check() {
 	DL_MBPS=$(awk -v b="$size" -v t="$DL_SECONDS" 'BEGIN { printf "%.0f", b * 8 / 1e6 / (t > 0 ? t : 1e-9) }')
 }
 
+# ---------------------------------------------------------------- BPF state
+
+# The BPF programs, maps and links on the host (KIND ID NAME PIDS lines,
+# tests/e2e/bpf_objects.py) into FILE.
+bpf_objects() { python3 "$SG_E2E_DIR/bpf_objects.py" list >"$1"; }
+
+# bpf_held FILE PID — the objects of a bpf_objects FILE that PID holds.
+bpf_held() {
+	awk -v pid="$2" '{ n = split($4, p, ","); for (i = 1; i <= n; i++) if (p[i] == pid) { print; next } }' "$1"
+}
+
+# bpf_left BEFORE HELD — what a stopped synguard left behind: the objects it
+# held (HELD, a bpf_held list) that still exist, and the objects that did not
+# exist before it started (BEFORE) that no process holds and that are named
+# like one of its own (pinned or attached without a link). Other synguards on
+# the host (other tests) hold theirs, so they are not counted.
+bpf_left() {
+	bpf_objects "$SG_TMP/bpf-after"
+	awk 'FILENAME == ARGV[1] { before[$1 " " $2] = 1; next }
+		FILENAME == ARGV[2] { held[$1 " " $2] = 1; name[$3] = 1; next }
+		(($1 " " $2) in held) || (!(($1 " " $2) in before) && $4 == "-" && ($3 in name))' \
+		"$1" "$2" "$SG_TMP/bpf-after"
+}
+
+# Programs attached to p0: "xdp N tc N tcx_ingress N tcx_egress N".
+p0_hooks() { in_proxy python3 "$SG_E2E_DIR/bpf_objects.py" hooks p0; }
+
+# Exit cleanup of synguard's BPF state (xdp and kernel paths): sg_bpf_before
+# before sg_start, sg_bpf_running while it runs (what it holds: its XDP
+# program, on the kernel path a TC program too, each attached to p0 by a link
+# of its own), sg_bpf_clean WHEN once it stopped: nothing of it left, nothing
+# on p0.
+sg_bpf_before() { bpf_objects "$SG_TMP/bpf-before"; }
+
+sg_bpf_running() {
+	local tcx=0 progs maps links
+	[[ $SG_DATAPATH == kernel ]] && tcx=1
+	bpf_objects "$SG_TMP/bpf-now"
+	bpf_held "$SG_TMP/bpf-now" "$SG_PID" >"$SG_TMP/bpf-held"
+	read -r progs maps links < <(awk '{ n[$1]++ } END { print n["prog"] + 0, n["map"] + 0, n["link"] + 0 }' "$SG_TMP/bpf-held")
+	assert_cmp "BPF programs synguard holds" "$progs" ">=" $((1 + tcx))
+	assert_cmp "BPF links synguard holds" "$links" ">=" $((1 + tcx))
+	assert_eq "programs on p0" "$(p0_hooks)" "xdp 1 tc 0 tcx_ingress $tcx tcx_egress 0"
+	SG_BPF_HELD="$progs programs, $maps maps, $links links"
+}
+
+sg_bpf_clean() { # WHEN
+	local left
+	left=$(bpf_left "$SG_TMP/bpf-before" "$SG_TMP/bpf-held")
+	[[ -z $left ]] || sg_fail "$1: BPF objects left (kind id name holders): $(tr '\n' ';' <<<"$left")"
+	say "ok: $1: none of synguard's BPF objects left ($SG_BPF_HELD while it ran)"
+	assert_eq "$1: programs on p0" "$(p0_hooks)" "xdp 0 tc 0 tcx_ingress 0 tcx_egress 0"
+}
+
 # ---------------------------------------------------------------- load
 
 # legit_client ARGS... — the python load generator in the client namespace,
