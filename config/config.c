@@ -48,19 +48,24 @@ struct config_keyword {
 _Static_assert(sizeof(unsigned) == sizeof(uint32_t), "unsigned fields are 32 bits");
 _Static_assert(sizeof(enum log_level) == sizeof(unsigned), "enums stored as unsigned");
 _Static_assert(sizeof(enum config_proxy_protocol) == sizeof(unsigned), "enums stored as unsigned");
+_Static_assert(sizeof(enum config_datapath) == sizeof(unsigned), "enums stored as unsigned");
+_Static_assert(sizeof(enum config_xdp_attach) == sizeof(unsigned), "enums stored as unsigned");
+_Static_assert(sizeof(enum config_mode) == sizeof(unsigned), "enums stored as unsigned");
 
 static const char *const config_log_levels[] = { "error", "warn", "info", "debug", NULL };
 static const char *const config_proxy_protocols[] = { "off", "v1", "v2", NULL };
-static const char *const config_xdp_modes[] = { "off", "on", NULL };
+static const char *const config_datapaths[] = { "auto", "kernel", "xdp", "ring", NULL };
+static const char *const config_xdp_attaches[] = { "auto", "native", "generic", NULL };
+static const char *const config_modes[] = { "relay", "protect", NULL };
 
 static config_parser config_parse_uint, config_parse_enum, config_parse_interface, config_parse_listen,
         config_parse_backends, config_parse_backend_address, config_parse_cookie, config_parse_key_file,
-        config_parse_admin, config_parse_user;
+        config_parse_admin, config_parse_user, config_parse_xdp;
 
 static const struct config_keyword config_top_keywords[] = {
 	{ .name = "interface", .parse = config_parse_interface, .required = true },
 	{ .name = "listen", .parse = config_parse_listen, .required = true },
-	{ .name = "backends", .parse = config_parse_backends, .required = true },
+	{ .name = "backends", .parse = config_parse_backends }, /* config_check_mode() */
 	{ .name = "admin", .parse = config_parse_admin },
 	{ .name = "cookie", .parse = config_parse_cookie },
 	{ .name = "mss",
@@ -97,10 +102,16 @@ static const struct config_keyword config_top_keywords[] = {
 	  .min = 0,
 	  .max = 86400,
 	  CONFIG_FIELD(struct config, idle_timeout_s) },
-	{ .name = "xdp",
+	{ .name = "datapath",
 	  .parse = config_parse_enum,
-	  .names = config_xdp_modes,
-	  CONFIG_FIELD(struct config, xdp) },
+	  .names = config_datapaths,
+	  CONFIG_FIELD(struct config, datapath) },
+	{ .name = "xdp_attach",
+	  .parse = config_parse_enum,
+	  .names = config_xdp_attaches,
+	  CONFIG_FIELD(struct config, xdp_attach) },
+	{ .name = "mode", .parse = config_parse_enum, .names = config_modes, CONFIG_FIELD(struct config, mode) },
+	{ .name = "xdp", .parse = config_parse_xdp },
 	{ .name = "user", .parse = config_parse_user },
 	{ .name = NULL },
 };
@@ -480,6 +491,40 @@ static int config_parse_admin(struct config_parse *p, const config_setting_t *s,
 	return 0;
 }
 
+/* The setting of releases before the kernel path: say what replaced it. */
+static int config_parse_xdp(struct config_parse *p, const config_setting_t *s, const struct config_keyword *kw,
+                            void *base)
+{
+	(void)kw;
+	(void)base;
+	return config_error(p, s, "'xdp' is gone: say datapath = \"xdp\" for SYNs answered by XDP and ACKs "
+	                          "from the packet ring, or leave datapath at \"auto\"");
+}
+
+/* What the mode needs: backends to relay to, or (protect) none and the
+ * kernel path. Checked after the whole file, so the order of settings does
+ * not matter. */
+static int config_check_mode(struct config_parse *p, const config_setting_t *root)
+{
+	const config_setting_t *backends = config_setting_get_member(root, "backends");
+	const config_setting_t *datapath = config_setting_get_member(root, "datapath");
+
+	if (p->cfg->mode == CONFIG_MODE_RELAY) {
+		if (!backends)
+			return config_error(p, root, "missing required setting 'backends' (or mode = \"protect\", "
+			                             "for a server on this host)");
+		return 0;
+	}
+	if (backends)
+		return config_error(p, backends, "backends with mode = \"protect\": in protect mode the "
+		                                 "server on this host accepts the connections itself");
+	if (p->cfg->datapath != CONFIG_DATAPATH_AUTO && p->cfg->datapath != CONFIG_DATAPATH_KERNEL)
+		return config_error(p, datapath, "mode = \"protect\" needs datapath = \"kernel\" or "
+		                                 "\"auto\": only the kernel path hands connections to "
+		                                 "another process's listening socket");
+	return 0;
+}
+
 void config_defaults(struct config *cfg)
 {
 	memset(cfg, 0, sizeof *cfg);
@@ -511,6 +556,8 @@ static int config_load(config_t *lc, bool read_ok, const char *name, struct conf
 	else {
 		strcpy(cfg->path, name);
 		rc = config_group(&p, config_root_setting(lc), config_top_keywords, cfg, NULL);
+		if (rc == 0)
+			rc = config_check_mode(&p, config_root_setting(lc));
 	}
 	config_destroy(lc);
 	return rc;

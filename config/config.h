@@ -30,10 +30,26 @@ enum config_proxy_protocol {
 	CONFIG_PROXY_V2, /* HAProxy PROXY protocol, binary */
 };
 
-/* Answer SYNs in the driver with an XDP program (see proxy/fastpath.h). */
-enum config_xdp {
-	CONFIG_XDP_OFF = 0,
-	CONFIG_XDP_ON,
+/* How clients' packets are handled (README: Data paths). */
+enum config_datapath {
+	CONFIG_DATAPATH_AUTO = 0, /* the best this kernel and interface allow */
+	CONFIG_DATAPATH_KERNEL,   /* SYNs in XDP, ACKs made kernel sockets by a TC program (Linux >= 6.9) */
+	CONFIG_DATAPATH_XDP,      /* SYNs in XDP, ACKs adopted from the packet ring with TCP_REPAIR */
+	CONFIG_DATAPATH_RING,     /* everything from the packet ring */
+};
+
+/* How the XDP program attaches: the driver's own XDP, or the kernel's
+ * generic one. auto: native, but generic on a veth (whose native XDP_TX
+ * drops frames unless its peer runs an XDP program). */
+enum config_xdp_attach {
+	CONFIG_XDP_ATTACH_AUTO = 0,
+	CONFIG_XDP_ATTACH_NATIVE,
+	CONFIG_XDP_ATTACH_GENERIC,
+};
+
+enum config_mode {
+	CONFIG_MODE_RELAY = 0, /* splice clients to the backends */
+	CONFIG_MODE_PROTECT,   /* no backends: the server on this host accepts them directly */
 };
 
 /* An address and port. A wildcard address (0.0.0.0 or ::) in `listen`
@@ -55,7 +71,7 @@ struct config {
 	struct config_endpoint listen[CONFIG_MAX_LISTEN];
 	size_t n_listen;
 	struct config_backend backends[CONFIG_MAX_BACKENDS];
-	size_t n_backends;
+	size_t n_backends; /* 0 in protect mode */
 	uint16_t mss;                   /* our MSS in SYN-ACKs; default 1460 */
 	uint32_t key_period_s;          /* cookie key rotation; default 30, at most CONFIG_KEY_PERIOD_MAX */
 	char key_file[CONFIG_PATH_MAX]; /* empty: random key per start */
@@ -67,7 +83,9 @@ struct config {
 	unsigned max_connections;       /* adopted connections at once; default 65536 */
 	unsigned relay_buffer_kb;       /* per direction per connection; default 256 */
 	unsigned idle_timeout_s;        /* close relayed connections idle this long; 0 never; default 600 */
-	enum config_xdp xdp;            /* default off */
+	enum config_datapath datapath;  /* default auto */
+	enum config_xdp_attach xdp_attach;
+	enum config_mode mode;
 	char user[CONFIG_USER_MAX + 1]; /* who to run as after set-up: a name, or a uid in digits */
 };
 

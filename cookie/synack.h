@@ -57,8 +57,15 @@ static inline __u8 synack_offered_wscale(int has_wscale, __u8 wscale)
 
 /* The values the cookie can carry (cookie.h says why rounding down is safe);
  * index 0 of the wscale table means "no window scaling". */
-static const __u16 synack_mss_table[8] = { 48, 536, 1220, 1300, 1360, 1440, 1452, 1460 };
-static const __u8 synack_wscale_table[8] = { SYNACK_WSCALE_NONE, 0, 4, 6, 7, 8, 9, 10 };
+#ifdef __bpf__
+/* In BPF objects, in .rodata proper: clang would put tables this small in
+ * a mergeable-constants section (.rodata.cst16), which libbpf cannot map. */
+#define SYNACK_TABLE __attribute__((section(".rodata")))
+#else
+#define SYNACK_TABLE
+#endif
+static const __u16 synack_mss_table[8] SYNACK_TABLE = { 48, 536, 1220, 1300, 1360, 1440, 1452, 1460 };
+static const __u8 synack_wscale_table[8] SYNACK_TABLE = { SYNACK_WSCALE_NONE, 0, 4, 6, 7, 8, 9, 10 };
 
 /* Index of the largest entry <= mss; below the table, its floor. */
 static inline __u8 synack_mss_index(__u16 mss)

@@ -2,8 +2,12 @@
 
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include <linux/ethtool.h>
 #include <linux/if_link.h>
+#include <linux/pkt_cls.h>
+#include <linux/sockios.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <net/if.h>
@@ -20,16 +24,25 @@
 #include "netaddr.h"
 #include "synack.h"
 #include "xdp_shared.h"
+#include "tc_ack.skel.h"
 #include "xdp_syn.skel.h"
+
+/* The tcx attach point (Linux 6.6): Debian 12's headers predate it; the
+ * number is kernel ABI. */
+#define FASTPATH_BPF_TCX_INGRESS 46
 
 struct fastpath {
 	struct xdp_syn *skel;
-	struct bpf_link *link;
+	struct tc_ack *tc; /* the kernel path's ACK check, or NULL */
+	/* bpf_links, held by their descriptors: closed, they detach, so the
+	 * programs go with the process even on SIGKILL. -1 when none. */
+	int xdp_link, tc_link;
 	int ifindex; /* 0 when not attached */
 	int ncpus;
 	/* From fastpath_start() on: */
-	struct cookie_jar *jar;  /* the program's keys */
-	uint64_t epoch;          /* the one whose key the program has */
+	struct cookie_jar *jar; /* the programs' keys */
+	uint32_t period_s;
+	uint64_t loaded[XDP_KEYSLOTS]; /* epoch + 1 of the key in each slot, 0 if none */
 	struct localaddr *local; /* this host's addresses, as the program knows them */
 	struct stats *stats;     /* its counters, for the caller to sum */
 	struct event *ev_tick;
@@ -77,20 +90,117 @@ static int fastpath_read_mac(const char *ifname, struct xdp_params *p)
 	return rc;
 }
 
-struct fastpath *fastpath_open(const struct config *cfg, const char *ifname, char *err, size_t errlen)
+int fastpath_kernel_path_supported(char *why, size_t whylen)
+{
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	int id;
+
+	if (!vmlinux) {
+		snprintf(why, whylen, "the kernel has no BTF (/sys/kernel/btf/vmlinux): %s", strerror(errno));
+		return 0;
+	}
+	id = btf__find_by_name_kind(vmlinux, "bpf_sk_assign_tcp_reqsk", BTF_KIND_FUNC);
+	btf__free(vmlinux);
+	if (id < 0) {
+		snprintf(why, whylen, "this kernel has no bpf_sk_assign_tcp_reqsk() (Linux >= 6.9 has)");
+		return 0;
+	}
+	snprintf(why, whylen, "the kernel has bpf_sk_assign_tcp_reqsk()");
+	return 1;
+}
+
+/* Is `ifname` a veth? Its native XDP_TX hands frames to the peer only when
+ * the peer runs an XDP program too, and drops them otherwise, silently. */
+static bool fastpath_is_veth(const char *ifname)
+{
+	struct ethtool_drvinfo info = { .cmd = ETHTOOL_GDRVINFO };
+	struct ifreq ifr = { 0 };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	bool veth;
+
+	if (fd < 0)
+		return false;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	ifr.ifr_data = (void *)&info;
+	veth = ioctl(fd, SIOCETHTOOL, &ifr) == 0 && strcmp(info.driver, "veth") == 0;
+	close(fd);
+	return veth;
+}
+
+static int fastpath_attach(struct fastpath *fp, const char *ifname, enum config_xdp_attach how, char *err,
+                           size_t errlen)
+{
+	LIBBPF_OPTS(bpf_link_create_opts, opts);
+
+	/* No mode flag: the driver's own (native) XDP where it has one, else
+	 * the kernel's generic XDP, which works on any device. */
+	if (how == CONFIG_XDP_ATTACH_GENERIC || (how == CONFIG_XDP_ATTACH_AUTO && fastpath_is_veth(ifname)))
+		opts.flags = XDP_FLAGS_SKB_MODE;
+	else if (how == CONFIG_XDP_ATTACH_NATIVE)
+		opts.flags = XDP_FLAGS_DRV_MODE;
+	fp->xdp_link = bpf_link_create(bpf_program__fd(fp->skel->progs.xdp_syn), fp->ifindex, BPF_XDP, &opts);
+	if (fp->xdp_link < 0) {
+		snprintf(err, errlen, "cannot attach XDP to %s: %s", ifname, strerror(errno));
+		return -1;
+	}
+	if (!fp->tc)
+		return 0;
+	fp->tc_link = bpf_link_create(bpf_program__fd(fp->tc->progs.tc_ack), fp->ifindex,
+	                              (enum bpf_attach_type)FASTPATH_BPF_TCX_INGRESS, NULL);
+	if (fp->tc_link < 0) {
+		snprintf(err, errlen, "cannot attach the TC program to %s (tcx ingress): %s", ifname,
+		         strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int fastpath_open_tc(struct fastpath *fp, char *err, size_t errlen)
+{
+	struct {
+		struct bpf_map *tc, *xdp;
+	} shared[] = {
+		{ fp->tc->maps.params, fp->skel->maps.params },
+		{ fp->tc->maps.endpoints, fp->skel->maps.endpoints },
+		{ fp->tc->maps.local_addrs, fp->skel->maps.local_addrs },
+	};
+
+	for (size_t i = 0; i < sizeof(shared) / sizeof(shared[0]); i++)
+		if (bpf_map__reuse_fd(shared[i].tc, bpf_map__fd(shared[i].xdp)) < 0) {
+			snprintf(err, errlen, "TC program: sharing the XDP program's maps: %s", strerror(errno));
+			return -1;
+		}
+	if (tc_ack__load(fp->tc) < 0) {
+		snprintf(err, errlen, "cannot load the TC program: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+struct fastpath *fastpath_open(const struct config *cfg, const struct fastpath_opts *o, char *err, size_t errlen)
 {
 	struct fastpath *fp = calloc(1, sizeof(*fp));
-	struct xdp_params p = { .mss = cfg->mss };
+	struct xdp_params p = { .mss = cfg->mss, .kernel_acks = o->kernel_acks };
 
 	if (!fp) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	fp->xdp_link = fp->tc_link = -1;
 	fp->ncpus = libbpf_num_possible_cpus();
 	fp->skel = xdp_syn__open_and_load();
 	if (!fp->skel || fp->ncpus <= 0) {
 		snprintf(err, errlen, "cannot load the XDP program: %s", strerror(errno));
 		goto fail;
+	}
+	if (o->kernel_acks) {
+		fp->tc = tc_ack__open();
+		if (!fp->tc) {
+			snprintf(err, errlen, "cannot open the TC program: %s", strerror(errno));
+			goto fail;
+		}
+		if (fastpath_open_tc(fp, err, errlen) < 0)
+			goto fail;
 	}
 	for (size_t i = 0; i < cfg->n_listen; i++) {
 		if (fastpath_add_endpoint(fp, &cfg->listen[i]) < 0) {
@@ -98,24 +208,19 @@ struct fastpath *fastpath_open(const struct config *cfg, const char *ifname, cha
 			goto fail;
 		}
 	}
-	if (ifname && fastpath_read_mac(ifname, &p) < 0) {
-		snprintf(err, errlen, "link-layer address of %s: %s", ifname, strerror(errno));
+	if (o->ifname && fastpath_read_mac(o->ifname, &p) < 0) {
+		snprintf(err, errlen, "link-layer address of %s: %s", o->ifname, strerror(errno));
 		goto fail;
 	}
 	if (fastpath_store(fp, &p) < 0) {
 		snprintf(err, errlen, "XDP parameters: %s", strerror(errno));
 		goto fail;
 	}
-	if (!ifname)
+	if (!o->ifname)
 		return fp;
-	/* No mode flag: the driver's own (native) XDP where it has one, else the
-	 * kernel's generic XDP, which works on any device. */
-	fp->ifindex = (int)if_nametoindex(ifname);
-	fp->link = bpf_program__attach_xdp(fp->skel->progs.xdp_syn, fp->ifindex);
-	if (!fp->link) {
-		snprintf(err, errlen, "cannot attach XDP to %s: %s", ifname, strerror(errno));
+	fp->ifindex = (int)if_nametoindex(o->ifname);
+	if (fastpath_attach(fp, o->ifname, o->attach, err, errlen) < 0)
 		goto fail;
-	}
 	return fp;
 fail:
 	fastpath_close(fp);
@@ -148,7 +253,11 @@ void fastpath_close(struct fastpath *fp)
 		event_free(fp->ev_tick);
 	cookie_jar_free(fp->jar);
 	localaddr_free(fp->local);
-	bpf_link__destroy(fp->link);
+	if (fp->tc_link >= 0)
+		close(fp->tc_link);
+	if (fp->xdp_link >= 0)
+		close(fp->xdp_link);
+	tc_ack__destroy(fp->tc);
 	xdp_syn__destroy(fp->skel);
 	free(fp);
 }
@@ -195,21 +304,23 @@ int fastpath_set_local(struct fastpath *fp, const struct localaddr *local)
 int fastpath_set_key(struct fastpath *fp, uint64_t epoch, const uint8_t key[COOKIE_EPOCH_KEY_LEN])
 {
 	struct xdp_params p;
-	struct xdp_keyslot *k;
-	uint32_t parity = (uint32_t)(epoch & 1);
+	struct xdp_keyslot *k, *cur;
 
 	if (fastpath_params(fp, &p) < 0)
 		return -1;
-	/* Fill the idle slot, then switch to it: the program never sees a
-	 * half-written key. */
-	k = &p.slot[parity];
+	/* Fill the epoch's slot, then make it current if it is the newest: a
+	 * program never sees a half-written current key. */
+	k = &p.slot[epoch % XDP_KEYSLOTS];
 	k->k0 = synack_le64(key);
 	k->k1 = synack_le64(key + 8);
-	k->parity = parity;
+	k->epoch = epoch;
 	k->ready = 1;
 	if (fastpath_store(fp, &p) < 0)
 		return -1;
-	p.current = parity;
+	cur = &p.slot[p.current % XDP_KEYSLOTS];
+	if (cur != k && cur->ready && cur->epoch > epoch)
+		return 0;
+	p.current = (uint32_t)(epoch % XDP_KEYSLOTS);
 	return fastpath_store(fp, &p);
 }
 
@@ -224,12 +335,36 @@ int fastpath_run(struct fastpath *fp, const uint8_t *in, size_t len, uint8_t *ou
 	return (int)opts.retval;
 }
 
-static uint64_t fastpath_counter(struct fastpath *fp, uint32_t stat)
+/* Counter `stat` of a per-CPU array `map`, summed over CPUs. */
+int fastpath_run_tc(struct fastpath *fp, const uint8_t *in, size_t len, struct fastpath_tc_result *r)
+{
+	struct __sk_buff ctx = { 0 };
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in, .data_size_in = (uint32_t)len, .ctx_in = &ctx,
+	            .ctx_size_in = sizeof(ctx), .ctx_out = &ctx, .ctx_size_out = sizeof(ctx), .repeat = 1);
+
+	if (!fp->tc) {
+		errno = ENOENT;
+		return -1;
+	}
+	if (bpf_prog_test_run_opts(bpf_program__fd(fp->tc->progs.tc_ack), &opts) < 0)
+		return -1;
+	r->verdict = ctx.cb[TC_CB_VERDICT];
+	r->mss = (uint16_t)ctx.cb[TC_CB_MSS];
+	r->snd_wscale = (uint8_t)ctx.cb[TC_CB_WSCALE];
+	r->rcv_wscale = (uint8_t)(ctx.cb[TC_CB_WSCALE] >> 8);
+	r->wscale_ok = (ctx.cb[TC_CB_WSCALE] >> 16 & 1) != 0;
+	r->sack_ok = (ctx.cb[TC_CB_WSCALE] >> 24 & 1) != 0;
+	r->tsval = ctx.cb[TC_CB_TSVAL];
+	r->tstamp_ok = (ctx.cb[TC_CB_TS] & 1) != 0;
+	r->assign_rc = (int8_t)(ctx.cb[TC_CB_TS] >> 8);
+	return (int)opts.retval;
+}
+
+static uint64_t fastpath_counter(struct fastpath *fp, struct bpf_map *map, uint32_t stat)
 {
 	uint64_t per_cpu[fp->ncpus], sum = 0;
 
-	if (bpf_map__lookup_elem(fp->skel->maps.stats, &stat, sizeof(stat), per_cpu,
-	                         sizeof(uint64_t) * (size_t)fp->ncpus, 0) < 0)
+	if (bpf_map__lookup_elem(map, &stat, sizeof(stat), per_cpu, sizeof(uint64_t) * (size_t)fp->ncpus, 0) < 0)
 		return 0;
 	for (int i = 0; i < fp->ncpus; i++)
 		sum += per_cpu[i];
@@ -238,11 +373,19 @@ static uint64_t fastpath_counter(struct fastpath *fp, uint32_t stat)
 
 void fastpath_counters(struct fastpath *fp, struct fastpath_counts *c)
 {
-	c->syns = fastpath_counter(fp, XDP_STAT_SYN);
-	c->synacks = fastpath_counter(fp, XDP_STAT_SYNACK);
-	c->martian = fastpath_counter(fp, XDP_STAT_MARTIAN);
-	c->malformed = fastpath_counter(fp, XDP_STAT_MALFORMED);
-	c->bad_csum = fastpath_counter(fp, XDP_STAT_BAD_CSUM);
+	struct bpf_map *xdp = fp->skel->maps.stats;
+
+	memset(c, 0, sizeof(*c));
+	c->syns = fastpath_counter(fp, xdp, XDP_STAT_SYN);
+	c->synacks = fastpath_counter(fp, xdp, XDP_STAT_SYNACK);
+	c->martian = fastpath_counter(fp, xdp, XDP_STAT_MARTIAN);
+	c->malformed = fastpath_counter(fp, xdp, XDP_STAT_MALFORMED);
+	c->bad_csum = fastpath_counter(fp, xdp, XDP_STAT_BAD_CSUM);
+	if (!fp->tc)
+		return;
+	for (uint32_t i = 0; i < TC_STAT_COUNT; i++)
+		c->tc[i] = fastpath_counter(fp, fp->tc->maps.tc_stats, i);
+	c->malformed += c->tc[TC_STAT_MALFORMED];
 }
 
 void fastpath_update_stats(struct fastpath *fp)
@@ -254,27 +397,43 @@ void fastpath_update_stats(struct fastpath *fp)
 		enum stats_id id;
 		uint64_t v;
 	} * m, map[] = {
-		/* SYNs it passed on reach the ring and are counted there. */
-		{ STAT_syn_received, c.synacks },   { STAT_synack_sent, c.synacks },
-		{ STAT_synack_xdp, c.synacks },     { STAT_rx_martian, c.martian },
-		{ STAT_rx_malformed, c.malformed }, { STAT_rx_bad_csum, c.bad_csum },
+		/* With the ring, the SYNs passed on reach it and are counted
+		 * there; on the kernel path, they are the kernel's. */
+		{ STAT_syn_received, fp->tc ? c.syns : c.synacks },
+		{ STAT_synack_sent, c.synacks },
+		{ STAT_synack_xdp, c.synacks },
+		{ STAT_rx_martian, c.martian },
+		{ STAT_rx_malformed, c.malformed },
+		{ STAT_rx_bad_csum, c.bad_csum },
+		{ STAT_ack_valid, c.tc[TC_STAT_VALID] },
+		{ STAT_ack_bad_cookie, c.tc[TC_STAT_BAD_COOKIE] },
+		{ STAT_ack_expired, c.tc[TC_STAT_EXPIRED] },
+		{ STAT_ack_kernel_cookie, c.tc[TC_STAT_KERNEL_COOKIE] },
+		{ STAT_ack_no_listener, c.tc[TC_STAT_NO_LISTENER] },
+		{ STAT_reqsk_failed, c.tc[TC_STAT_ASSIGN_FAILED] },
 	};
 
 	for (m = map; m < map + sizeof(map) / sizeof(map[0]); m++)
 		atomic_store_explicit(&fp->stats->v[m->id], m->v, memory_order_relaxed);
 }
 
-/* Keep the program's key on the current epoch (a cookie it makes in the
- * first second of an epoch with the previous key is still valid), its
- * addresses and its counters current. */
+/* Keep the programs' keys on the current epoch and the three before it (a
+ * cookie of the previous one is still valid, the two before are told apart
+ * as expired), oldest first so that the current one moves last; their
+ * addresses and counters current. */
 static void fastpath_tick(struct fastpath *fp)
 {
 	uint8_t key[COOKIE_EPOCH_KEY_LEN];
-	uint64_t epoch;
+	uint64_t now = (uint64_t)time(NULL), epoch;
 
-	if (cookie_epoch_key(fp->jar, (uint64_t)time(NULL), &epoch, key) == 0 && epoch != fp->epoch &&
-	    fastpath_set_key(fp, epoch, key) == 0)
-		fp->epoch = epoch;
+	for (uint64_t back = XDP_KEYSLOTS; back-- > 0;) {
+		if (now < back * fp->period_s ||
+		    cookie_epoch_key(fp->jar, now - back * fp->period_s, &epoch, key) < 0 ||
+		    fp->loaded[epoch % XDP_KEYSLOTS] == epoch + 1)
+			continue;
+		if (fastpath_set_key(fp, epoch, key) == 0)
+			fp->loaded[epoch % XDP_KEYSLOTS] = epoch + 1;
+	}
 	memset(key, 0, sizeof(key));
 	if (localaddr_refresh(fp->local) == 1 && fastpath_set_local(fp, fp->local) < 0)
 		log_warn("XDP fast path: cannot hold all %zu addresses of this host",
@@ -295,6 +454,7 @@ int fastpath_start(struct fastpath *fp, struct event_base *base, const uint8_t m
 	struct timeval every = { 1, 0 };
 
 	fp->stats = stats;
+	fp->period_s = period_s;
 	fp->jar = cookie_jar_new(master, period_s);
 	fp->local = localaddr_new();
 	fp->ev_tick = event_new(base, -1, EV_PERSIST, fastpath_on_tick, fp);

@@ -13,9 +13,11 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "acceptor.h"
 #include "admin.h"
 #include "config.h"
 #include "cookie.h"
+#include "datapath.h"
 #include "fastpath.h"
 #include "frontend.h"
 #include "fw.h"
@@ -31,7 +33,8 @@
 struct worker {
 	pthread_t thread;
 	struct event_base *base;
-	struct frontend *fe;
+	struct frontend *fe; /* the ring and xdp paths */
+	struct acceptor *acc; /* the kernel path in relay mode */
 	struct stats stats;
 	bool running;
 };
@@ -47,8 +50,9 @@ struct daemon {
 	unsigned ifindex; /* the interface's, at start */
 	int exit_code;    /* set by whoever stops the loop for a failure */
 	struct report report;
-	struct fastpath *fastpath;   /* xdp = "on" */
-	struct stats fastpath_stats; /* its counters, summed with the workers' */
+	enum datapath_kind path;
+	struct fastpath *fastpath; /* the xdp and kernel paths */
+	struct stats main_stats;   /* the programs' counters and the path, summed with the workers' */
 	unsigned n_workers;
 	struct worker workers[MAX_WORKERS];
 	struct stats *all_stats[MAX_WORKERS + 1];
@@ -132,30 +136,131 @@ static int daemon_start_admin(struct daemon *d)
 	return 0;
 }
 
-/* The XDP program, opened while we still hold the capabilities it needs. */
-static int daemon_start_fastpath(struct daemon *d, const uint8_t master[COOKIE_MASTER_LEN])
+/* A sysctl of the network namespace, or -1 if unreadable. */
+static int read_sysctl(const char *name)
 {
-	const char *mode;
-	char err[256];
+	char path[128];
+	FILE *f;
+	int v = -1;
 
-	if (d->cfg.xdp != CONFIG_XDP_ON)
-		return 0;
-	d->fastpath = fastpath_open(&d->cfg, d->cfg.interface, err, sizeof(err));
-	if (!d->fastpath || fastpath_start(d->fastpath, d->base, master, d->cfg.key_period_s,
-	                                   &d->fastpath_stats, err, sizeof(err)) < 0) {
-		log_error("xdp = \"on\": %s", err);
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/%s", name);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%d", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+/* What the kernel offers the kernel path. tcp_syncookies = 0 would make
+ * the listener reset every cookie ACK: it is set to 1 (the kernel's
+ * default: its own cookies only when a listener's queue overflows), and
+ * said so. */
+static void daemon_facts(const struct daemon *d, struct datapath_facts *f)
+{
+	char why[128];
+	FILE *w;
+
+	f->kfunc = fastpath_kernel_path_supported(why, sizeof(why));
+	f->syncookies = read_sysctl("tcp_syncookies");
+	f->timestamps = read_sysctl("tcp_timestamps");
+	f->sack = read_sysctl("tcp_sack");
+	f->window_scaling = read_sysctl("tcp_window_scaling");
+	if (!f->kfunc || f->syncookies != 0 || d->cfg.datapath == CONFIG_DATAPATH_RING ||
+	    d->cfg.datapath == CONFIG_DATAPATH_XDP)
+		return;
+	w = fopen("/proc/sys/net/ipv4/tcp_syncookies", "we");
+	if (w && fputs("1\n", w) >= 0 && fclose(w) == 0) {
+		f->syncookies = 1;
+		log_warn("net.ipv4.tcp_syncookies was 0: set to 1 in this network namespace, which the "
+		         "kernel path needs");
+		return;
+	}
+	if (w)
+		fclose(w);
+	log_warn("net.ipv4.tcp_syncookies is 0 and cannot be set: %s", strerror(errno));
+}
+
+/* The BPF programs of the xdp and kernel paths, opened while we still
+ * hold the capabilities they need. */
+static int daemon_open_fastpath(struct daemon *d, enum datapath_kind k, const uint8_t master[COOKIE_MASTER_LEN],
+                                char *err, size_t errlen)
+{
+	struct fastpath_opts o = { .ifname = d->cfg.interface,
+		                   .kernel_acks = k == DATAPATH_KERNEL,
+		                   .attach = d->cfg.xdp_attach };
+	const char *mode;
+
+	d->fastpath = fastpath_open(&d->cfg, &o, err, errlen);
+	if (!d->fastpath ||
+	    fastpath_start(d->fastpath, d->base, master, d->cfg.key_period_s, &d->main_stats, err, errlen) < 0) {
+		fastpath_close(d->fastpath);
+		d->fastpath = NULL;
 		return -1;
 	}
-	d->all_stats[d->n_stats++] = &d->fastpath_stats;
 	mode = fastpath_mode(d->fastpath);
 	if (strcmp(mode, "generic") == 0)
-		log_warn("XDP fast path attached to %s in generic mode (its driver has no native XDP): "
-		         "SYNs are answered before the TCP stack, but after the kernel built a buffer for "
-		         "each",
-		         d->cfg.interface);
+		log_info("XDP fast path attached to %s (generic mode): SYNs are answered before the TCP "
+		         "stack, after the kernel built a buffer for each%s",
+		         d->cfg.interface,
+		         d->cfg.xdp_attach == CONFIG_XDP_ATTACH_AUTO ?
+		                 " (a veth: its native XDP loses SYN-ACKs unless its peer runs XDP too; "
+		                 "xdp_attach = \"native\" if it does)" :
+		                 "");
 	else
 		log_info("XDP fast path attached to %s (%s mode): SYNs are answered in the driver",
 		         d->cfg.interface, mode);
+	if (k == DATAPATH_KERNEL)
+		log_info("TC program attached to %s (tcx ingress): cookie ACKs become kernel sockets",
+		         d->cfg.interface);
+	return 0;
+}
+
+/* Open data path `k`: its programs, and for the ring's adoption the
+ * nftables table. Returns 0, or -1 with everything it opened closed. */
+static int daemon_open_path(struct daemon *d, enum datapath_kind k, const uint8_t master[COOKIE_MASTER_LEN],
+                            char *err, size_t errlen)
+{
+	if (k != DATAPATH_RING && daemon_open_fastpath(d, k, master, err, errlen) < 0)
+		return -1;
+	if (k == DATAPATH_KERNEL)
+		return 0;
+	if (!(d->fw = fw_new(err, errlen)) || fw_install(d->fw, &d->cfg, err, errlen) < 0) {
+		fw_free(d->fw);
+		d->fw = NULL;
+		fastpath_close(d->fastpath);
+		d->fastpath = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* The data path the config and the kernel allow, opened; with datapath =
+ * "auto", falling back along datapath_fallback() when one fails. */
+static int daemon_start_path(struct daemon *d, const uint8_t master[COOKIE_MASTER_LEN])
+{
+	struct datapath_facts facts;
+	char why[256], err[256];
+	enum datapath_kind next;
+
+	daemon_facts(d, &facts);
+	if (datapath_plan(&d->cfg, &facts, &d->path, why, sizeof(why)) < 0) {
+		log_error("%s", why);
+		return -1;
+	}
+	while (daemon_open_path(d, d->path, master, err, sizeof(err)) < 0) {
+		if (!datapath_fallback(&d->cfg, d->path, &next)) {
+			log_error("%s data path: %s", datapath_name(d->path), err);
+			return -1;
+		}
+		log_warn("%s data path: %s: falling back to the %s path", datapath_name(d->path), err,
+		         datapath_name(next));
+		snprintf(why, sizeof(why), "auto: the %s path failed to start", datapath_name(d->path));
+		d->path = next;
+	}
+	atomic_store(&d->main_stats.v[STAT_datapath], (uint64_t)d->path);
+	log_info("data path: %s (%s)", datapath_name(d->path), why);
 	return 0;
 }
 
@@ -244,13 +349,17 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-/* Each worker's front end and event loop; its thread starts later. */
+/* Each worker's front end (or, on the kernel path, its listening sockets)
+ * and event loop; its thread starts later. In protect mode there are none:
+ * the server on this host accepts the connections. */
 static int daemon_new_workers(struct daemon *d, const uint8_t master[COOKIE_MASTER_LEN])
 {
 	/* Workers share traffic through one fanout group, the first founds it. */
 	uint16_t fanout = 0;
 	char err[256];
 
+	if (d->cfg.mode == CONFIG_MODE_PROTECT)
+		return 0;
 	for (unsigned i = 0; i < d->cfg.workers; i++) {
 		struct worker *w = &d->workers[i];
 		d->all_stats[d->n_stats++] = &w->stats;
@@ -260,9 +369,12 @@ static int daemon_new_workers(struct daemon *d, const uint8_t master[COOKIE_MAST
 			log_error("cannot create an event loop");
 			return -1;
 		}
-		w->fe = frontend_new(w->base, &d->cfg, master, d->cfg.workers > 1 ? &fanout : NULL, &w->stats,
-		                     err, sizeof(err));
-		if (!w->fe) {
+		if (d->path == DATAPATH_KERNEL)
+			w->acc = acceptor_new(w->base, &d->cfg, &w->stats, err, sizeof(err));
+		else
+			w->fe = frontend_new(w->base, &d->cfg, master, d->cfg.workers > 1 ? &fanout : NULL,
+			                     &w->stats, err, sizeof(err));
+		if (!w->fe && !w->acc) {
 			log_error("worker %u: %s", i, err);
 			return -1;
 		}
@@ -292,6 +404,7 @@ static void daemon_stop_workers(struct daemon *d)
 			pthread_join(w->thread, NULL);
 		}
 		frontend_free(w->fe);
+		acceptor_free(w->acc);
 		if (w->base)
 			event_base_free(w->base);
 	}
@@ -329,17 +442,18 @@ static int daemon_run(struct daemon *d)
 			goto out;
 		}
 	}
-	if (!(d->fw = fw_new(err, sizeof(err))) || fw_install(d->fw, &d->cfg, err, sizeof(err)) < 0) {
-		log_error("cannot install the nftables table: %s", err);
+	d->all_stats[d->n_stats++] = &d->main_stats;
+	if (daemon_start_path(d, master) < 0)
 		goto out;
-	}
-	if (daemon_start_fastpath(d, master) == 0 && daemon_new_workers(d, master) == 0 &&
-	    daemon_start_tick(d) == 0 && daemon_start_admin(d) == 0 && daemon_confine(d) == 0 &&
-	    daemon_start_workers(d) == 0) {
-		char ep[64];
-		log_info("ready: protecting %zu endpoint(s) on %s (first %s), %zu backend(s), %u worker(s)",
-		         d->cfg.n_listen, d->cfg.interface,
-		         config_endpoint_str(&d->cfg.listen[0], ep, sizeof(ep)), d->cfg.n_backends,
+	if (daemon_new_workers(d, master) == 0 && daemon_start_tick(d) == 0 && daemon_start_admin(d) == 0 &&
+	    daemon_confine(d) == 0 && daemon_start_workers(d) == 0) {
+		char ep[64], to[64];
+		if (d->cfg.mode == CONFIG_MODE_PROTECT)
+			snprintf(to, sizeof(to), "protect mode: the server on this host accepts");
+		else
+			snprintf(to, sizeof(to), "%zu backend(s)", d->cfg.n_backends);
+		log_info("ready: protecting %zu endpoint(s) on %s (first %s), %s, %u worker(s)", d->cfg.n_listen,
+		         d->cfg.interface, config_endpoint_str(&d->cfg.listen[0], ep, sizeof(ep)), to,
 		         d->n_workers);
 		event_base_dispatch(d->base);
 		rc = d->exit_code;
@@ -350,7 +464,7 @@ static int daemon_run(struct daemon *d)
 	daemon_stop_workers(d);
 	daemon_print_stats(d); /* the fast path's last counts too */
 	fastpath_close(d->fastpath);
-	if (fw_remove(d->fw, err, sizeof(err)) < 0) {
+	if (d->fw && fw_remove(d->fw, err, sizeof(err)) < 0) {
 		log_error("cannot remove the nftables table: %s", err);
 		rc = 1;
 	}

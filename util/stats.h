@@ -29,6 +29,12 @@
 	X(ack_expired,                                                                                       \
 	  "ACKs with a cookie older than the previous key, dropped (told apart for 64 a second per worker)") \
 	X(ack_duplicate, "valid ACKs for an already adopted connection, ignored")                            \
+	X(ack_kernel_cookie,                                                                                 \
+	  "kernel path: ACKs with the kernel's own cookie (for a SYN it answered), passed")                  \
+	X(ack_no_listener,                                                                                   \
+	  "kernel path: ACKs to a protected endpoint nobody listens on, left to the kernel")                 \
+	X(reqsk_failed, "kernel path: valid handshakes the kernel refused to turn into a socket, dropped")   \
+	X(accepted, "kernel path, relay mode: connections taken from the listening sockets")                 \
 	X(adopted, "connections turned into kernel sockets with TCP_REPAIR")                                 \
 	X(adopt_failed, "valid handshakes whose adoption failed")                                            \
 	X(adopt_tw_killed, "TIME_WAIT sockets removed so a client could reuse its port")                     \
@@ -46,7 +52,8 @@
 	X(conn_closed, "relayed connections finished")                                                       \
 	X(conn_reset, "relayed connections ended by a reset on either side")                                 \
 	X(conn_idle_timeout, "relayed connections closed after idle_timeout_s of silence")                   \
-	X(conn_active, "gauge: relayed connections open now")
+	X(conn_active, "gauge: relayed connections open now")                                                \
+	X(datapath, "gauge: the data path running: 0 ring, 1 XDP + ring, 2 kernel")
 
 enum stats_id {
 #define STATS_ENUM(name, help) STAT_##name,

@@ -48,7 +48,8 @@ static void check_config(const struct config *cfg)
 	FUZZ_CHECK(cfg->key_period_s >= 1 && cfg->key_period_s <= 3600);
 	FUZZ_CHECK(cfg->key_file[0] == '\0' || cfg->key_file[0] == '/');
 	FUZZ_CHECK(cfg->workers >= 1 && cfg->workers <= 64);
-	FUZZ_CHECK(cfg->log_level <= LOG_DEBUG && cfg->xdp <= CONFIG_XDP_ON);
+	FUZZ_CHECK(cfg->log_level <= LOG_DEBUG && cfg->datapath <= CONFIG_DATAPATH_RING &&
+	           cfg->xdp_attach <= CONFIG_XDP_ATTACH_GENERIC && cfg->mode <= CONFIG_MODE_PROTECT);
 	FUZZ_CHECK(cfg->connect_timeout_ms >= 100 && cfg->connect_timeout_ms <= 60000);
 	FUZZ_CHECK(cfg->max_connections >= 1 && cfg->max_connections <= 1048576);
 	FUZZ_CHECK(cfg->relay_buffer_kb >= 16 && cfg->relay_buffer_kb <= 16384);

@@ -364,12 +364,44 @@ static void test_missing_required(void **state)
 	load_err("interface = \"eth0\";\nbackends = ( { address = \"10.0.0.2:80\"; } );\n", 0,
 	         "missing required setting 'listen'");
 	load_err("interface = \"eth0\";\nlisten = \"192.0.2.10:80\";\n", 0,
-	         "missing required setting 'backends'");
+	         "missing required setting 'backends' (or mode = \"protect\", for a server on this host)");
 	load_err("", 0, "missing required setting 'interface'");
 	/* Inside a backend, the line of the backend's group. */
 	load_err("interface = \"eth0\";\nlisten = \"192.0.2.10:80\";\nbackends = (\n"
 	         " { address = \"10.0.0.2:80\"; },\n { weight = 2; }\n);\n",
 	         5, "missing required setting 'address' in backend");
+}
+
+/* datapath, xdp_attach and mode, and what protect mode needs. */
+static void test_datapath_and_mode(void **state)
+{
+	(void)state;
+	load_ok(BASE);
+	assert_int_equal(cfg.datapath, CONFIG_DATAPATH_AUTO);
+	assert_int_equal(cfg.xdp_attach, CONFIG_XDP_ATTACH_AUTO);
+	assert_int_equal(cfg.mode, CONFIG_MODE_RELAY);
+	load_ok(BASE "datapath = \"ring\";\nxdp_attach = \"generic\";\n");
+	assert_int_equal(cfg.datapath, CONFIG_DATAPATH_RING);
+	assert_int_equal(cfg.xdp_attach, CONFIG_XDP_ATTACH_GENERIC);
+	load_ok(BASE "datapath = \"kernel\";\nxdp_attach = \"native\";\n");
+	assert_int_equal(cfg.datapath, CONFIG_DATAPATH_KERNEL);
+	assert_int_equal(cfg.xdp_attach, CONFIG_XDP_ATTACH_NATIVE);
+	base_err("datapath = \"fast\";", "datapath must be one of auto, kernel, xdp, ring (got 'fast')");
+	/* The old setting says what replaced it, at its line. */
+	base_err("xdp = \"on\";", "'xdp' is gone: say datapath = \"xdp\" for SYNs answered by XDP and ACKs "
+	                          "from the packet ring, or leave datapath at \"auto\"");
+
+	/* Protect mode: no backends, the kernel path; the settings in any order. */
+	load_ok("mode = \"protect\";\ninterface = \"eth0\";\nlisten = \"192.0.2.10:80\";\n");
+	assert_int_equal(cfg.mode, CONFIG_MODE_PROTECT);
+	assert_int_equal(cfg.n_backends, 0);
+	load_ok("interface = \"eth0\";\nlisten = \"192.0.2.10:80\";\ndatapath = \"kernel\";\nmode = \"protect\";\n");
+	load_err(BASE "mode = \"protect\";\n", 3,
+	         "backends with mode = \"protect\": in protect mode the server on this host accepts the "
+	         "connections itself");
+	load_err("interface = \"eth0\";\nlisten = \"192.0.2.10:80\";\nmode = \"protect\";\ndatapath = \"xdp\";\n", 4,
+	         "mode = \"protect\" needs datapath = \"kernel\" or \"auto\": only the kernel path hands "
+	         "connections to another process's listening socket");
 }
 
 static void test_counts(void **state)
@@ -601,6 +633,7 @@ int main(void)
 		cmocka_unit_test(test_user),
 		cmocka_unit_test(test_unreadable_file),
 		cmocka_unit_test(test_endpoint_roundtrip),
+		cmocka_unit_test(test_datapath_and_mode),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -90,7 +90,7 @@ static int setup(void **state)
 	protect(&cfg, sample_curl4_syn, sizeof(sample_curl4_syn));
 	protect(&cfg, sample_hping_syn, sizeof(sample_hping_syn));
 	protect(&cfg, sample_curl6_syn, sizeof(sample_curl6_syn));
-	f.fp = fastpath_open(&cfg, NULL, err, sizeof(err));
+	f.fp = fastpath_open(&cfg, &(struct fastpath_opts){ 0 }, err, sizeof(err));
 	if (!f.fp)
 		fail_msg("fastpath_open: %s", err);
 	host_is(f.fp, &cfg);
@@ -406,7 +406,7 @@ static void test_wildcard_only_for_local_addresses(void **state)
 	assert_int_equal(config_parse_endpoint("0.0.0.0:80", &cfg.listen[0]), 0);
 	((struct sockaddr_in *)&cfg.listen[0].addr)->sin_port = htons(syn.dport);
 	cfg.n_listen = 1;
-	f->fp = fastpath_open(&cfg, NULL, err, sizeof(err));
+	f->fp = fastpath_open(&cfg, &(struct fastpath_opts){ 0 }, err, sizeof(err));
 	assert_non_null(f->fp);
 	protect(&cfg, sample_curl4_syn, sizeof(sample_curl4_syn)); /* its address is ours */
 	host_is(f->fp, &cfg);
