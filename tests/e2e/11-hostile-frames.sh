@@ -53,7 +53,12 @@ syn_expect "SYN to the broadcast MAC" silent --dst-mac ff:ff:ff:ff:ff:ff
 syn_expect "SYN with a wrong TCP checksum" silent --bad-csum
 syn_expect "SYN whose IP total length is 20" silent --ip-total-len 20
 assert_synguard "martian sources counted" "$(($(sg_stat rx_martian) - m0))" == 5
-assert_synguard "frames not for us counted" "$(($(sg_stat_cached rx_not_for_us) - n0))" == 2
+# Frames for another link-layer address reach synguard's packet socket only:
+# on the kernel path the XDP program leaves them to the kernel, which drops
+# them itself, uncounted (their silence, above, is what matters).
+if [[ $SG_DATAPATH != kernel ]]; then
+	assert_synguard "frames not for us counted" "$(($(sg_stat_cached rx_not_for_us) - n0))" == 2
+fi
 assert_synguard "wrong checksums counted" "$(($(sg_stat_cached rx_bad_csum) - c0))" == 1
 assert_synguard "malformed counted" "$(($(sg_stat_cached rx_malformed) - mal0))" == 1
 
