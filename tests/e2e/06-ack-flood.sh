@@ -11,8 +11,6 @@ set -euo pipefail
 
 FLOOD_S=${FLOOD_S:-5}
 
-np_tx_dropped() { in_ns "$NS_NET" cat /sys/class/net/np/statistics/tx_dropped; }
-
 sg_setup hping3
 sg_start
 taken0=$(sg_stat "$SG_TAKEN")

@@ -675,6 +675,17 @@ access_log_count() { # PATTERN (grep -E)
 	grep -cE "$1" "$SG_TMP/nginx-access.log" 2>/dev/null || true
 }
 
+# Protect mode (config/protect-demo.conf): the web server runs on the
+# defended host itself. nginx in the proxy namespace listens on the protected
+# addresses (10.77.0.1:80, [fd77::1]:80), as the backend nginx would behind
+# synguard; there is no backend.
+protect_nginx_start() {
+	SG_BACKEND_ENDPOINTS=("${SG_LISTEN_ENDPOINTS[@]}")
+	nginx_conf
+	nginx_launch "$NS_PROXY" nginx "$SG_VIP:$SG_PORT" "${PIN_OTHERS[@]}"
+	NGINX_PID=$SG_LAST_PID
+}
+
 # ---------------------------------------------------------------- synguard
 
 # Render the config template for this topology. Placeholders: @INTERFACE@,
@@ -983,6 +994,11 @@ flood_wait() {
 
 attacker_tx() { in_attacker cat /sys/class/net/a0/statistics/tx_packets; }
 
+# Frames the switch port facing the proxy could not hand to p0 (with XDP on
+# p0, the veth's ring of frames for the program fills when p0's CPU is busy):
+# they never reached the defended host.
+np_tx_dropped() { in_ns "$NS_NET" cat /sys/class/net/np/statistics/tx_dropped; }
+
 # Packets the kernel dropped because a CPU's input backlog was full
 # (netdev_max_backlog; host-wide, all namespaces). Under a flood, p0's frames
 # queue on synguard's CPU (RPS) and overflow there before any tap sees them —
@@ -999,12 +1015,29 @@ softnet_dropped() {
 # Arguments: extra tools this test needs.
 # shellcheck disable=SC2120
 sg_setup() {
+	sg_topo_setup "$@"
+	nginx_conf
+	nginx_start
+	say "topology $SG_TAG up ($(sg_where))"
+}
+
+# The same for protect mode: nginx on the defended host, synguard's
+# template config/protect-demo.conf.
+sg_protect_setup() {
+	sg_topo_setup "$@"
+	protect_nginx_start
+	SG_CONFIG_TEMPLATE=$SG_ROOT/config/protect-demo.conf
+	say "topology $SG_TAG up, protect mode: nginx on $SG_VIP:$SG_PORT in the proxy namespace ($(sg_where))"
+}
+
+sg_where() {
+	echo "tmp $SG_TMP, synguard: $SYNGUARD${SG_CPU:+ on CPU $SG_CPU, flood on CPU $FLOOD_CPU, switch on CPU $NET_CPU}"
+}
+
+sg_topo_setup() {
 	sg_preflight "$@"
 	sg_install_trap
 	SG_TMP=$(mktemp -d "${SG_E2E_TMPDIR:-/tmp}/sg-e2e.XXXXXX")
 	topo_up
 	www_make
-	nginx_conf
-	nginx_start
-	say "topology $SG_TAG up (tmp $SG_TMP, synguard: $SYNGUARD${SG_CPU:+ on CPU $SG_CPU, flood on CPU $FLOOD_CPU, switch on CPU $NET_CPU})"
 }
