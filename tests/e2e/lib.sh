@@ -149,19 +149,10 @@ if [[ " ${SG_PATHS:-ring xdp kernel} " != *" $SG_DATAPATH "* ]]; then
 	exit 77
 fi
 
-# The kernel path hands cookie ACKs to the kernel with this kfunc (Linux >=
-# 6.9); without it synguard cannot run that path, and the test is skipped.
-sg_kernel_path_missing() {
-	command -v bpftool >/dev/null 2>&1 || {
-		echo "bpftool is not installed (it reads the kernel's BTF)"
-		return
-	}
-	# grep -c reads all of bpftool's output: no SIGPIPE under pipefail.
-	(($(bpftool btf dump file /sys/kernel/btf/vmlinux 2>/dev/null | grep -c "FUNC 'bpf_sk_assign_tcp_reqsk'") > 0)) ||
-		echo "this kernel ($(uname -r)) has no kfunc bpf_sk_assign_tcp_reqsk in its BTF (Linux >= 6.9)"
-}
+# Where synguard cannot run the kernel path (kernel-path-check says why),
+# its tests are skipped. run-all asks once for all its tests.
 if [[ $SG_DATAPATH == kernel && $SG_STANDIN != 1 ]]; then
-	SG_KERNEL_PATH_MISSING=$(sg_kernel_path_missing)
+	SG_KERNEL_PATH_MISSING=${SG_E2E_KERNEL_PATH_MISSING-$("$SG_E2E_DIR/kernel-path-check")}
 	if [[ -n $SG_KERNEL_PATH_MISSING ]]; then
 		sg_skip "SG_DATAPATH=kernel: $SG_KERNEL_PATH_MISSING"
 		exit 77
