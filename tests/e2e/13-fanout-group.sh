@@ -7,6 +7,8 @@
 # leave that program's group alone. (The kernel path has no packet socket:
 # there it shows two workers serving as PID 1 of a PID namespace.)
 set -euo pipefail
+SG_PATHS="ring kernel"
+SG_PATHS_WHY="the xdp path's ring and fanout group are the ring path's (tested there): it differs only in answering SYNs"
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
