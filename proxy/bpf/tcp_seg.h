@@ -201,7 +201,8 @@ static __always_inline __u32 seg_cookie(const struct seg *s, __u32 isn, __u8 low
 {
 	struct synack_msg m;
 
-	synack_msg_fill(&m, s->family, s->saddr, s->daddr, bpf_ntohs(s->sport), bpf_ntohs(s->dport), isn, low);
+	synack_msg_fill(&m, s->family, s->saddr, s->daddr, bpf_ntohs(s->sport), bpf_ntohs(s->dport), isn,
+	                low);
 	return synack_cookie(synack_siphash(&m, k->k0, k->k1), low);
 }
 

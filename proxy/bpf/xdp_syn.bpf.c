@@ -162,7 +162,8 @@ static __always_inline int refuse(enum admit why)
  * answer. With tc_ack checking the ACKs it is: the kernel would discard a
  * request socket for a 4-tuple that has any socket (DESIGN §9), so it does
  * its own TIME_WAIT reuse. */
-static __always_inline int has_live_socket(struct xdp_md *ctx, const struct seg *s, const struct xdp_params *pr)
+static __always_inline int has_live_socket(struct xdp_md *ctx, const struct seg *s,
+                                           const struct xdp_params *pr)
 {
 	struct bpf_sock *sk = lookup_socket(ctx, s);
 
