@@ -337,7 +337,6 @@ int fastpath_run(struct fastpath *fp, const uint8_t *in, size_t len, uint8_t *ou
 	return (int)opts.retval;
 }
 
-/* Counter `stat` of a per-CPU array `map`, summed over CPUs. */
 int fastpath_run_tc(struct fastpath *fp, const uint8_t *in, size_t len, struct fastpath_tc_result *r)
 {
 	struct __sk_buff ctx = { 0 };
@@ -362,6 +361,7 @@ int fastpath_run_tc(struct fastpath *fp, const uint8_t *in, size_t len, struct f
 	return (int)opts.retval;
 }
 
+/* Counter `stat` of a per-CPU array `map`, summed over CPUs. */
 static uint64_t fastpath_counter(struct fastpath *fp, struct bpf_map *map, uint32_t stat)
 {
 	uint64_t per_cpu[fp->ncpus], sum = 0;

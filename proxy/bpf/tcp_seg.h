@@ -26,7 +26,10 @@
 #define TH_RST 0x04
 #define TH_ACK 0x10
 
-#define OPT_WALK_MAX 10 /* options walked in a handshake segment; real ones have at most 7 */
+/* Options walked in a segment: as many as 40 bytes of options can hold (all
+ * NOPs), so no legal header is refused for its length. bpf_loop() has the
+ * verifier check one step whatever the bound. */
+#define OPT_WALK_MAX 40
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -266,7 +269,7 @@ static long opt_step(__u32 n, void *ctx)
 #undef OPT
 
 /* The options of the header of `hlen` bytes already in `w->th`. Returns 0
- * if they are malformed or more than OPT_WALK_MAX entries. */
+ * if they are malformed. */
 static __always_inline int opt_walk(struct opt_walk *w, __u32 hlen)
 {
 	if (hlen > TCP_HLEN_MAX)

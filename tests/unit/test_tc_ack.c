@@ -653,6 +653,34 @@ static void test_malformed_options(void **state)
 		}
 }
 
+/* A legal header may hold up to 40 option entries (NOPs): each walked, none
+ * refused for their number (as pkt.c and the kernel take them). */
+static void test_many_options_legal(void **state)
+{
+	uint8_t opts[40];
+	struct fixture *f = need_kernel_path(state);
+
+	memset(opts, SYNACK_OPT_NOP, sizeof(opts));
+	opts[28] = SYNACK_OPT_TS;
+	opts[29] = SYNACK_OPT_TS_LEN;
+	put32(opts + 30, 0x11223344);
+	put32(opts + 34, 0x55667788);
+	for (int v6 = 0; v6 <= 1; v6++) {
+		struct seg s = handshake_ack(f, client(v6 ? AF_INET6 : AF_INET), 77, &curl, 0, NULL);
+
+		s.opts = opts;
+		s.optlen = sizeof(opts);
+		assert_int_equal(expect_same(f, &s), COOKIE_VALID);
+		/* Every entry a NOP: no option at all, still legal. */
+		memset(opts, SYNACK_OPT_NOP, sizeof(opts));
+		assert_int_equal(expect_same(f, &s), COOKIE_VALID);
+		opts[28] = SYNACK_OPT_TS;
+		opts[29] = SYNACK_OPT_TS_LEN;
+		put32(opts + 30, 0x11223344);
+		put32(opts + 34, 0x55667788);
+	}
+}
+
 /* BPF_PROG_TEST_RUN does not run the program at TC ingress, the only place
  * the kfunc works (it refuses every request socket above). So the program,
  * attached to lo, also gets real ACKs with our cookie: the listener must
@@ -819,6 +847,7 @@ int main(void)
 		cmocka_unit_test(test_every_mss_and_wscale_step),
 		cmocka_unit_test(test_not_candidates_pass),
 		cmocka_unit_test(test_malformed_options),
+		cmocka_unit_test(test_many_options_legal),
 		cmocka_unit_test(test_random_agree_with_cookie_check),
 		cmocka_unit_test(test_real_ack_on_lo_becomes_connection),
 	};
