@@ -384,6 +384,8 @@ void fastpath_counters(struct fastpath *fp, struct fastpath_counts *c)
 	c->martian = fastpath_counter(fp, xdp, XDP_STAT_MARTIAN);
 	c->malformed = fastpath_counter(fp, xdp, XDP_STAT_MALFORMED);
 	c->bad_csum = fastpath_counter(fp, xdp, XDP_STAT_BAD_CSUM);
+	c->passed = fastpath_counter(fp, xdp, XDP_STAT_PASS_LIVE) +
+	            fastpath_counter(fp, xdp, XDP_STAT_PASS_OTHER);
 	if (!fp->tc)
 		return;
 	for (uint32_t i = 0; i < TC_STAT_COUNT; i++)
@@ -414,6 +416,8 @@ void fastpath_update_stats(struct fastpath *fp)
 		{ STAT_ack_kernel_cookie, c.tc[TC_STAT_KERNEL_COOKIE] },
 		{ STAT_ack_no_listener, c.tc[TC_STAT_NO_LISTENER] },
 		{ STAT_reqsk_failed, c.tc[TC_STAT_ASSIGN_FAILED] },
+		{ STAT_ack_duplicate, c.tc[TC_STAT_DUPLICATE] },
+		{ STAT_syn_to_kernel, fp->tc ? c.passed : 0 },
 	};
 
 	for (m = map; m < map + sizeof(map) / sizeof(map[0]); m++)

@@ -98,11 +98,12 @@ int fastpath_run_tc(struct fastpath *fp, const uint8_t *in, size_t len, struct f
 
 /* What the programs counted, summed over CPUs. */
 struct fastpath_counts {
-	uint64_t syns;              /* pure SYNs to a protected address:port */
-	uint64_t synacks;           /* answered with XDP_TX */
-	uint64_t martian;           /* dropped: impossible or own source */
-	uint64_t malformed;         /* dropped: IP lengths, header checksum, TCP options */
-	uint64_t bad_csum;          /* dropped: TCP checksum */
+	uint64_t syns;      /* pure SYNs to a protected address:port */
+	uint64_t synacks;   /* answered with XDP_TX */
+	uint64_t martian;   /* dropped: impossible or own source */
+	uint64_t malformed; /* dropped: IP lengths, header checksum, TCP options */
+	uint64_t bad_csum;  /* dropped: TCP checksum */
+	uint64_t passed;    /* SYNs left to the kernel (or the ring): a socket on the 4-tuple, data, ... */
 	uint64_t tc[TC_STAT_COUNT]; /* the TC program's (bpf/xdp_shared.h) */
 };
 void fastpath_counters(struct fastpath *fp, struct fastpath_counts *c);

@@ -23,12 +23,15 @@
 	X(syn_received, "pure SYNs to a protected address:port")                                             \
 	X(synack_sent, "cookie SYN-ACKs sent")                                                               \
 	X(synack_xdp, "of those, sent from the driver by the XDP fast path")                                 \
+	X(syn_to_kernel,                                                                                     \
+	  "kernel path: SYNs left to the kernel (a socket on their 4-tuple, data, IP options)")              \
 	X(synack_send_failed, "SYN-ACKs (and resets) dropped: the TX ring was full")                         \
 	X(ack_valid, "handshake ACKs whose cookie checked out")                                              \
 	X(ack_bad_cookie, "ACKs with a wrong cookie (forged or stale), dropped")                             \
 	X(ack_expired,                                                                                       \
 	  "ACKs with a cookie older than the previous key, dropped (told apart for 64 a second per worker)") \
-	X(ack_duplicate, "valid ACKs for an already adopted connection, ignored")                            \
+	X(ack_duplicate,                                                                                     \
+	  "valid ACKs of a handshake already made a connection (retransmitted or replayed), ignored")        \
 	X(ack_kernel_cookie,                                                                                 \
 	  "kernel path: ACKs with the kernel's own cookie (for a SYN it answered), passed")                  \
 	X(ack_no_listener,                                                                                   \
