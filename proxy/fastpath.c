@@ -403,8 +403,9 @@ void fastpath_update_stats(struct fastpath *fp)
 		uint64_t v;
 	} * m, map[] = {
 		/* With the ring, the SYNs passed on reach it and are counted
-		 * there; on the kernel path, they are the kernel's. */
-		{ STAT_syn_received, fp->tc ? c.syns : c.synacks },
+		 * there; on the kernel path, they are the kernel's. The ones
+		 * dropped count as such, as the ring path counts them. */
+		{ STAT_syn_received, fp->tc ? c.synacks + c.passed : c.synacks },
 		{ STAT_synack_sent, c.synacks },
 		{ STAT_synack_xdp, c.synacks },
 		{ STAT_rx_martian, c.martian },
