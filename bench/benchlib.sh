@@ -56,9 +56,9 @@ bench_without_kernel_path() {
 
 # bench_topology — lib.sh's topology with the tools the benchmarks use. The
 # XDP program the xdp and kernel paths need on the switch port facing p0
-# comes and goes with those modes (bench_sg_start, mode_down). Receive processing of the defended
-# host's other interface (the backend side) goes to the defender's CPU too:
-# it pays for its whole network path.
+# comes and goes with those modes (bench_sg_start, mode_down). Receive
+# processing of the defended host's other interface (the backend side) goes
+# to the defender's CPU too: it pays for its whole network path.
 bench_topology() {
 	SG_DATAPATH=ring
 	sg_setup hping3 trafgen wrk conntrack taskset
