@@ -296,7 +296,7 @@ mode_up() {
 	case $mode in
 	protect)
 		front_start http "$backlog"
-		bench_sg_start "$mode" "$BENCH_DIR/protect.conf"
+		bench_sg_start "$mode" "$SG_ROOT/config/protect-demo.conf"
 		DEFENDER_DESC="synguard pid $SG_PID (protect) + nginx pid $FRONT_PID (backlog $backlog)"
 		;;
 	synguard*)

@@ -110,7 +110,10 @@ static const struct config_keyword config_top_keywords[] = {
 	  .parse = config_parse_enum,
 	  .names = config_xdp_attaches,
 	  CONFIG_FIELD(struct config, xdp_attach) },
-	{ .name = "mode", .parse = config_parse_enum, .names = config_modes, CONFIG_FIELD(struct config, mode) },
+	{ .name = "mode",
+	  .parse = config_parse_enum,
+	  .names = config_modes,
+	  CONFIG_FIELD(struct config, mode) },
 	{ .name = "xdp", .parse = config_parse_xdp },
 	{ .name = "user", .parse = config_parse_user },
 	{ .name = NULL },
@@ -492,13 +495,14 @@ static int config_parse_admin(struct config_parse *p, const config_setting_t *s,
 }
 
 /* The setting of releases before the kernel path: say what replaced it. */
-static int config_parse_xdp(struct config_parse *p, const config_setting_t *s, const struct config_keyword *kw,
-                            void *base)
+static int config_parse_xdp(struct config_parse *p, const config_setting_t *s,
+                            const struct config_keyword *kw, void *base)
 {
 	(void)kw;
 	(void)base;
-	return config_error(p, s, "'xdp' is gone: say datapath = \"xdp\" for SYNs answered by XDP and ACKs "
-	                          "from the packet ring, or leave datapath at \"auto\"");
+	return config_error(p, s,
+	                    "'xdp' is gone: say datapath = \"xdp\" for SYNs answered by XDP and ACKs "
+	                    "from the packet ring, or leave datapath at \"auto\"");
 }
 
 /* What the mode needs: backends to relay to, or (protect) none and the
@@ -511,17 +515,20 @@ static int config_check_mode(struct config_parse *p, const config_setting_t *roo
 
 	if (p->cfg->mode == CONFIG_MODE_RELAY) {
 		if (!backends)
-			return config_error(p, root, "missing required setting 'backends' (or mode = \"protect\", "
-			                             "for a server on this host)");
+			return config_error(p, root,
+			                    "missing required setting 'backends' (or mode = \"protect\", "
+			                    "for a server on this host)");
 		return 0;
 	}
 	if (backends)
-		return config_error(p, backends, "backends with mode = \"protect\": in protect mode the "
-		                                 "server on this host accepts the connections itself");
+		return config_error(p, backends,
+		                    "backends with mode = \"protect\": in protect mode the "
+		                    "server on this host accepts the connections itself");
 	if (p->cfg->datapath != CONFIG_DATAPATH_AUTO && p->cfg->datapath != CONFIG_DATAPATH_KERNEL)
-		return config_error(p, datapath, "mode = \"protect\" needs datapath = \"kernel\" or "
-		                                 "\"auto\": only the kernel path hands connections to "
-		                                 "another process's listening socket");
+		return config_error(p, datapath,
+		                    "mode = \"protect\" needs datapath = \"kernel\" or "
+		                    "\"auto\": only the kernel path hands connections to "
+		                    "another process's listening socket");
 	return 0;
 }
 

@@ -71,19 +71,19 @@ struct config {
 	struct config_endpoint listen[CONFIG_MAX_LISTEN];
 	size_t n_listen;
 	struct config_backend backends[CONFIG_MAX_BACKENDS];
-	size_t n_backends; /* 0 in protect mode */
+	size_t n_backends;              /* 0 in protect mode */
 	uint16_t mss;                   /* our MSS in SYN-ACKs; default 1460 */
 	uint32_t key_period_s;          /* cookie key rotation; default 30, at most CONFIG_KEY_PERIOD_MAX */
 	char key_file[CONFIG_PATH_MAX]; /* empty: random key per start */
 	bool admin_enabled;
-	struct config_endpoint admin;   /* metrics/admin HTTP endpoint */
-	unsigned workers;               /* event-loop threads; default 1 */
-	enum log_level log_level;       /* log.h's; default info */
-	unsigned connect_timeout_ms;    /* backend connect; default 2000 */
-	unsigned max_connections;       /* adopted connections at once; default 65536 */
-	unsigned relay_buffer_kb;       /* per direction per connection; default 256 */
-	unsigned idle_timeout_s;        /* close relayed connections idle this long; 0 never; default 600 */
-	enum config_datapath datapath;  /* default auto */
+	struct config_endpoint admin;  /* metrics/admin HTTP endpoint */
+	unsigned workers;              /* event-loop threads; default 1 */
+	enum log_level log_level;      /* log.h's; default info */
+	unsigned connect_timeout_ms;   /* backend connect; default 2000 */
+	unsigned max_connections;      /* adopted connections at once; default 65536 */
+	unsigned relay_buffer_kb;      /* per direction per connection; default 256 */
+	unsigned idle_timeout_s;       /* close relayed connections idle this long; 0 never; default 600 */
+	enum config_datapath datapath; /* default auto */
 	enum config_xdp_attach xdp_attach;
 	enum config_mode mode;
 	char user[CONFIG_USER_MAX + 1]; /* who to run as after set-up: a name, or a uid in digits */

@@ -81,7 +81,8 @@ static void acceptor_on_listen(evutil_socket_t fd, short what, void *arg)
 			/* EAGAIN: drained. ECONNABORTED and the like: that
 			 * connection is gone, the next may be fine. Out of
 			 * descriptors: relay_start would fail too; wait. */
-			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED && errno != EINTR)
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED &&
+			    errno != EINTR)
 				log_warn("accept: %s", strerror(errno));
 			return;
 		}
@@ -99,7 +100,8 @@ static int acceptor_listen(struct acceptor_listener *l, const struct config_endp
 	if (l->fd < 0 || setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
 	    setsockopt(l->fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
 	    (family == AF_INET6 && setsockopt(l->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
-	    bind(l->fd, (const struct sockaddr *)&ep->addr, ep->len) < 0 || listen(l->fd, ACCEPTOR_BACKLOG) < 0) {
+	    bind(l->fd, (const struct sockaddr *)&ep->addr, ep->len) < 0 ||
+	    listen(l->fd, ACCEPTOR_BACKLOG) < 0) {
 		snprintf(err, errlen, "cannot listen on %s: %s", config_endpoint_str(ep, a, sizeof(a)),
 		         strerror(errno));
 		return -1;
@@ -107,8 +109,8 @@ static int acceptor_listen(struct acceptor_listener *l, const struct config_endp
 	return 0;
 }
 
-struct acceptor *acceptor_new(struct event_base *base, const struct config *cfg, struct stats *stats, char *err,
-                              size_t errlen)
+struct acceptor *acceptor_new(struct event_base *base, const struct config *cfg, struct stats *stats,
+                              char *err, size_t errlen)
 {
 	struct acceptor *a = calloc(1, sizeof(*a));
 

@@ -51,13 +51,15 @@ int datapath_plan(const struct config *cfg, const struct datapath_facts *f, enum
 	}
 	if (!blocker) {
 		*first = DATAPATH_KERNEL;
-		snprintf(why, whylen, "%s", cfg->datapath == CONFIG_DATAPATH_KERNEL ? "datapath = \"kernel\"" :
-		                                                                        "auto: the kernel can");
+		snprintf(why, whylen, "%s",
+		         cfg->datapath == CONFIG_DATAPATH_KERNEL ? "datapath = \"kernel\""
+		                                                 : "auto: the kernel can");
 		return 0;
 	}
 	if (cfg->datapath == CONFIG_DATAPATH_KERNEL || cfg->mode == CONFIG_MODE_PROTECT) {
 		snprintf(why, whylen, "%s needs the kernel path, but %s",
-		         cfg->mode == CONFIG_MODE_PROTECT ? "mode = \"protect\"" : "datapath = \"kernel\"", blocker);
+		         cfg->mode == CONFIG_MODE_PROTECT ? "mode = \"protect\"" : "datapath = \"kernel\"",
+		         blocker);
 		return -1;
 	}
 	*first = DATAPATH_XDP;

@@ -43,8 +43,8 @@ struct fastpath {
 	struct cookie_jar *jar; /* the programs' keys */
 	uint32_t period_s;
 	uint64_t loaded[XDP_KEYSLOTS]; /* epoch + 1 of the key in each slot, 0 if none */
-	struct localaddr *local; /* this host's addresses, as the program knows them */
-	struct stats *stats;     /* its counters, for the caller to sum */
+	struct localaddr *local;       /* this host's addresses, as the program knows them */
+	struct stats *stats;           /* its counters, for the caller to sum */
 	struct event *ev_tick;
 };
 
@@ -167,7 +167,8 @@ static int fastpath_open_tc(struct fastpath *fp, char *err, size_t errlen)
 
 	for (size_t i = 0; i < sizeof(shared) / sizeof(shared[0]); i++)
 		if (bpf_map__reuse_fd(shared[i].tc, bpf_map__fd(shared[i].xdp)) < 0) {
-			snprintf(err, errlen, "TC program: sharing the XDP program's maps: %s", strerror(errno));
+			snprintf(err, errlen, "TC program: sharing the XDP program's maps: %s",
+			         strerror(errno));
 			return -1;
 		}
 	if (tc_ack__load(fp->tc) < 0) {
@@ -177,7 +178,8 @@ static int fastpath_open_tc(struct fastpath *fp, char *err, size_t errlen)
 	return 0;
 }
 
-struct fastpath *fastpath_open(const struct config *cfg, const struct fastpath_opts *o, char *err, size_t errlen)
+struct fastpath *fastpath_open(const struct config *cfg, const struct fastpath_opts *o, char *err,
+                               size_t errlen)
 {
 	struct fastpath *fp = calloc(1, sizeof(*fp));
 	struct xdp_params p = { .mss = cfg->mss, .kernel_acks = o->kernel_acks };
@@ -335,7 +337,6 @@ int fastpath_run(struct fastpath *fp, const uint8_t *in, size_t len, uint8_t *ou
 	return (int)opts.retval;
 }
 
-/* Counter `stat` of a per-CPU array `map`, summed over CPUs. */
 int fastpath_run_tc(struct fastpath *fp, const uint8_t *in, size_t len, struct fastpath_tc_result *r)
 {
 	struct __sk_buff ctx = { 0 };
@@ -360,11 +361,13 @@ int fastpath_run_tc(struct fastpath *fp, const uint8_t *in, size_t len, struct f
 	return (int)opts.retval;
 }
 
+/* Counter `stat` of a per-CPU array `map`, summed over CPUs. */
 static uint64_t fastpath_counter(struct fastpath *fp, struct bpf_map *map, uint32_t stat)
 {
 	uint64_t per_cpu[fp->ncpus], sum = 0;
 
-	if (bpf_map__lookup_elem(map, &stat, sizeof(stat), per_cpu, sizeof(uint64_t) * (size_t)fp->ncpus, 0) < 0)
+	if (bpf_map__lookup_elem(map, &stat, sizeof(stat), per_cpu, sizeof(uint64_t) * (size_t)fp->ncpus, 0) <
+	    0)
 		return 0;
 	for (int i = 0; i < fp->ncpus; i++)
 		sum += per_cpu[i];

@@ -32,9 +32,9 @@ struct fastpath;
 int fastpath_kernel_path_supported(char *why, size_t whylen);
 
 struct fastpath_opts {
-	const char *ifname;             /* NULL: load only, for fastpath_run*() */
-	bool kernel_acks;               /* the TC program too: the kernel path */
-	enum config_xdp_attach attach;  /* auto: native, but generic on a veth */
+	const char *ifname;            /* NULL: load only, for fastpath_run*() */
+	bool kernel_acks;              /* the TC program too: the kernel path */
+	enum config_xdp_attach attach; /* auto: native, but generic on a veth */
 };
 
 /* Load, configure and attach to `o->ifname`. SYNs to another link-layer
@@ -98,11 +98,11 @@ int fastpath_run_tc(struct fastpath *fp, const uint8_t *in, size_t len, struct f
 
 /* What the programs counted, summed over CPUs. */
 struct fastpath_counts {
-	uint64_t syns;      /* pure SYNs to a protected address:port */
-	uint64_t synacks;   /* answered with XDP_TX */
-	uint64_t martian;   /* dropped: impossible or own source */
-	uint64_t malformed; /* dropped: IP lengths, header checksum, TCP options */
-	uint64_t bad_csum;  /* dropped: TCP checksum */
+	uint64_t syns;              /* pure SYNs to a protected address:port */
+	uint64_t synacks;           /* answered with XDP_TX */
+	uint64_t martian;           /* dropped: impossible or own source */
+	uint64_t malformed;         /* dropped: IP lengths, header checksum, TCP options */
+	uint64_t bad_csum;          /* dropped: TCP checksum */
 	uint64_t tc[TC_STAT_COUNT]; /* the TC program's (bpf/xdp_shared.h) */
 };
 void fastpath_counters(struct fastpath *fp, struct fastpath_counts *c);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "acceptor.h"
@@ -33,7 +34,7 @@
 struct worker {
 	pthread_t thread;
 	struct event_base *base;
-	struct frontend *fe; /* the ring and xdp paths */
+	struct frontend *fe;  /* the ring and xdp paths */
 	struct acceptor *acc; /* the kernel path in relay mode */
 	struct stats stats;
 	bool running;
@@ -184,8 +185,8 @@ static void daemon_facts(const struct daemon *d, struct datapath_facts *f)
 
 /* The BPF programs of the xdp and kernel paths, opened while we still
  * hold the capabilities they need. */
-static int daemon_open_fastpath(struct daemon *d, enum datapath_kind k, const uint8_t master[COOKIE_MASTER_LEN],
-                                char *err, size_t errlen)
+static int daemon_open_fastpath(struct daemon *d, enum datapath_kind k,
+                                const uint8_t master[COOKIE_MASTER_LEN], char *err, size_t errlen)
 {
 	struct fastpath_opts o = { .ifname = d->cfg.interface,
 		                   .kernel_acks = k == DATAPATH_KERNEL,
@@ -193,8 +194,8 @@ static int daemon_open_fastpath(struct daemon *d, enum datapath_kind k, const ui
 	const char *mode;
 
 	d->fastpath = fastpath_open(&d->cfg, &o, err, errlen);
-	if (!d->fastpath ||
-	    fastpath_start(d->fastpath, d->base, master, d->cfg.key_period_s, &d->main_stats, err, errlen) < 0) {
+	if (!d->fastpath || fastpath_start(d->fastpath, d->base, master, d->cfg.key_period_s, &d->main_stats,
+	                                   err, errlen) < 0) {
 		fastpath_close(d->fastpath);
 		d->fastpath = NULL;
 		return -1;
@@ -204,10 +205,10 @@ static int daemon_open_fastpath(struct daemon *d, enum datapath_kind k, const ui
 		log_info("XDP fast path attached to %s (generic mode): SYNs are answered before the TCP "
 		         "stack, after the kernel built a buffer for each%s",
 		         d->cfg.interface,
-		         d->cfg.xdp_attach == CONFIG_XDP_ATTACH_AUTO ?
-		                 " (a veth: its native XDP loses SYN-ACKs unless its peer runs XDP too; "
-		                 "xdp_attach = \"native\" if it does)" :
-		                 "");
+		         d->cfg.xdp_attach == CONFIG_XDP_ATTACH_AUTO
+		                 ? " (a veth: its native XDP loses SYN-ACKs unless its peer runs XDP too; "
+		                   "xdp_attach = \"native\" if it does)"
+		                 : "");
 	else
 		log_info("XDP fast path attached to %s (%s mode): SYNs are answered in the driver",
 		         d->cfg.interface, mode);
@@ -349,6 +350,26 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
+/* Protect mode hands connections to the server's listening sockets: say so
+ * if an endpoint has none yet (a bind that succeeds finds nobody there),
+ * since until one listens the kernel resets that endpoint's clients
+ * (ack_no_listener counts them). */
+static void daemon_check_listeners(const struct daemon *d)
+{
+	for (size_t i = 0; i < d->cfg.n_listen; i++) {
+		const struct config_endpoint *ep = &d->cfg.listen[i];
+		int fd = socket(ep->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		char a[64];
+
+		if (fd >= 0 && bind(fd, (const struct sockaddr *)&ep->addr, ep->len) == 0)
+			log_warn("protect mode: nothing listens on %s yet; its clients are reset until the "
+			         "server does",
+			         config_endpoint_str(ep, a, sizeof(a)));
+		if (fd >= 0)
+			close(fd);
+	}
+}
+
 /* Each worker's front end (or, on the kernel path, its listening sockets)
  * and event loop; its thread starts later. In protect mode there are none:
  * the server on this host accepts the connections. */
@@ -358,8 +379,10 @@ static int daemon_new_workers(struct daemon *d, const uint8_t master[COOKIE_MAST
 	uint16_t fanout = 0;
 	char err[256];
 
-	if (d->cfg.mode == CONFIG_MODE_PROTECT)
+	if (d->cfg.mode == CONFIG_MODE_PROTECT) {
+		daemon_check_listeners(d);
 		return 0;
+	}
 	for (unsigned i = 0; i < d->cfg.workers; i++) {
 		struct worker *w = &d->workers[i];
 		d->all_stats[d->n_stats++] = &w->stats;
@@ -452,9 +475,9 @@ static int daemon_run(struct daemon *d)
 			snprintf(to, sizeof(to), "protect mode: the server on this host accepts");
 		else
 			snprintf(to, sizeof(to), "%zu backend(s)", d->cfg.n_backends);
-		log_info("ready: protecting %zu endpoint(s) on %s (first %s), %s, %u worker(s)", d->cfg.n_listen,
-		         d->cfg.interface, config_endpoint_str(&d->cfg.listen[0], ep, sizeof(ep)), to,
-		         d->n_workers);
+		log_info("ready: protecting %zu endpoint(s) on %s (first %s), %s, %u worker(s)",
+		         d->cfg.n_listen, d->cfg.interface,
+		         config_endpoint_str(&d->cfg.listen[0], ep, sizeof(ep)), to, d->n_workers);
 		event_base_dispatch(d->base);
 		rc = d->exit_code;
 	}

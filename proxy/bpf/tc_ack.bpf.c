@@ -157,10 +157,12 @@ static __always_inline enum check check_cookie(const struct seg *s, const struct
 }
 
 /* What the cookie and the ACK say of the connection, as the kfunc takes it. */
-static __always_inline void attrs_of(struct bpf_tcp_req_attrs *a, const struct seg *s, const struct opt_walk *w)
+static __always_inline void attrs_of(struct bpf_tcp_req_attrs *a, const struct seg *s,
+                                     const struct opt_walk *w)
 {
 	__u8 low = (__u8)(s->ack - 1), wscale = synack_low_wscale(low);
-	__u16 mss = synack_low_mss(low), floor = s->family == SYNACK_AF_INET ? KFUNC_MSS_MIN4 : KFUNC_MSS_MIN6;
+	__u16 mss = synack_low_mss(low),
+	      floor = s->family == SYNACK_AF_INET ? KFUNC_MSS_MIN4 : KFUNC_MSS_MIN6;
 
 	a->mss = mss < floor ? floor : mss;
 	if (wscale != SYNACK_WSCALE_NONE) {
@@ -178,7 +180,8 @@ static __always_inline void attrs_of(struct bpf_tcp_req_attrs *a, const struct s
 
 /* The kernel's own cookie (bpf_tcp_check_syncookie wants the IP and TCP
  * headers in the packet). */
-static __always_inline int kernel_cookie(struct __sk_buff *skb, struct bpf_sock *listener, const struct seg *s)
+static __always_inline int kernel_cookie(struct __sk_buff *skb, struct bpf_sock *listener,
+                                         const struct seg *s)
 {
 	void *data = (void *)(long)skb->data, *data_end = (void *)(long)skb->data_end;
 	void *ip = data + sizeof(struct ethhdr);

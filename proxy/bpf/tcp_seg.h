@@ -26,7 +26,10 @@
 #define TH_RST 0x04
 #define TH_ACK 0x10
 
-#define OPT_WALK_MAX 10 /* options walked in a handshake segment; real ones have at most 7 */
+/* Options walked in a segment: as many as 40 bytes of options can hold (all
+ * NOPs), so no legal header is refused for its length. bpf_loop() has the
+ * verifier check one step whatever the bound. */
+#define OPT_WALK_MAX 40
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -201,7 +204,8 @@ static __always_inline __u32 seg_cookie(const struct seg *s, __u32 isn, __u8 low
 {
 	struct synack_msg m;
 
-	synack_msg_fill(&m, s->family, s->saddr, s->daddr, bpf_ntohs(s->sport), bpf_ntohs(s->dport), isn, low);
+	synack_msg_fill(&m, s->family, s->saddr, s->daddr, bpf_ntohs(s->sport), bpf_ntohs(s->dport), isn,
+	                low);
 	return synack_cookie(synack_siphash(&m, k->k0, k->k1), low);
 }
 
@@ -265,7 +269,7 @@ static long opt_step(__u32 n, void *ctx)
 #undef OPT
 
 /* The options of the header of `hlen` bytes already in `w->th`. Returns 0
- * if they are malformed or more than OPT_WALK_MAX entries. */
+ * if they are malformed. */
 static __always_inline int opt_walk(struct opt_walk *w, __u32 hlen)
 {
 	if (hlen > TCP_HLEN_MAX)

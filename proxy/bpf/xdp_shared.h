@@ -22,18 +22,18 @@ struct xdp_endpoint {
  * program never reads a half-written key. */
 #define XDP_KEYSLOTS 4
 struct xdp_keyslot {
-	__u64 k0, k1;  /* SipHash key K_epoch, as two little-endian words */
-	__u64 epoch;   /* cookie.h's epoch number; its parity is in the cookie */
+	__u64 k0, k1; /* SipHash key K_epoch, as two little-endian words */
+	__u64 epoch;  /* cookie.h's epoch number; its parity is in the cookie */
 	__u32 ready;
 	__u32 pad;
 };
 
 /* Everything a SYN-ACK needs besides the SYN and synack.h. */
 struct xdp_params {
-	__u32 current;     /* the keyslot of the current epoch */
-	__u16 mss;         /* our MSS, host order */
-	__u8 mac[6];       /* the interface's link-layer address: frames to others are not ours */
-	__u8 kernel_acks;  /* tc_ack checks the ACKs: SYNs for any kernel socket go to the kernel */
+	__u32 current;    /* the keyslot of the current epoch */
+	__u16 mss;        /* our MSS, host order */
+	__u8 mac[6];      /* the interface's link-layer address: frames to others are not ours */
+	__u8 kernel_acks; /* tc_ack checks the ACKs: SYNs for any kernel socket go to the kernel */
 	__u8 pad[7];
 	struct xdp_keyslot slot[XDP_KEYSLOTS];
 };
@@ -74,8 +74,8 @@ enum tc_stat {
  * control block (__sk_buff.cb[]) where BPF_PROG_TEST_RUN returns it: the
  * unit test compares it with cookie_check()'s. */
 enum tc_verdict {
-	TC_V_NONE = 0,      /* not a handshake ACK to a protected endpoint without a socket */
-	TC_V_VALID,         /* our cookie: options in cb[1..4] */
+	TC_V_NONE = 0, /* not a handshake ACK to a protected endpoint without a socket */
+	TC_V_VALID,    /* our cookie: options in cb[1..4] */
 	TC_V_BAD_COOKIE,
 	TC_V_EXPIRED,
 	TC_V_KERNEL_COOKIE,
@@ -83,9 +83,9 @@ enum tc_verdict {
 	TC_V_ASSIGN_FAILED,
 };
 #define TC_CB_VERDICT 0
-#define TC_CB_MSS 1     /* the MSS given to the kernel */
-#define TC_CB_WSCALE 2  /* snd_wscale | rcv_wscale << 8 | wscale_ok << 16 | sack_ok << 24 */
-#define TC_CB_TSVAL 3   /* rcv_tsval, if tstamp_ok */
-#define TC_CB_TS 4      /* tstamp_ok | kfunc result << 8 (0, or -errno as a byte) */
+#define TC_CB_MSS 1    /* the MSS given to the kernel */
+#define TC_CB_WSCALE 2 /* snd_wscale | rcv_wscale << 8 | wscale_ok << 16 | sack_ok << 24 */
+#define TC_CB_TSVAL 3  /* rcv_tsval, if tstamp_ok */
+#define TC_CB_TS 4     /* tstamp_ok | kfunc result << 8 (0, or -errno as a byte) */
 
 #endif

@@ -63,8 +63,7 @@ static __always_inline int mac_eq(const __u8 *a, const __u8 *b)
 }
 
 /* The options we need, from the header of `hlen` bytes in `w`, into `o`.
- * Returns 0 if they are malformed or more than OPT_WALK_MAX entries: the
- * ring path answers those. */
+ * Returns 0 if they are malformed: the ring path judges those. */
 static __always_inline int parse_opts(struct opt_walk *w, __u32 hlen, struct syn *o)
 {
 	if (!opt_walk(w, hlen))
@@ -162,7 +161,8 @@ static __always_inline int refuse(enum admit why)
  * answer. With tc_ack checking the ACKs it is: the kernel would discard a
  * request socket for a 4-tuple that has any socket (DESIGN §9), so it does
  * its own TIME_WAIT reuse. */
-static __always_inline int has_live_socket(struct xdp_md *ctx, const struct seg *s, const struct xdp_params *pr)
+static __always_inline int has_live_socket(struct xdp_md *ctx, const struct seg *s,
+                                           const struct xdp_params *pr)
 {
 	struct bpf_sock *sk = lookup_socket(ctx, s);
 

@@ -23,9 +23,11 @@ done
 logged=$(access_log_count '"GET / HTTP/1.1" 200 .*synguard-e2e-01')
 assert_cmp "access log lines for the request" "$logged" == 1
 
-adopted=$(sg_stat adopted)
+taken=$(sg_stat "$SG_TAKEN")
+valid=$(sg_stat_cached ack_valid)
 backend_ok=$(sg_stat_cached backend_connect_ok)
-assert_synguard "adopted" "$adopted" ">=" 1
+assert_synguard "ack_valid" "$valid" ">=" 1
+assert_synguard "$SG_TAKEN" "$taken" ">=" 1
 assert_synguard "backend_connect_ok" "$backend_ok" ">=" 1
 
-sg_pass "HTTP $code, $size bytes, connect ${t_connect}s, total ${t_total}s, access log lines $logged, adopted $adopted"
+sg_pass "HTTP $code, $size bytes, connect ${t_connect}s, total ${t_total}s, access log lines $logged, ack_valid $valid, $SG_TAKEN $taken ($SG_DATAPATH path)"

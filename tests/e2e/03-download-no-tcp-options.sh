@@ -13,6 +13,6 @@ opts=$(in_client sysctl -n net.ipv4.tcp_timestamps net.ipv4.tcp_window_scaling n
 assert_eq "client tcp_timestamps/window_scaling/sack" "$opts" "0 0 0 "
 sg_start
 download_big_check
-adopted=$(sg_stat adopted)
-assert_synguard "adopted" "$adopted" ">=" 1
+taken=$(sg_stat "$SG_TAKEN")
+assert_synguard "$SG_TAKEN" "$taken" ">=" 1
 sg_pass "no timestamps/wscale/SACK: 10 MB in ${DL_SECONDS}s (${DL_MBPS} Mbit/s), sha256 matches"

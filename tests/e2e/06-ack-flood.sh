@@ -11,11 +11,9 @@ set -euo pipefail
 
 FLOOD_S=${FLOOD_S:-5}
 
-np_tx_dropped() { in_ns "$NS_NET" cat /sys/class/net/np/statistics/tx_dropped; }
-
 sg_setup hping3
 sg_start
-adopted0=$(sg_stat adopted)
+taken0=$(sg_stat "$SG_TAKEN")
 bad0=$(sg_stat_cached ack_bad_cookie)
 expired0=$(sg_stat_cached ack_expired)
 drops0=$(sg_stat_cached ring_drops)
@@ -24,7 +22,7 @@ link0=$(np_tx_dropped)
 flood_start "$FLOOD_S" -A
 flood_wait
 sleep 0.5 # let synguard drain its ring
-adopted=$(($(sg_stat adopted) - adopted0))
+taken=$(($(sg_stat "$SG_TAKEN") - taken0))
 bad=$(($(sg_stat_cached ack_bad_cookie) - bad0))
 expired=$(($(sg_stat_cached ack_expired) - expired0))
 drops=$(($(sg_stat_cached ring_drops) - drops0))
@@ -41,10 +39,10 @@ delivered=$((FLOOD_SENT - link))
 accounted=$((bad + expired + drops + martian))
 ratio=$(awk -v a="$accounted" -v s="$delivered" 'BEGIN { printf "%.3f", a / (s > 0 ? s : 1) }')
 bad_ratio=$(awk -v a="$bad" -v s="$FLOOD_SENT" 'BEGIN { printf "%.3f", a / (s > 0 ? s : 1) }')
-say "flood: $FLOOD_SENT ACKs sent in ${FLOOD_S}s ($FLOOD_RATE/s); ack_bad_cookie +$bad, ack_expired +$expired, ring_drops +$drops, rx_martian +$martian, adopted +$adopted; $link lost on the link"
+say "flood: $FLOOD_SENT ACKs sent in ${FLOOD_S}s ($FLOOD_RATE/s); ack_bad_cookie +$bad, ack_expired +$expired, ring_drops +$drops, rx_martian +$martian, $SG_TAKEN +$taken; $link lost on the link"
 
 assert_cmp "flood ACKs sent" "$FLOOD_SENT" ">" 0
-assert_synguard "adopted during the ACK flood (forged cookies that matched)" "$adopted" "<=" \
+assert_synguard "$SG_TAKEN during the ACK flood (forged cookies that matched)" "$taken" "<=" \
 	$((2 + 3 * FLOOD_SENT / 16777216))
 assert_synguard "(bad cookie + expired + ring drops + martian) / ACKs delivered" "$ratio" ">=" 0.95
 assert_synguard "(bad cookie + expired + ring drops + martian) / ACKs delivered" "$ratio" "<=" 1.05
@@ -53,4 +51,4 @@ assert_synguard "ack_bad_cookie / ACKs sent" "$bad_ratio" ">=" 0.5
 legit_run after -n 20 --timeout 3
 assert_cmp "connections after the flood" "$(jget "$LEGIT_JSON" ok)" == 20
 
-sg_pass "$FLOOD_SENT forged ACKs ($FLOOD_RATE/s): adopted +$adopted, ack_bad_cookie +$bad (${bad_ratio} of sent), ack_expired +$expired, ring_drops +$drops; 20/20 legit afterwards"
+sg_pass "$FLOOD_SENT forged ACKs ($FLOOD_RATE/s): $SG_TAKEN +$taken, ack_bad_cookie +$bad (${bad_ratio} of sent), ack_expired +$expired, ring_drops +$drops; 20/20 legit afterwards"

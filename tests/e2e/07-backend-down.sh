@@ -3,6 +3,7 @@
 # turns into an RST, DESIGN §6), not left hanging; with the backend back,
 # synguard serves again.
 set -euo pipefail
+SG_PATHS="ring kernel" SG_PATHS_WHY="about the relay, which the xdp path shares with the ring path (tested there): it differs only in answering SYNs"
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 

@@ -4,6 +4,7 @@
 # (halfclose_backend.py), and the client must still receive the whole 10 MB
 # response, byte for byte.
 set -euo pipefail
+SG_PATHS="ring kernel" SG_PATHS_WHY="about the relay, which the xdp path shares with the ring path (tested there): it differs only in answering SYNs"
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 

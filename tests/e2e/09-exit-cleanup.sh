@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # 09 — synguard leaves nothing behind when stopped: after SIGTERM no nft table
-# of its own, no socket, no process. After SIGKILL its table stays (stale:
-# its drop rules would black-hole the port); a restart replaces it and
-# serves, and a SIGTERM then leaves nothing again.
+# of its own, no socket, no process, and on the xdp and kernel paths none of
+# its BPF programs, maps or links, nothing attached to p0. After SIGKILL its
+# table stays (stale: its drop rules would black-hole the port; the kernel
+# path has no table) but its BPF state goes with the process; a restart
+# replaces the table and serves, and a SIGTERM then leaves nothing again.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -10,6 +12,10 @@ set -euo pipefail
 sg_setup
 
 sg_tables() { in_proxy nft list tables | grep -cx 'table inet synguard' || true; }
+# The ring and xdp paths keep the kernel's own handshakes off the protected
+# port with a table of synguard's; the kernel path hands them to the kernel.
+TABLES=1
+[[ $SG_DATAPATH == kernel ]] && TABLES=0
 
 # A few connections the server closes first, so that the proxy side holds
 # their TIME_WAIT (what a restart or a plain listener has to live with).
@@ -53,12 +59,21 @@ assert_clean() { # WHEN PID
 	left=$(leftover_sockets)
 	[[ -z $left ]] || sg_fail "$1: sockets left in the proxy namespace: $left"
 	say "ok: $1: no table, no process, no socket"
+	sg_answers_in_driver && sg_bpf_clean "$1"
 	REBIND=$(can_rebind)
 	assert_eq "$1: a plain listener (SO_REUSEADDR) can bind $SG_VIP:$SG_PORT" "$REBIND" yes
 }
 
+# With several synguards started one after another, each one's BPF state is
+# checked against the host's from before the first.
+if sg_answers_in_driver; then sg_bpf_before; fi
+running() {
+	assert_cmp "running: tables inet synguard" "$(sg_tables)" == "$TABLES"
+	if sg_answers_in_driver; then sg_bpf_running; fi
+}
+
 sg_start
-assert_cmp "running: tables inet synguard" "$(sg_tables)" == 1
+running
 serves "first start"
 pid=$SG_PID log=$SG_LOG
 sg_stop TERM
@@ -67,16 +82,20 @@ grep -q "stats $SG_LAST_COUNTER " "$log" || sg_fail "no counters printed at exit
 assert_clean "after SIGTERM" "$pid"
 
 sg_start
+running
 serves "second start"
 sg_stop KILL
-assert_cmp "after SIGKILL: stale tables inet synguard" "$(sg_tables)" == 1
+assert_cmp "after SIGKILL: stale tables inet synguard" "$(sg_tables)" == "$TABLES"
+if sg_answers_in_driver; then sg_bpf_clean "after SIGKILL"; fi
 
 sg_start
-assert_cmp "restarted over a stale table: tables inet synguard" "$(sg_tables)" == 1
+running
 serves "restart over a stale table"
 pid=$SG_PID
 sg_stop TERM
 assert_cmp "exit status after SIGTERM" "$SG_EXIT_RC" == 0
 assert_clean "after the final SIGTERM" "$pid"
 
-sg_pass "SIGTERM: exit 0, table/sockets/process gone; SIGKILL: stale table kept; restart replaced it and served; SIGTERM: clean, and a plain listener can rebind the address at once"
+bpf=""
+sg_answers_in_driver && bpf=" ($SG_BPF_HELD while running, none left, also after SIGKILL)"
+sg_pass "$SG_DATAPATH path: SIGTERM: exit 0, table/sockets/process/BPF gone$bpf; SIGKILL: $TABLES stale table kept; restart served; SIGTERM: clean, and a plain listener can rebind the address at once"

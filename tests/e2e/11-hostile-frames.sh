@@ -5,7 +5,7 @@
 #    broadcast, the defended address itself), to another host's or the
 #    broadcast link-layer address, with a wrong TCP checksum or an IP total
 #    length that leaves no room for TCP get no SYN-ACK, each drop counted;
-#  - an ACK with a valid cookie but a wrong checksum is not adopted and its
+#  - an ACK with a valid cookie but a wrong checksum is not taken over and its
 #    request never reaches the backend (the same ACK with a right checksum
 #    is: the control);
 #  - with a wildcard listen, SYNs to an address that is not ours (another
@@ -53,21 +53,26 @@ syn_expect "SYN to the broadcast MAC" silent --dst-mac ff:ff:ff:ff:ff:ff
 syn_expect "SYN with a wrong TCP checksum" silent --bad-csum
 syn_expect "SYN whose IP total length is 20" silent --ip-total-len 20
 assert_synguard "martian sources counted" "$(($(sg_stat rx_martian) - m0))" == 5
-assert_synguard "frames not for us counted" "$(($(sg_stat_cached rx_not_for_us) - n0))" == 2
+# Frames for another link-layer address reach synguard's packet socket only:
+# on the kernel path the XDP program leaves them to the kernel, which drops
+# them itself, uncounted (their silence, above, is what matters).
+if [[ $SG_DATAPATH != kernel ]]; then
+	assert_synguard "frames not for us counted" "$(($(sg_stat_cached rx_not_for_us) - n0))" == 2
+fi
 assert_synguard "wrong checksums counted" "$(($(sg_stat_cached rx_bad_csum) - c0))" == 1
 assert_synguard "malformed counted" "$(($(sg_stat_cached rx_malformed) - mal0))" == 1
 
-# A valid cookie with a wrong checksum: not adopted, nothing reaches nginx.
-a0=$(sg_stat adopted)
+# A valid cookie with a wrong checksum: not taken over, nothing reaches nginx.
+a0=$(sg_stat "$SG_TAKEN")
 craft handshake --src "$SPOOF" --dst "$SG_VIP" --dst-mac "$P0_MAC" --ack-csum bad \
 	--data $'GET /hostile-bad-csum HTTP/1.0\r\n\r\n' >/dev/null || sg_fail "no SYN-ACK for the checksum test"
 sleep 0.3
-assert_synguard "adopted after an ACK with a wrong checksum" "$(($(sg_stat adopted) - a0))" == 0
+assert_synguard "$SG_TAKEN after an ACK with a wrong checksum" "$(($(sg_stat "$SG_TAKEN") - a0))" == 0
 assert_cmp "requests from it at the backend" "$(access_log_count 'hostile-bad-csum')" == 0
 craft handshake --src "$SPOOF" --dst "$SG_VIP" --dst-mac "$P0_MAC" --ack-csum bad-then-good \
 	--data $'GET /hostile-good-csum HTTP/1.0\r\n\r\n' >/dev/null || sg_fail "no SYN-ACK for the control"
 for ((i = 0; i < 40; i++)); do (($(access_log_count 'hostile-good-csum') > 0)) && break; sleep 0.05; done
-assert_synguard "control: adopted once the checksum is right" "$(($(sg_stat adopted) - a0))" == 1
+assert_synguard "control: $SG_TAKEN once the checksum is right" "$(($(sg_stat "$SG_TAKEN") - a0))" == 1
 assert_cmp "control: its request at the backend" "$(access_log_count 'hostile-good-csum')" == 1
 
 # One connection with an urgent byte in it, held open: synguard must not
@@ -101,4 +106,4 @@ syn_expect "wildcard: SYN to the subnet broadcast" silent --dst 10.77.0.255
 out=$(client_curl -o /dev/null -w '%{http_code}' "$SG_URL") || out="curl failed: $out"
 assert_eq "wildcard: a client served" "$out" 200
 
-sg_pass "hostile SYNs unanswered and counted, bad-checksum ACK not adopted, urgent byte: ${cpu_pct}% CPU and others served"
+sg_pass "hostile SYNs unanswered and counted, bad-checksum ACK not taken over, urgent byte: ${cpu_pct}% CPU and others served"

@@ -4,26 +4,20 @@
 # is still valid: synguard remembers each adopted handshake for as long as
 # its cookie lives (two key periods, here the longest allowed: 2 x 60 s),
 # not only the 60 s of TIME_WAIT. Replayed 62 s after the capture; the
-# request reaches the backend once. (The ACK path is the packet ring's in
-# both modes: run once, with SG_XDP=0.)
+# request reaches the backend once.
 set -euo pipefail
+SG_PATHS=ring
+SG_PATHS_WHY="about the adoption of handshake ACKs from the packet ring, which the xdp path shares (tested in the ring run) and the kernel path does not have"
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-if [[ ${SG_XDP:-0} == 1 ]]; then
-	sg_skip "handshake ACKs take the same path with and without XDP; tested in the ring run"
-	exit 77
-fi
 REPLAY_AFTER_S=62
 
 sg_setup
-sg_write_config() { # as lib.sh's, with the longest key period allowed
-	local xdp=off
-	sed -e "s|@INTERFACE@|p0|g" -e "s|@LISTEN@|\"$SG_VIP:$SG_PORT\"|g" -e "s|@BACKEND@|$SG_BACKEND_IP:$SG_PORT|g" \
-		-e "s|@LOG_LEVEL@|${SG_LOG_LEVEL:-info}|g" -e "s|@XDP@|$xdp|g" \
-		-e 's|key_period = 30;|key_period = 60;|' "$SG_CONFIG_TEMPLATE" >"$1"
-	grep -q 'key_period = 60;' "$1" || sg_fail "could not set key_period = 60"
-}
+# lib.sh's template with the longest key period allowed.
+sed 's|key_period = 30;|key_period = 60;|' "$SG_CONFIG_TEMPLATE" >"$SG_TMP/replay.conf.in"
+grep -q 'key_period = 60;' "$SG_TMP/replay.conf.in" || sg_fail "could not set key_period = 60"
+SG_CONFIG_TEMPLATE=$SG_TMP/replay.conf.in SG_LISTEN=$SG_VIP:$SG_PORT
 sg_start
 # A cookie made now must still be valid 62 s later: start early in a 60 s
 # epoch (it is then valid until the end of the next one, 60..119 s away).

@@ -2,7 +2,8 @@
 # 16 — a client of a wildcard IPv6 listen ("[::]:80") that connects to the
 # proxy's link-local address gets the index page: the adopted socket's
 # addresses carry p0's index as their scope id, without which bind() refuses
-# a link-local address (EINVAL, and the client was reset).
+# a link-local address (EINVAL, and the client was reset). On the kernel
+# path the kernel builds that socket in synguard's wildcard listener.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -27,9 +28,9 @@ read -r code size <<<"$out"
 assert_eq "HTTP status" "$code" 200
 assert_ok "body is the index page" cmp -s "$SG_TMP/index.got" "$SG_TMP/www/index.html"
 
-adopted=$(sg_stat adopted)
-failed=$(sg_stat_cached adopt_failed)
-assert_synguard "adopted" "$adopted" ">=" 1
-assert_synguard "adopt_failed" "$failed" "==" 0
+taken=$(sg_stat "$SG_TAKEN")
+failed=$(sg_stat_cached "$SG_TAKE_FAILED")
+assert_synguard "$SG_TAKEN" "$taken" ">=" 1
+assert_synguard "$SG_TAKE_FAILED" "$failed" "==" 0
 
-sg_pass "HTTP $code from $url, $size bytes, adopted $adopted, adopt_failed $failed"
+sg_pass "HTTP $code from $url, $size bytes, $SG_TAKEN $taken, $SG_TAKE_FAILED $failed"

@@ -27,6 +27,15 @@
 #   SG_FAMILY=6      the tests' clients (and flood) use the IPv6 addresses: SG_VIP,
 #                    SG_URL; tests that declare SG_FAMILIES="4 6" before sourcing
 #                    this file run, the others end as skipped (exit 77)
+#   SG_DATAPATH=ring|xdp|kernel  synguard's data path (config `datapath`), default
+#                    ring: SYNs and ACKs from the packet ring; xdp: SYNs answered
+#                    in the driver, ACKs from the ring; kernel: SYNs in the driver,
+#                    cookie ACKs turned into kernel sockets by a TC program. A test
+#                    that cannot apply to every path declares the ones it runs on
+#                    before sourcing this file, SG_PATHS="ring xdp", and why in
+#                    SG_PATHS_WHY; on the others it ends as skipped. On a kernel
+#                    without the kfunc bpf_sk_assign_tcp_reqsk every kernel-path
+#                    test is skipped.
 #   BUILD            build dir (default: <repo>/build)
 #   SYNGUARD         daemon binary (default: $BUILD/proxy/synguard)
 #   SG_E2E_STANDIN=1 run tests/e2e/standin-synguard.sh (socat relay) instead of
@@ -72,6 +81,11 @@ case $SG_FAMILY in
 4) SG_VIP=$SG_VIP4 SG_URL=http://$SG_VIP4/ ;;
 6) SG_VIP=$SG_VIP6 SG_URL=http://[$SG_VIP6]/ ;;
 *) echo "lib.sh: SG_FAMILY must be 4 or 6, not '$SG_FAMILY'" >&2 && exit 2 ;;
+esac
+SG_DATAPATH=${SG_DATAPATH:-ring}
+case $SG_DATAPATH in
+ring | xdp | kernel) ;;
+*) echo "lib.sh: SG_DATAPATH must be ring, xdp or kernel, not '$SG_DATAPATH'" >&2 && exit 2 ;;
 esac
 SG_BIG_SIZE=$((10 * 1024 * 1024))
 
@@ -127,6 +141,32 @@ sg_fail() {
 if [[ $SG_FAMILY == 6 && " ${SG_FAMILIES:-4} " != *" 6 "* ]]; then
 	sg_skip "IPv4 only (SG_FAMILY=6)"
 	exit 77
+fi
+
+# A test that cannot apply to a data path runs only on those it declares.
+if [[ " ${SG_PATHS:-ring xdp kernel} " != *" $SG_DATAPATH "* ]]; then
+	sg_skip "not on the $SG_DATAPATH path (runs on: $SG_PATHS): ${SG_PATHS_WHY:-no reason given}"
+	exit 77
+fi
+
+# Where synguard cannot run the kernel path (kernel-path-check says why),
+# its tests are skipped. run-all asks once for all its tests.
+if [[ $SG_DATAPATH == kernel && $SG_STANDIN != 1 ]]; then
+	SG_KERNEL_PATH_MISSING=${SG_E2E_KERNEL_PATH_MISSING-$("$SG_E2E_DIR/kernel-path-check")}
+	if [[ -n $SG_KERNEL_PATH_MISSING ]]; then
+		sg_skip "SG_DATAPATH=kernel: $SG_KERNEL_PATH_MISSING"
+		exit 77
+	fi
+fi
+
+# The counters of connections synguard took over after a valid handshake,
+# and of valid handshakes it could not turn into a socket: adopted with
+# TCP_REPAIR (ring and xdp paths), or accepted from its listener's queue
+# after the kernel built the socket (kernel path).
+if [[ $SG_DATAPATH == kernel ]]; then
+	SG_TAKEN=accepted SG_TAKE_FAILED=reqsk_failed
+else
+	SG_TAKEN=adopted SG_TAKE_FAILED=adopt_failed
 fi
 
 # ---------------------------------------------------------------- assertions
@@ -333,11 +373,14 @@ topo_offloads() {
 	in_attacker ethtool -K a0 tx off >/dev/null
 	local dev
 	for dev in nc na np; do in_ns "$NS_NET" ethtool -K "$dev" gro off >/dev/null; done
-	[[ ${SG_XDP:-0} == 1 ]] && topo_xdp_peer on
+	sg_answers_in_driver && topo_xdp_peer on
 	in_proxy ethtool -K p0 gro off >/dev/null
 }
 
-# topo_xdp_peer on|off [NS DEV] — with synguard's XDP fast path, SYN-ACKs leave
+# The xdp and kernel paths answer SYNs with synguard's XDP program.
+sg_answers_in_driver() { [[ $SG_DATAPATH != ring ]]; }
+
+# topo_xdp_peer on|off [NS DEV] — with synguard's XDP program, SYN-ACKs leave
 # p0 by XDP_TX, which a veth delivers only to a peer with an XDP program of its
 # own: an XDP_PASS program on np (or on DEV in NS, p0's peer in another
 # topology). Not there otherwise: it costs every frame p0 sends a copy into
@@ -623,21 +666,35 @@ access_log_count() { # PATTERN (grep -E)
 	grep -cE "$1" "$SG_TMP/nginx-access.log" 2>/dev/null || true
 }
 
+# Protect mode (config/protect-demo.conf): the web server runs on the
+# defended host itself. nginx in the proxy namespace listens on the protected
+# addresses (10.77.0.1:80, [fd77::1]:80), as the backend nginx would behind
+# synguard; there is no backend.
+protect_nginx_start() {
+	SG_BACKEND_ENDPOINTS=("${SG_LISTEN_ENDPOINTS[@]}")
+	nginx_conf
+	nginx_launch "$NS_PROXY" nginx "$SG_VIP:$SG_PORT" "${PIN_OTHERS[@]}"
+	NGINX_PID=$SG_LAST_PID
+}
+
 # ---------------------------------------------------------------- synguard
 
 # Render the config template for this topology. Placeholders: @INTERFACE@,
 # @LISTEN@ (SG_LISTEN if set, else SG_LISTEN_ENDPOINTS: each quoted,
-# comma-separated), @BACKEND@, @LOG_LEVEL@, @XDP@ (on with SG_XDP=1).
+# comma-separated), @BACKEND@, @LOG_LEVEL@, @DATAPATH@ (SG_DATAPATH),
+# @XDP_ATTACH@ (native where the path has the XDP program: p0's peer runs one
+# of its own, topo_xdp_peer; auto on the ring path, which loads none).
 sg_write_config() {
-	local out=$1 xdp=off endpoints=("${SG_LISTEN_ENDPOINTS[@]}") listen
-	[[ ${SG_XDP:-0} == 1 ]] && xdp=on
+	local out=$1 attach=auto endpoints=("${SG_LISTEN_ENDPOINTS[@]}") listen
+	sg_answers_in_driver && attach=native
 	[[ -n ${SG_LISTEN:-} ]] && endpoints=("$SG_LISTEN")
 	listen=$(printf '"%s", ' "${endpoints[@]}")
 	sed -e "s|@INTERFACE@|p0|g" \
 		-e "s|@LISTEN@|${listen%, }|g" \
 		-e "s|@BACKEND@|$SG_BACKEND_IP:$SG_PORT|g" \
 		-e "s|@LOG_LEVEL@|${SG_LOG_LEVEL:-info}|g" \
-		-e "s|@XDP@|$xdp|g" \
+		-e "s|@DATAPATH@|$SG_DATAPATH|g" \
+		-e "s|@XDP_ATTACH@|$attach|g" \
 		"$SG_CONFIG_TEMPLATE" >"$out"
 }
 
@@ -680,7 +737,11 @@ sg_start() {
 	SG_PIDS+=("$SG_PID")
 	SG_STARTED+=("$SG_PID")
 	sg_wait_ready
-	if [[ ${SG_XDP:-0} == 1 ]] && sg_has_counters; then
+	sg_has_counters || return 0
+	# The path asked for is the path that runs (never a silent fallback).
+	grep -q "synguard\[info\] data path: $SG_DATAPATH (" "$SG_LOG" ||
+		sg_fail "the log does not say 'data path: $SG_DATAPATH': $(grep -m 1 'data path' "$SG_LOG" || echo 'no data path line')"
+	if sg_answers_in_driver; then
 		# p0 is a veth: its driver has native XDP (generic would be slower
 		# and would not show what this run means to show).
 		grep -q 'XDP fast path attached to p0 (native mode)' "$SG_LOG" ||
@@ -783,6 +844,60 @@ download_big_check() {
 	DL_MBPS=$(awk -v b="$size" -v t="$DL_SECONDS" 'BEGIN { printf "%.0f", b * 8 / 1e6 / (t > 0 ? t : 1e-9) }')
 }
 
+# ---------------------------------------------------------------- BPF state
+
+# The BPF programs, maps and links on the host (KIND ID NAME PIDS lines,
+# tests/e2e/bpf_objects.py) into FILE.
+bpf_objects() { python3 "$SG_E2E_DIR/bpf_objects.py" list >"$1"; }
+
+# bpf_held FILE PID — the objects of a bpf_objects FILE that PID holds.
+bpf_held() {
+	awk -v pid="$2" '{ n = split($4, p, ","); for (i = 1; i <= n; i++) if (p[i] == pid) { print; next } }' "$1"
+}
+
+# bpf_left BEFORE HELD — what a stopped synguard left behind: the objects it
+# held (HELD, a bpf_held list) that still exist, and the objects that did not
+# exist before it started (BEFORE) that no process holds and that are named
+# like one of its own (pinned or attached without a link). Other synguards on
+# the host (other tests) hold theirs, so they are not counted.
+bpf_left() {
+	bpf_objects "$SG_TMP/bpf-after"
+	awk 'FILENAME == ARGV[1] { before[$1 " " $2] = 1; next }
+		FILENAME == ARGV[2] { held[$1 " " $2] = 1; name[$3] = 1; next }
+		(($1 " " $2) in held) || (!(($1 " " $2) in before) && $4 == "-" && ($3 in name))' \
+		"$1" "$2" "$SG_TMP/bpf-after"
+}
+
+# Programs attached to p0: "xdp N tc N tcx_ingress N tcx_egress N".
+p0_hooks() { in_proxy python3 "$SG_E2E_DIR/bpf_objects.py" hooks p0; }
+
+# Exit cleanup of synguard's BPF state (xdp and kernel paths): sg_bpf_before
+# before sg_start, sg_bpf_running while it runs (what it holds: its XDP
+# program, on the kernel path a TC program too, each attached to p0 by a link
+# of its own), sg_bpf_clean WHEN once it stopped: nothing of it left, nothing
+# on p0.
+sg_bpf_before() { bpf_objects "$SG_TMP/bpf-before"; }
+
+sg_bpf_running() {
+	local tcx=0 progs maps links
+	[[ $SG_DATAPATH == kernel ]] && tcx=1
+	bpf_objects "$SG_TMP/bpf-now"
+	bpf_held "$SG_TMP/bpf-now" "$SG_PID" >"$SG_TMP/bpf-held"
+	read -r progs maps links < <(awk '{ n[$1]++ } END { print n["prog"] + 0, n["map"] + 0, n["link"] + 0 }' "$SG_TMP/bpf-held")
+	assert_cmp "BPF programs synguard holds" "$progs" ">=" $((1 + tcx))
+	assert_cmp "BPF links synguard holds" "$links" ">=" $((1 + tcx))
+	assert_eq "programs on p0" "$(p0_hooks)" "xdp 1 tc 0 tcx_ingress $tcx tcx_egress 0"
+	SG_BPF_HELD="$progs programs, $maps maps, $links links"
+}
+
+sg_bpf_clean() { # WHEN
+	local left
+	left=$(bpf_left "$SG_TMP/bpf-before" "$SG_TMP/bpf-held")
+	[[ -z $left ]] || sg_fail "$1: BPF objects left (kind id name holders): $(tr '\n' ';' <<<"$left")"
+	say "ok: $1: none of synguard's BPF objects left ($SG_BPF_HELD while it ran)"
+	assert_eq "$1: programs on p0" "$(p0_hooks)" "xdp 0 tc 0 tcx_ingress 0 tcx_egress 0"
+}
+
 # ---------------------------------------------------------------- load
 
 # legit_client ARGS... — the python load generator in the client namespace,
@@ -870,6 +985,11 @@ flood_wait() {
 
 attacker_tx() { in_attacker cat /sys/class/net/a0/statistics/tx_packets; }
 
+# Frames the switch port facing the proxy could not hand to p0 (with XDP on
+# p0, the veth's ring of frames for the program fills when p0's CPU is busy):
+# they never reached the defended host.
+np_tx_dropped() { in_ns "$NS_NET" cat /sys/class/net/np/statistics/tx_dropped; }
+
 # Packets the kernel dropped because a CPU's input backlog was full
 # (netdev_max_backlog; host-wide, all namespaces). Under a flood, p0's frames
 # queue on synguard's CPU (RPS) and overflow there before any tap sees them —
@@ -886,12 +1006,29 @@ softnet_dropped() {
 # Arguments: extra tools this test needs.
 # shellcheck disable=SC2120
 sg_setup() {
+	sg_topo_setup "$@"
+	nginx_conf
+	nginx_start
+	say "topology $SG_TAG up ($(sg_where))"
+}
+
+# The same for protect mode: nginx on the defended host, synguard's
+# template config/protect-demo.conf.
+sg_protect_setup() {
+	sg_topo_setup "$@"
+	protect_nginx_start
+	SG_CONFIG_TEMPLATE=$SG_ROOT/config/protect-demo.conf
+	say "topology $SG_TAG up, protect mode: nginx on $SG_VIP:$SG_PORT in the proxy namespace ($(sg_where))"
+}
+
+sg_where() {
+	echo "tmp $SG_TMP, synguard: $SYNGUARD${SG_CPU:+ on CPU $SG_CPU, flood on CPU $FLOOD_CPU, switch on CPU $NET_CPU}"
+}
+
+sg_topo_setup() {
 	sg_preflight "$@"
 	sg_install_trap
 	SG_TMP=$(mktemp -d "${SG_E2E_TMPDIR:-/tmp}/sg-e2e.XXXXXX")
 	topo_up
 	www_make
-	nginx_conf
-	nginx_start
-	say "topology $SG_TAG up (tmp $SG_TMP, synguard: $SYNGUARD${SG_CPU:+ on CPU $SG_CPU, flood on CPU $FLOOD_CPU, switch on CPU $NET_CPU})"
 }

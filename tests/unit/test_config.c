@@ -395,11 +395,14 @@ static void test_datapath_and_mode(void **state)
 	load_ok("mode = \"protect\";\ninterface = \"eth0\";\nlisten = \"192.0.2.10:80\";\n");
 	assert_int_equal(cfg.mode, CONFIG_MODE_PROTECT);
 	assert_int_equal(cfg.n_backends, 0);
-	load_ok("interface = \"eth0\";\nlisten = \"192.0.2.10:80\";\ndatapath = \"kernel\";\nmode = \"protect\";\n");
+	load_ok("interface = \"eth0\";\nlisten = \"192.0.2.10:80\";\ndatapath = \"kernel\";\nmode = "
+	        "\"protect\";\n");
 	load_err(BASE "mode = \"protect\";\n", 3,
 	         "backends with mode = \"protect\": in protect mode the server on this host accepts the "
 	         "connections itself");
-	load_err("interface = \"eth0\";\nlisten = \"192.0.2.10:80\";\nmode = \"protect\";\ndatapath = \"xdp\";\n", 4,
+	load_err("interface = \"eth0\";\nlisten = \"192.0.2.10:80\";\nmode = \"protect\";\ndatapath = "
+	         "\"xdp\";\n",
+	         4,
 	         "mode = \"protect\" needs datapath = \"kernel\" or \"auto\": only the kernel path hands "
 	         "connections to another process's listening socket");
 }
