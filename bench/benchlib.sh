@@ -148,9 +148,10 @@ dev_stat() { in_ns "$1" cat "/sys/class/net/$2/statistics/$3"; } # NS DEV COUNTE
 
 # synguard's counters recorded with every point (their names go to the meta
 # record, for report.py): SYNs and how they were answered, ACKs and what
-# became of them on each path.
+# became of them on each path; rx_martian: flood SYNs from impossible sources
+# (trafgen's random ones include them), dropped unanswered.
 BENCH_SG_COUNTERS="syn_received synack_sent synack_xdp ring_drops synack_send_failed ack_valid ack_bad_cookie"
-BENCH_SG_COUNTERS+=" adopted accepted reqsk_failed ack_no_listener"
+BENCH_SG_COUNTERS+=" adopted accepted reqsk_failed ack_no_listener rx_martian"
 
 # snap PREFIX — every counter of a point, into variables PREFIX_*.
 snap() {
