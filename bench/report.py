@@ -36,17 +36,27 @@ MODE_TITLES = {
     "cookies1": "kernel cookies=1",
     "cookies2": "kernel cookies=2",
     "synproxy": "nft SYNPROXY",
-    "synguard": "synguard",
-    "synguard-xdp": "synguard (xdp on)",
+    "synguard": "synguard (ring)",
+    "synguard-xdp": "synguard (xdp)",
+    "synguard-kernel": "synguard (kernel)",
+    "protect": "synguard protect + local nginx",
+    "local-cookies2": "local nginx, kernel cookies=2",
 }
 RELAY_TITLES = {
     "direct": "direct to the backend (routed)",
-    "synguard": "synguard (splice relay)",
+    "synguard": "synguard, ring path (splice relay)",
+    "synguard-xdp": "synguard, xdp path (splice relay)",
+    "synguard-kernel": "synguard, kernel path (splice relay)",
     "synproxy": "nft SYNPROXY + nginx stream relay",
     "kernel": "kernel cookies=1 + nginx stream relay",
     "cookies1": "kernel cookies=1 + nginx stream relay",
+    "cookies2": "kernel cookies=2 + nginx stream relay",
+    "protect": "synguard protect, nginx on the defended host",
+    "local-cookies2": "nginx on the defended host, kernel cookies=2",
 }
-SG_COUNTERS = ("syn_received", "synack_sent", "ring_drops", "ack_bad_cookie", "adopted", "synack_send_failed")
+# The counters of result directories written before bench/run recorded their
+# names (meta "sg_counters").
+SG_COUNTERS_OLD = "syn_received synack_sent ring_drops ack_bad_cookie adopted synack_send_failed"
 BUSY_FLAG_PCT = 10
 
 
@@ -110,10 +120,11 @@ def ipi(r, cpu, w):
     return (int(b[cpu]) - int(a[cpu])) / w if len(a) > cpu and len(b) > cpu else None
 
 
-def derive_point(r, base):
+def derive_point(r, base, counters):
     """Per-repetition numbers of one point record. base: (defender CPU
     seconds, process CPU seconds, CPU busy rate) of the same mode's legitimate
-    load without a flood, or None."""
+    load without a flood, or None; counters: the names of synguard's counters
+    in the record."""
     w = r["window_ms"] / 1000.0
     kind = r["flood"].split(":")[0]
     busy = busy_s(r["cpu1_a"], r["cpu1_b"], w)
@@ -154,8 +165,8 @@ def derive_point(r, base):
         "placement": (r.get("placement") or "").strip(),
     }
     a, b = (r.get("sg_a") or "").split(), (r.get("sg_b") or "").split()
-    if len(a) == len(b) == len(SG_COUNTERS):
-        d["synguard"] = {k: int(y) - int(x) for k, x, y in zip(SG_COUNTERS, a, b)}
+    if len(a) == len(b) == len(counters):
+        d["synguard"] = {k: int(y) - int(x) for k, x, y in zip(counters, a, b)}
     d["cpu_us_per_pkt"] = d["cpu_us_per_synack"] = d["proc_us_per_pkt"] = None
     if kind != "idle" and base is not None and r["offered"] > 0:
         extra_s = busy - base[0]
@@ -185,6 +196,7 @@ def main():
     relays = [r for r in recs if r["type"] == "relay"]
     modes = meta.get("modes", "").split() or sorted({r["mode"] for r in points})
     floods = meta.get("floods", "").split() or sorted({r["flood"] for r in points})
+    counters = meta.get("sg_counters", SG_COUNTERS_OLD).split()
     req_size = slab_objsize("request_sock_TCP", 320)
     ct_size = slab_objsize("nf_conntrack", 256)
 
@@ -204,13 +216,13 @@ def main():
     rows = []
     for f in floods:
         for m in modes:
-            runs = [derive_point(r, base.get(m)) for r in points if r["mode"] == m and r["flood"] == f]
+            runs = [derive_point(r, base.get(m), counters) for r in points if r["mode"] == m and r["flood"] == f]
             if not runs:
                 continue
             keys = [k for k in runs[0] if k != "rep" and all(isinstance(x.get(k), (int, float, type(None))) for x in runs)]
             medians = {k: med([x.get(k) for x in runs]) for k in keys}
             if any("synguard" in x for x in runs):
-                medians["synguard"] = {k: med([x["synguard"][k] for x in runs if "synguard" in x]) for k in SG_COUNTERS}
+                medians["synguard"] = {k: med([x["synguard"][k] for x in runs if "synguard" in x]) for k in counters}
             rows.append({"mode": m, "flood": f, "flood_title": flood_title(f), "mode_title": MODE_TITLES.get(m, m),
                          "reps": len(runs), "median": medians, "runs": runs})
 
@@ -256,12 +268,81 @@ def main():
         "points_on_busy_machine": busy_points,
         "slab_objsize": {"request_sock_TCP": req_size, "nf_conntrack": ct_size},
     }
-    result = {"meta": meta, "notes": notes, "points": rows, "relay": relay_rows}
+    checks = target_checks(rows, relay_rows)
+    result = {"meta": meta, "notes": notes, "points": rows, "relay": relay_rows, "targets": checks}
     with open(os.path.join(out, "results.json"), "w") as f:
         json.dump(result, f, indent=1)
     with open(os.path.join(out, "table.md"), "w") as f:
-        f.write(markdown(meta, notes, rows, relay_rows, req_size, ct_size))
+        f.write(markdown(meta, notes, rows, relay_rows, checks, req_size, ct_size))
     plot(out, meta, rows, modes)
+
+
+def ratio(a, b):
+    return a / b if a is not None and b else None
+
+
+def check(target, measured, ok):
+    """One line of the targets table: ok is None where the run lacks a number."""
+    return {"target": target, "measured": measured, "met": None if ok is None else bool(ok)}
+
+
+def target_checks(rows, relay_rows):
+    """Issue 10's targets, checked against the medians of this run (where the
+    run has the modes and floods they need)."""
+    point = {(r["mode"], r["flood"]): r["median"] for r in rows}
+    relay = {r["target"]: r["median"] for r in relay_rows}
+    modes = {r["mode"] for r in rows}
+    syn_floods = [f for f in dict.fromkeys(r["flood"] for r in rows) if f.split(":")[0] == "syn"]
+    out = []
+
+    def get(mode, flood, key):
+        return (point.get((mode, flood)) or {}).get(key)
+
+    # Protect mode against the same nginx, unprotected.
+    p, lo = relay.get("protect") or {}, relay.get("local-cookies2") or {}
+    if p and lo:
+        q = ratio(p.get("rps"), lo.get("rps"))
+        out.append(check("protect: new connections/s ≥ 0.95× the same nginx unprotected (no flood)",
+                         f"{fmt(p.get('rps'))} / {fmt(lo.get('rps'))} = {fmt(q, 2)}×", None if q is None else q >= 0.95))
+        q = ratio(p.get("bulk_MBps"), lo.get("bulk_MBps"))
+        out.append(check("protect: bulk MB/s against the same nginx unprotected (no target; for reading)",
+                         f"{fmt(p.get('bulk_MBps'))} / {fmt(lo.get('bulk_MBps'))} = {fmt(q, 2)}×", None))
+    prot = [f for f in syn_floods if ("protect", f) in point]
+    if prot:
+        top = max(prot, key=lambda f: get("protect", f, "offered_pps") or 0)
+        title = f"{flood_title(top)}, {fmt(get('protect', top, 'offered_pps'))} SYN/s offered"
+        ok = get("protect", top, "legit_ok_pct")
+        out.append(check(f"protect at the fastest flood ({title}): legitimate success ≥ 99.9 %",
+                         f"{fmt(ok, 1)} %", None if ok is None else ok >= 99.9))
+        c, c0 = get("protect", top, "connect_p99_ms"), get("protect", "idle", "connect_p99_ms")
+        q = ratio(c, c0)
+        out.append(check(f"protect at the fastest flood ({title}): connect p99 ≤ 2× its no-flood p99",
+                         f"{fmt(c, 1)} / {fmt(c0, 1)} ms = {fmt(q, 2)}×", None if q is None else q <= 2))
+        ref = "local-cookies2" if "local-cookies2" in modes else "cookies2"
+        for f in prot:
+            a, b = get("protect", f, "cpu_us_per_pkt"), get(ref, f, "cpu_us_per_pkt")
+            q = ratio(a, b)
+            out.append(check(f"protect under {flood_title(f)}: defender CPU per flood SYN ≤ 0.5× {MODE_TITLES[ref]}",
+                             f"{fmt(a, 2)} / {fmt(b, 2)} µs = {fmt(q, 2)}×", None if q is None else q <= 0.5))
+    # Relay mode on the kernel path against kernel cookies + nginx's stream proxy.
+    k, n = relay.get("synguard-kernel") or {}, relay.get("kernel") or {}
+    if k and n:
+        for key, what, goal in (("rps", "requests/s", 1.2), ("bulk_MBps", "bulk MB/s", 1.3)):
+            q = ratio(k.get(key), n.get(key))
+            out.append(check(f"kernel-path relay: {what} ≥ {goal}× kernel cookies + nginx stream relay",
+                             f"{fmt(k.get(key))} / {fmt(n.get(key))} = {fmt(q, 2)}×", None if q is None else q >= goal))
+    # The default configuration (datapath = auto: the kernel path where the
+    # kernel has the kfunc, else xdp) against kernel cookies=2 at every flood.
+    default = "synguard-kernel" if "synguard-kernel" in modes else "synguard-xdp"
+    for f in dict.fromkeys(r["flood"] for r in rows):
+        if (default, f) not in point or ("cookies2", f) not in point:
+            continue
+        a, b = get(default, f, "legit_ok_pct"), get("cookies2", f, "legit_ok_pct")
+        ca, cb = get(default, f, "connect_p99_ms"), get("cookies2", f, "connect_p99_ms")
+        ok = None if None in (a, b, ca, cb) else a >= b and ca <= cb
+        out.append(check(f"default ({MODE_TITLES[default]}) under {flood_title(f)}: no worse than kernel cookies=2",
+                         f"legit {fmt(a, 1)} vs {fmt(b, 1)} %, connect p99 {fmt(ca, 1)} vs {fmt(cb, 1)} ms", ok))
+    return out
 
 
 def fmt(v, digits=0, none="-"):
@@ -278,7 +359,7 @@ def pair(a, b, digits=1):
     return f"{fmt(a, digits)} / {fmt(b, digits)}"
 
 
-def markdown(meta, notes, rows, relay_rows, req_size, ct_size):
+def markdown(meta, notes, rows, relay_rows, checks, req_size, ct_size):
     L = []
     reps = max([r["reps"] for r in rows] + [0])
     L.append(f"### SYN floods and legitimate clients (medians of {reps} interleaved runs)")
@@ -296,14 +377,12 @@ def markdown(meta, notes, rows, relay_rows, req_size, ct_size):
     L.append("|" + "---|" * 13)
     for row in rows:
         m = row["median"]
-        state = "-"
-        if row["mode"] in ("none", "cookies1", "cookies2", "synproxy"):
-            parts = []
-            if m.get("syn_recv_max") is not None:
-                parts.append(f"{fmt(m['syn_recv_max'])} SYN_RECV ({fmt(m['syn_recv_max'] * req_size / 1024)} KiB)")
-            if row["mode"] == "synproxy" and m.get("conntrack_max") is not None:
-                parts.append(f"{fmt(m['conntrack_max'])} conntrack ({fmt(m['conntrack_max'] * ct_size / 1024)} KiB)")
-            state = ", ".join(parts) or "-"
+        parts = []
+        if m.get("syn_recv_max") is not None:
+            parts.append(f"{fmt(m['syn_recv_max'])} SYN_RECV ({fmt(m['syn_recv_max'] * req_size / 1024)} KiB)")
+        if row["mode"] == "synproxy" and m.get("conntrack_max") is not None:
+            parts.append(f"{fmt(m['conntrack_max'])} conntrack ({fmt(m['conntrack_max'] * ct_size / 1024)} KiB)")
+        state = ", ".join(parts) or "-"
         rss = "-"
         if m.get("rss_kb_max"):
             rss = f"{m['rss_kb_first'] / 1024:.1f} → {m['rss_kb_max'] / 1024:.1f}"
@@ -311,7 +390,8 @@ def markdown(meta, notes, rows, relay_rows, req_size, ct_size):
         flag = f" ⚠{busy}" if busy else ""
         ok = f"{m['legit_ok_pct']:.1f} %" if m.get("legit_ok_pct") is not None else "-"
         # The front nginx's own time mostly moves with where softirq work
-        # happens to run (in its syscalls or not): only synguard's is shown.
+        # happens to run (in its syscalls or not): only synguard's is shown
+        # (not in protect mode, where nginx shares the namespace).
         proc = "-"
         if row["mode"].startswith("synguard"):
             v = m.get("proc_us_per_pkt")
@@ -337,15 +417,21 @@ def markdown(meta, notes, rows, relay_rows, req_size, ct_size):
              "user+system time (/proc/PID/stat; kernel work done in its context, such as its sends, included), same "
              "subtraction (results.json has the front nginx's too); ≤ 0: less than without a flood, when the "
              "kernel work of the legitimate connections ran outside the process (a busy NAPI thread takes it "
-             "over), which is the case with xdp on, where the flood itself never reaches the process.")
+             "over), which is the case on the xdp and kernel paths, where the flood itself never reaches the "
+             "process.")
     L.append(f"- *kernel state*: request sockets in SYN_RECV and conntrack entries in the defended namespace, at most "
              f"(sampled every 0.25 s), × their slab object size ({req_size} / {ct_size} bytes).")
+    losses = (("ring_drops", "frames the kernel dropped, ring full"), ("synack_send_failed", "SYN-ACKs not sent"),
+              ("reqsk_failed", "valid cookie ACKs the kernel refused"))
     for row in rows:
         sgc = row["median"].get("synguard") or {}
-        if sgc.get("ring_drops") or sgc.get("synack_send_failed"):
-            L.append(f"- synguard under {row['flood_title']}: its counters (medians per window) say ring_drops "
-                     f"{fmt(sgc['ring_drops'])} (frames the kernel dropped, ring full), synack_send_failed "
-                     f"{fmt(sgc['synack_send_failed'])}, of {fmt(sgc['syn_received'])} SYNs received.")
+        said = [f"{k} {fmt(sgc[k])} ({why})" for k, why in losses if sgc.get(k)]
+        if said:
+            L.append(f"- {row['mode_title']} under {row['flood_title']}: its counters (medians per window) say "
+                     f"{', '.join(said)}, of {fmt(sgc.get('syn_received'))} SYNs received.")
+    if meta.get("kernel_path_missing"):
+        L.append(f"- synguard's kernel path (modes synguard-kernel, protect) was left out: "
+                 f"{meta['kernel_path_missing']}.")
     if notes["trafgen_sender_cpus"]:
         L.append(f"- trafgen's sender thread ran on CPU {', '.join(notes['trafgen_sender_cpus'])} "
                  f"(ps -L -o psr, one second into each flood).")
@@ -375,6 +461,17 @@ def markdown(meta, notes, rows, relay_rows, req_size, ct_size):
         L.append("")
         L.append("MB = 10⁶ bytes. *direct*: the client reaches the backend through the defended host's kernel (routed, "
                  "no proxy); the same wires and CPUs as the other paths.")
+    if checks:
+        L.append("")
+        L.append("### Targets (issue 10), from the medians above")
+        L.append("")
+        L.append("| target | measured | met |")
+        L.append("|---|---|---|")
+        for c in checks:
+            met = {True: "yes", False: "**no**", None: "-"}[c["met"]]
+            L.append(f"| {c['target']} | {c['measured']} | {met} |")
+        L.append("")
+        L.append("Memory under 10⁷ flood SYNs and 10⁷ forged ACKs: `bench/rss`.")
     return "\n".join(L) + "\n"
 
 
@@ -387,7 +484,11 @@ def plot(out, meta, rows, modes):
         print("report.py: matplotlib not found: no plot.png (apt-get install python3-matplotlib)", file=sys.stderr)
         return
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 5.2))
-    markers = {"none": "x", "cookies1": "s", "cookies2": "D", "synproxy": "^", "synguard": "o", "synguard-xdp": "P"}
+    markers = {"none": "x", "cookies1": "s", "cookies2": "D", "synproxy": "^", "synguard": "o", "synguard-xdp": "P",
+               "synguard-kernel": "*", "protect": "h", "local-cookies2": "d"}
+    # synguard's modes solid, the kernel's own defenses dashed: ten colours
+    # alone do not tell nine lines apart at a glance.
+    dashed = ("none", "cookies1", "cookies2", "synproxy", "local-cookies2")
     for m in modes:
         pts = [r for r in rows if r["mode"] == m and r["flood"].split(":")[0] in ("idle", "syn")]
         pts.sort(key=lambda r: r["median"]["offered_pps"] or 0)
@@ -397,13 +498,14 @@ def plot(out, meta, rows, modes):
         ok = [r["median"]["legit_ok_pct"] for r in pts]
         p99 = [r["median"]["request_p99_ms"] for r in pts]
         label = MODE_TITLES.get(m, m)
-        ax1.plot(x, ok, marker=markers.get(m, "o"), label=label)
+        style = {"marker": markers.get(m, "o"), "linestyle": "--" if m in dashed else "-", "label": label}
+        ax1.plot(x, ok, **style)
         # A p99 over the few connections that got through a failed defense
         # would look best of all: only points where at least half succeeded.
         keep = [b is not None and (o or 0) >= 50 for b, o in zip(p99, ok)]
         xs = [a for a, k in zip(x, keep) if k]
         ys = [b for b, k in zip(p99, keep) if k]
-        ax2.plot(xs, ys, marker=markers.get(m, "o"), label=label)
+        ax2.plot(xs, ys, **style)
     ax1.set_xlabel("SYN flood offered (thousand SYN/s)")
     ax1.set_ylabel("legitimate connections completed (%)")
     ax1.set_ylim(-3, 103)
@@ -414,7 +516,7 @@ def plot(out, meta, rows, modes):
     ax2.set_yscale("log")
     ax2.grid(True, which="both", alpha=0.3)
     ax2.set_title("p99 latency (connect → full response)")
-    ax1.legend(loc="lower left", fontsize=9)
+    ax1.legend(loc="lower left", fontsize=8)
     reps = max([r["reps"] for r in rows] + [0])
     fig.suptitle(f"synguard vs kernel defenses: medians of {reps} runs; defender on 1 CPU "
                  f"({meta.get('cpu_model', '?')}, Linux {meta.get('kernel', '?')})", fontsize=10)
