@@ -17,7 +17,7 @@ SAMPLER_PID=""
 DEFENDER_DESC=""    # what defends in the current mode
 
 # Modes, in the order tables list them.
-BENCH_ALL_MODES="none cookies1 cookies2 synproxy synguard synguard-xdp synguard-kernel protect local-cookies2"
+BENCH_ALL_MODES="none cookies1 cookies2 synproxy synguard synguard-xdp synguard-kernel synguard-auto protect local-cookies2"
 mode_title() {
 	case $1 in
 	none) echo "no defense (cookies off, backlog 64)" ;;
@@ -27,6 +27,7 @@ mode_title() {
 	synguard) echo "synguard, datapath = ring" ;;
 	synguard-xdp) echo "synguard, datapath = xdp" ;;
 	synguard-kernel) echo "synguard, datapath = kernel" ;;
+	synguard-auto) echo "synguard, default configuration (datapath and xdp_attach auto)" ;;
 	protect) echo "synguard protect mode, nginx on the defended host" ;;
 	local-cookies2) echo "nginx on the defended host, kernel SYN cookies = 2" ;;
 	direct) echo "direct to the backend (routed by the front)" ;;
@@ -41,6 +42,7 @@ mode_datapath() {
 	synguard) echo ring ;;
 	synguard-xdp) echo xdp ;;
 	synguard-kernel | protect) echo kernel ;;
+	synguard-auto) echo auto ;;
 	esac
 }
 
@@ -290,7 +292,7 @@ mode_up() {
 	cookies2 | local-cookies2) cookies=2 ;;
 	# synguard's kernel path needs 1 or 2 (the listener would reset cookie
 	# ACKs); 1 is what synguard sets itself when it finds 0.
-	synguard | synguard-xdp | synguard-kernel | protect) ;;
+	synguard | synguard-xdp | synguard-kernel | synguard-auto | protect) ;;
 	*) sg_fail "unknown mode $mode (known: $BENCH_ALL_MODES)" ;;
 	esac
 	in_proxy sysctl -qw net.ipv4.tcp_syncookies="$cookies" net.ipv4.tcp_max_syn_backlog="$synq"
@@ -320,9 +322,22 @@ mode_up() {
 # TEMPLATE (lib.sh's placeholders). The xdp and kernel paths answer SYNs with
 # XDP_TX, which a veth delivers only to a peer that runs an XDP program: one
 # on np, the switch port facing p0, for these modes only (bench/README.md).
+# Not for synguard-auto (the default configuration: generic XDP on a veth),
+# nor in the relay part (BENCH_IN_RELAY=1), where XDP attaches generic too:
+# that program costs every frame p0 sends a copy, which is the testbed's
+# cost, not synguard's, and would dominate bulk throughput.
+BENCH_PEER_XDP=0
 bench_sg_start() {
-	SG_DATAPATH=$(mode_datapath "$1")
-	[[ $SG_DATAPATH == ring ]] || topo_xdp_peer on
+	SG_DATAPATH=$(mode_datapath "$1") SG_AUTO=0 SG_XDP_ATTACH=""
+	if [[ $SG_DATAPATH == auto ]]; then
+		SG_AUTO=1 SG_DATAPATH=kernel
+		[[ -z ${KERNEL_PATH_MISSING:-} ]] || SG_DATAPATH=xdp
+	elif [[ $SG_DATAPATH != ring && ${BENCH_IN_RELAY:-0} == 1 ]]; then
+		SG_XDP_ATTACH=generic
+	elif [[ $SG_DATAPATH != ring ]]; then
+		topo_xdp_peer on
+		BENCH_PEER_XDP=1
+	fi
 	SG_CONFIG_TEMPLATE=$2 sg_start
 }
 
@@ -330,8 +345,8 @@ mode_down() {
 	local mode=$1
 	if [[ -n $(mode_datapath "$mode") ]]; then
 		sg_stop TERM
-		[[ $SG_DATAPATH == ring ]] || topo_xdp_peer off
-		SG_DATAPATH=ring
+		[[ $BENCH_PEER_XDP == 0 ]] || topo_xdp_peer off
+		SG_DATAPATH=ring SG_AUTO=0 SG_XDP_ATTACH="" BENCH_PEER_XDP=0
 	fi
 	front_stop
 	[[ $mode == synproxy ]] && synproxy_off
@@ -569,7 +584,7 @@ perf_stop() {
 run_relay() {
 	local target=$1 rep=$2 out rps errs non2xx lat50 lat99 code size speed ttot cpuA cpuB
 	quiet_wait
-	relay_up "$target"
+	BENCH_IN_RELAY=1 relay_up "$target"
 	legit_client -n 20 -c 5 --timeout 3 >/dev/null 2>&1 || true
 	cpuA=$(cpu_fields "${SG_CPU:-0}")
 	perf_start "relay-$target-r$rep-wrk" "$WRK_S"

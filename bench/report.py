@@ -39,6 +39,7 @@ MODE_TITLES = {
     "synguard": "synguard (ring)",
     "synguard-xdp": "synguard (xdp)",
     "synguard-kernel": "synguard (kernel)",
+    "synguard-auto": "synguard (default config)",
     "protect": "synguard protect + local nginx",
     "local-cookies2": "local nginx, kernel cookies=2",
 }
@@ -47,6 +48,7 @@ RELAY_TITLES = {
     "synguard": "synguard, ring path (splice relay)",
     "synguard-xdp": "synguard, xdp path (splice relay)",
     "synguard-kernel": "synguard, kernel path (splice relay)",
+    "synguard-auto": "synguard, default configuration (splice relay)",
     "synproxy": "nft SYNPROXY + nginx stream relay",
     "kernel": "kernel cookies=1 + nginx stream relay",
     "cookies1": "kernel cookies=1 + nginx stream relay",
@@ -333,7 +335,7 @@ def target_checks(rows, relay_rows):
                              f"{fmt(k.get(key))} / {fmt(n.get(key))} = {fmt(q, 2)}×", None if q is None else q >= goal))
     # The default configuration (datapath = auto: the kernel path where the
     # kernel has the kfunc, else xdp) against kernel cookies=2 at every flood.
-    default = "synguard-kernel" if "synguard-kernel" in modes else "synguard-xdp"
+    default = next((m for m in ("synguard-auto", "synguard-kernel", "synguard-xdp") if m in modes), "synguard-xdp")
     for f in dict.fromkeys(r["flood"] for r in rows):
         if (default, f) not in point or ("cookies2", f) not in point:
             continue
@@ -485,7 +487,7 @@ def plot(out, meta, rows, modes):
         return
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 5.2))
     markers = {"none": "x", "cookies1": "s", "cookies2": "D", "synproxy": "^", "synguard": "o", "synguard-xdp": "P",
-               "synguard-kernel": "*", "protect": "h", "local-cookies2": "d"}
+               "synguard-kernel": "*", "synguard-auto": "p", "protect": "h", "local-cookies2": "d"}
     # synguard's modes solid, the kernel's own defenses dashed: ten colours
     # alone do not tell nine lines apart at a glance.
     dashed = ("none", "cookies1", "cookies2", "synproxy", "local-cookies2")

@@ -38,6 +38,8 @@
 #                    test is skipped. auto: the default configuration (datapath
 #                    and xdp_attach "auto", no XDP program on p0's peer), which
 #                    must run the kernel path here, or xdp without the kfunc.
+#   SG_XDP_ATTACH=generic  the config's xdp_attach (default: native where p0's
+#                    peer runs an XDP program, auto with SG_DATAPATH=auto)
 #   BUILD            build dir (default: <repo>/build)
 #   SYNGUARD         daemon binary (default: $BUILD/proxy/synguard)
 #   SG_E2E_STANDIN=1 run tests/e2e/standin-synguard.sh (socat relay) instead of
@@ -698,6 +700,7 @@ sg_write_config() {
 	local out=$1 attach=auto datapath=$SG_DATAPATH endpoints=("${SG_LISTEN_ENDPOINTS[@]}") listen
 	sg_answers_in_driver && attach=native
 	[[ $SG_AUTO == 1 ]] && attach=auto datapath=auto
+	attach=${SG_XDP_ATTACH:-$attach}
 	[[ -n ${SG_LISTEN:-} ]] && endpoints=("$SG_LISTEN")
 	listen=$(printf '"%s", ' "${endpoints[@]}")
 	sed -e "s|@INTERFACE@|p0|g" \
@@ -757,7 +760,7 @@ sg_start() {
 		# and would not show what this run means to show); by default,
 		# without a program on its peer, generic (never lost SYN-ACKs).
 		local mode=native
-		[[ $SG_AUTO == 1 ]] && mode=generic
+		[[ $SG_AUTO == 1 || ${SG_XDP_ATTACH:-} == generic ]] && mode=generic
 		grep -q "XDP fast path attached to p0 ($mode mode)" "$SG_LOG" ||
 			sg_fail "XDP fast path not attached in $mode mode: $(grep -m 1 'XDP' "$SG_LOG" || echo 'no XDP line in the log')"
 		# (Generic XDP runs where p0 receives: a veth without NAPI.)
