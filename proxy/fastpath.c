@@ -37,7 +37,8 @@ struct fastpath {
 	/* bpf_links, held by their descriptors: closed, they detach, so the
 	 * programs go with the process even on SIGKILL. -1 when none. */
 	int xdp_link, tc_link;
-	int ifindex; /* 0 when not attached */
+	int ifindex;             /* 0 when not attached */
+	const char *generic_why; /* fastpath_generic_why() */
 	int ncpus;
 	/* From fastpath_start() on: */
 	struct cookie_jar *jar; /* the programs' keys */
@@ -134,10 +135,17 @@ static int fastpath_attach(struct fastpath *fp, const char *ifname, enum config_
 
 	/* No mode flag: the driver's own (native) XDP where it has one, else
 	 * the kernel's generic XDP, which works on any device. */
-	if (how == CONFIG_XDP_ATTACH_GENERIC || (how == CONFIG_XDP_ATTACH_AUTO && fastpath_is_veth(ifname)))
+	fp->generic_why = "the driver has no native XDP";
+	if (how == CONFIG_XDP_ATTACH_GENERIC) {
 		opts.flags = XDP_FLAGS_SKB_MODE;
-	else if (how == CONFIG_XDP_ATTACH_NATIVE)
+		fp->generic_why = "xdp_attach = \"generic\"";
+	} else if (how == CONFIG_XDP_ATTACH_AUTO && fastpath_is_veth(ifname)) {
+		opts.flags = XDP_FLAGS_SKB_MODE;
+		fp->generic_why = "the interface is a veth, whose native XDP loses SYN-ACKs unless its peer "
+		                  "runs an XDP program too (xdp_attach = \"native\" if it does)";
+	} else if (how == CONFIG_XDP_ATTACH_NATIVE) {
 		opts.flags = XDP_FLAGS_DRV_MODE;
+	}
 	fp->xdp_link = bpf_link_create(bpf_program__fd(fp->skel->progs.xdp_syn), fp->ifindex, BPF_XDP, &opts);
 	if (fp->xdp_link < 0) {
 		snprintf(err, errlen, "cannot attach XDP to %s: %s", ifname, strerror(errno));
@@ -245,6 +253,11 @@ const char *fastpath_mode(const struct fastpath *fp)
 	default:
 		return "unknown";
 	}
+}
+
+const char *fastpath_generic_why(const struct fastpath *fp)
+{
+	return fp->generic_why ? fp->generic_why : "not attached";
 }
 
 void fastpath_close(struct fastpath *fp)

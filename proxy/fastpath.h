@@ -62,6 +62,10 @@ void fastpath_update_stats(struct fastpath *fp);
  * built, still before the TCP stack), "offloaded" or "unknown". */
 const char *fastpath_mode(const struct fastpath *fp);
 
+/* Why it runs generic when it does: a phrase for the log ("the interface is
+ * a veth ...", "xdp_attach = \"generic\"", "the driver has no native XDP"). */
+const char *fastpath_generic_why(const struct fastpath *fp);
+
 /* For a program loaded without an interface: the link-layer address it
  * takes as its own. Returns 0 or -1. */
 int fastpath_set_mac(struct fastpath *fp, const uint8_t mac[6]);

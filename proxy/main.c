@@ -203,12 +203,9 @@ static int daemon_open_fastpath(struct daemon *d, enum datapath_kind k,
 	mode = fastpath_mode(d->fastpath);
 	if (strcmp(mode, "generic") == 0)
 		log_info("XDP fast path attached to %s (generic mode): SYNs are answered before the TCP "
-		         "stack, after the kernel built a buffer for each%s",
-		         d->cfg.interface,
-		         d->cfg.xdp_attach == CONFIG_XDP_ATTACH_AUTO
-		                 ? " (a veth: its native XDP loses SYN-ACKs unless its peer runs XDP too; "
-		                   "xdp_attach = \"native\" if it does)"
-		                 : "");
+		         "stack, "
+		         "after the kernel built a buffer for each (%s)",
+		         d->cfg.interface, fastpath_generic_why(d->fastpath));
 	else
 		log_info("XDP fast path attached to %s (%s mode): SYNs are answered in the driver",
 		         d->cfg.interface, mode);
