@@ -430,7 +430,6 @@ void fastpath_update_stats(struct fastpath *fp)
 		{ STAT_ack_kernel_cookie, c.tc[TC_STAT_KERNEL_COOKIE] },
 		{ STAT_ack_no_listener, c.tc[TC_STAT_NO_LISTENER] },
 		{ STAT_reqsk_failed, c.tc[TC_STAT_ASSIGN_FAILED] },
-		{ STAT_ack_duplicate, c.tc[TC_STAT_DUPLICATE] },
 		{ STAT_syn_to_kernel, fp->tc ? c.passed : 0 },
 	};
 

@@ -30,8 +30,7 @@
 	X(ack_bad_cookie, "ACKs with a wrong cookie (forged or stale), dropped")                             \
 	X(ack_expired,                                                                                       \
 	  "ACKs with a cookie older than the previous key, dropped (told apart for 64 a second per worker)") \
-	X(ack_duplicate,                                                                                     \
-	  "valid ACKs of a handshake already made a connection (retransmitted or replayed), ignored")        \
+	X(ack_duplicate, "valid ACKs for an already adopted connection, ignored")                            \
 	X(ack_kernel_cookie,                                                                                 \
 	  "kernel path: ACKs with the kernel's own cookie (for a SYN it answered), passed")                  \
 	X(ack_no_listener,                                                                                   \

@@ -11,10 +11,7 @@
  * ACK carry; the kernel then puts an ordinary child socket in its accept
  * queue. An ACK with the kernel's own cookie (for a SYN xdp_syn passed to the
  * kernel) passes. Anything else is dropped and counted: passed on, the
- * listener would answer it with a reset. So is a copy of a handshake ACK
- * already made a socket, replayed once its connection is gone (the ring
- * path's linger does the same): the program remembers the handshakes it
- * passed on while their cookies live.
+ * listener would answer it with a reset.
  *
  * Its decision is also left in the packet's control block (xdp_shared.h,
  * TC_CB_*), where the unit test reads it back.
@@ -69,25 +66,6 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } tc_stats SEC(".maps");
-
-/* A handshake: its 4-tuple and cookie. */
-struct seen_key {
-	__u8 family;
-	__u8 pad;
-	__u16 sport, dport;
-	__u16 pad2;
-	__u32 cookie;
-	__u8 saddr[16], daddr[16];
-};
-
-/* The handshakes made sockets of, and when (ns). Preallocated: valid ACKs
- * alone insert, and there are at most TC_SEEN_MAX. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, TC_SEEN_MAX);
-	__type(key, struct seen_key);
-	__type(value, __u64);
-} tc_seen SEC(".maps");
 
 /* The expired-cookie diagnosis' ration, per CPU. */
 struct ration {
@@ -246,13 +224,6 @@ static __always_inline int judge(struct __sk_buff *skb, const struct hdrs *h, co
 			return decide(skb, TC_STAT_EXPIRED, TC_V_EXPIRED, TC_ACT_SHOT);
 		return decide(skb, TC_STAT_BAD_COOKIE, TC_V_BAD_COOKIE, TC_ACT_SHOT);
 	}
-	struct seen_key seen = {
-		.family = s->family, .sport = s->sport, .dport = s->dport, .cookie = s->ack - 1
-	};
-	__builtin_memcpy(seen.saddr, s->saddr, 16);
-	__builtin_memcpy(seen.daddr, s->daddr, 16);
-	if (bpf_map_lookup_elem(&tc_seen, &seen))
-		return decide(skb, TC_STAT_DUPLICATE, TC_V_DUPLICATE, TC_ACT_SHOT);
 	attrs_of(&a, s, &w);
 	skb->cb[TC_CB_MSS] = a.mss;
 	skb->cb[TC_CB_WSCALE] = a.snd_wscale | (__u32)a.rcv_wscale << 8 | (__u32)a.wscale_ok << 16 |
@@ -265,8 +236,6 @@ static __always_inline int judge(struct __sk_buff *skb, const struct hdrs *h, co
 	skb->cb[TC_CB_TS] = a.tstamp_ok | (__u32)(__u8)rc << 8;
 	if (rc)
 		return decide(skb, TC_STAT_ASSIGN_FAILED, TC_V_ASSIGN_FAILED, TC_ACT_SHOT);
-	__u64 now = bpf_ktime_get_ns();
-	bpf_map_update_elem(&tc_seen, &seen, &now, BPF_ANY);
 	return decide(skb, TC_STAT_VALID, TC_V_VALID, TC_ACT_OK);
 }
 

@@ -67,7 +67,6 @@ enum tc_stat {
 	TC_STAT_ASSIGN_FAILED, /* our cookie, but the kernel refused the request socket: dropped */
 	TC_STAT_NO_LISTENER,   /* to a protected endpoint nobody listens on: left to the kernel */
 	TC_STAT_MALFORMED,     /* IP lengths, header checksum or TCP options: dropped */
-	TC_STAT_DUPLICATE,     /* our cookie, but its handshake was made a socket already: dropped */
 	TC_STAT_COUNT
 };
 
@@ -82,12 +81,7 @@ enum tc_verdict {
 	TC_V_KERNEL_COOKIE,
 	TC_V_MALFORMED,
 	TC_V_ASSIGN_FAILED,
-	TC_V_DUPLICATE,
 };
-
-/* Handshakes tc_ack made sockets of, remembered while their cookies live:
- * the oldest are forgotten first when more happen in a cookie's life. */
-#define TC_SEEN_MAX 65536
 #define TC_CB_VERDICT 0
 #define TC_CB_MSS 1    /* the MSS given to the kernel */
 #define TC_CB_WSCALE 2 /* snd_wscale | rcv_wscale << 8 | wscale_ok << 16 | sack_ok << 24 */
