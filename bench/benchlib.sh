@@ -330,8 +330,7 @@ BENCH_PEER_XDP=0
 bench_sg_start() {
 	SG_DATAPATH=$(mode_datapath "$1") SG_AUTO=0 SG_XDP_ATTACH=""
 	if [[ $SG_DATAPATH == auto ]]; then
-		SG_AUTO=1 SG_DATAPATH=kernel
-		[[ -z ${KERNEL_PATH_MISSING:-} ]] || SG_DATAPATH=xdp
+		SG_AUTO=1 SG_DATAPATH=$(SG_E2E_KERNEL_PATH_MISSING=${KERNEL_PATH_MISSING:-} sg_auto_path)
 	elif [[ $SG_DATAPATH != ring && ${BENCH_IN_RELAY:-0} == 1 ]]; then
 		SG_XDP_ATTACH=generic
 	elif [[ $SG_DATAPATH != ring ]]; then

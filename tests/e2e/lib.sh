@@ -87,16 +87,18 @@ case $SG_FAMILY in
 *) echo "lib.sh: SG_FAMILY must be 4 or 6, not '$SG_FAMILY'" >&2 && exit 2 ;;
 esac
 SG_DATAPATH=${SG_DATAPATH:-ring}
+# The path datapath = "auto" must pick here: kernel, or xdp without the kfunc
+# (SG_E2E_KERNEL_PATH_MISSING, when set, says so without asking again).
+sg_auto_path() {
+	if [[ -z ${SG_E2E_KERNEL_PATH_MISSING-$("$SG_E2E_DIR/kernel-path-check")} ]]; then echo kernel; else echo xdp; fi
+}
 # auto: the configuration an operator gets by default (datapath and
 # xdp_attach "auto": no XDP program on p0's peer, so XDP runs generic on the
 # veth); SG_DATAPATH becomes the path synguard must then pick here.
 SG_AUTO=0
 case $SG_DATAPATH in
 ring | xdp | kernel) ;;
-auto)
-	SG_AUTO=1 SG_DATAPATH=kernel
-	[[ -z $("$SG_E2E_DIR/kernel-path-check") ]] || SG_DATAPATH=xdp
-	;;
+auto) SG_AUTO=1 SG_DATAPATH=$(sg_auto_path) ;;
 *) echo "lib.sh: SG_DATAPATH must be ring, xdp, kernel or auto, not '$SG_DATAPATH'" >&2 && exit 2 ;;
 esac
 SG_BIG_SIZE=$((10 * 1024 * 1024))
