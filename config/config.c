@@ -102,6 +102,11 @@ static const struct config_keyword config_top_keywords[] = {
 	  .min = 0,
 	  .max = 86400,
 	  CONFIG_FIELD(struct config, idle_timeout_s) },
+	{ .name = "drain_timeout_s",
+	  .parse = config_parse_uint,
+	  .min = 0,
+	  .max = 3600,
+	  CONFIG_FIELD(struct config, drain_timeout_s) },
 	{ .name = "datapath",
 	  .parse = config_parse_enum,
 	  .names = config_datapaths,
@@ -543,6 +548,7 @@ void config_defaults(struct config *cfg)
 	cfg->max_connections = 65536;
 	cfg->relay_buffer_kb = 256;
 	cfg->idle_timeout_s = 600;
+	cfg->drain_timeout_s = 30;
 	strcpy(cfg->user, CONFIG_USER_DEFAULT);
 }
 
@@ -639,6 +645,45 @@ int config_parse_endpoint(const char *text, struct config_endpoint *ep)
 	memset(ep, 0, sizeof *ep);
 	ep->len = netaddr_make(&ep->addr, family, addr, (uint16_t)n, 0);
 	return 0;
+}
+
+/* What the running daemon cannot change in place: the interface its rings
+ * and programs are bound to, the threads, the data path, its user and
+ * admin socket. Compared as the parser leaves them (zero-filled). */
+int config_reload_check(const struct config *old, const struct config *new, char *err, size_t errlen)
+{
+	const char *what = NULL;
+
+	if (strcmp(old->interface, new->interface) != 0)
+		what = "interface";
+	else if (old->workers != new->workers)
+		what = "workers";
+	else if (old->datapath != new->datapath)
+		what = "datapath";
+	else if (old->xdp_attach != new->xdp_attach)
+		what = "xdp_attach";
+	else if (old->mode != new->mode)
+		what = "mode";
+	else if (old->mss != new->mss)
+		what = "mss";
+	else if (strcmp(old->user, new->user) != 0)
+		what = "user";
+	else if (old->admin_enabled != new->admin_enabled ||
+	         (old->admin_enabled && memcmp(&old->admin, &new->admin, sizeof(old->admin)) != 0))
+		what = "admin";
+	if (!what)
+		return 0;
+	snprintf(err, errlen, "%s: `%s` changed, which needs a restart", new->path, what);
+	return -1;
+}
+
+size_t config_listen_index(const struct config *cfg, const struct config_endpoint *ep)
+{
+	size_t i = 0;
+
+	while (i < cfg->n_listen && memcmp(&cfg->listen[i], ep, sizeof(*ep)) != 0)
+		i++;
+	return i;
 }
 
 const char *config_endpoint_str(const struct config_endpoint *ep, char *buf, size_t buflen)

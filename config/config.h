@@ -83,6 +83,7 @@ struct config {
 	unsigned max_connections;      /* adopted connections at once; default 65536 */
 	unsigned relay_buffer_kb;      /* per direction per connection; default 256 */
 	unsigned idle_timeout_s;       /* close relayed connections idle this long; 0 never; default 600 */
+	unsigned drain_timeout_s;      /* SIGTERM: how long open connections may finish; default 30 */
 	enum config_datapath datapath; /* default auto */
 	enum config_xdp_attach xdp_attach;
 	enum config_mode mode;
@@ -100,6 +101,14 @@ int config_load_file(const char *path, struct config *cfg, char *err, size_t err
 
 /* The same from a string; `name` stands for the file name in messages. */
 int config_load_string(const char *text, const char *name, struct config *cfg, char *err, size_t errlen);
+
+/* May the daemon running `old` switch to `new` (SIGHUP)? Returns 0, or -1
+ * naming in `err` the first setting that only a restart can change
+ * (interface, workers, datapath, xdp_attach, mode, mss, user, admin). */
+int config_reload_check(const struct config *old, const struct config *new, char *err, size_t errlen);
+
+/* The index of `ep` in cfg->listen, or cfg->n_listen if it is not there. */
+size_t config_listen_index(const struct config *cfg, const struct config_endpoint *ep);
 
 /* "192.0.2.1:80" or "[2001:db8::1]:443" into `ep`, zero-filled so that
  * equal endpoints are equal bytes. Port 1..65535 in decimal digits; IPv6

@@ -22,14 +22,14 @@
 
 struct acceptor_listener {
 	struct acceptor *a;
-	int fd;
+	int fd; /* -1: none */
 	struct event *ev;
 };
 
 struct acceptor {
-	const struct config *cfg;
+	const struct config *cfg; /* l[i] listens on cfg->listen[i] */
+	struct event_base *base;
 	struct stats *stats;
-	struct backend_pool *pool;
 	struct relay_ctx *relay;
 	time_t last_warn;
 	size_t n;
@@ -50,16 +50,18 @@ static void acceptor_take(struct acceptor *a, int fd, const struct sockaddr_stor
 	struct sockaddr_storage local;
 	socklen_t len = sizeof(local);
 
-	if (relay_active(a->relay) >= a->cfg->max_connections) {
+	if (!relay_reserve(a->relay)) {
 		stats_inc(a->stats, STAT_conn_limit_rejected);
 		if (time(NULL) != a->last_warn) {
 			a->last_warn = time(NULL);
-			log_warn("refusing a connection: %zu open (max_connections)", relay_active(a->relay));
+			log_warn("refusing a connection: max_connections = %u are open (all workers)",
+			         a->cfg->max_connections);
 		}
 		acceptor_reset(fd);
 		return;
 	}
 	if (getsockname(fd, (struct sockaddr *)&local, &len) < 0) {
+		relay_unreserve(a->relay);
 		acceptor_reset(fd);
 		return;
 	}
@@ -90,56 +92,116 @@ static void acceptor_on_listen(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-static int acceptor_listen(struct acceptor_listener *l, const struct config_endpoint *ep, char *err,
-                           size_t errlen)
+int acceptor_listen_fd(const struct config_endpoint *ep, char *err, size_t errlen)
 {
 	int one = 1, family = ep->addr.ss_family;
+	int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	char a[64];
 
-	l->fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (l->fd < 0 || setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    setsockopt(l->fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
-	    (family == AF_INET6 && setsockopt(l->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
-	    bind(l->fd, (const struct sockaddr *)&ep->addr, ep->len) < 0 ||
-	    listen(l->fd, ACCEPTOR_BACKLOG) < 0) {
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
+	    (family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
+	    bind(fd, (const struct sockaddr *)&ep->addr, ep->len) < 0 || listen(fd, ACCEPTOR_BACKLOG) < 0) {
 		snprintf(err, errlen, "cannot listen on %s: %s", config_endpoint_str(ep, a, sizeof(a)),
 		         strerror(errno));
+		if (fd >= 0)
+			close(fd);
 		return -1;
 	}
+	return fd;
+}
+
+static void acceptor_close(struct acceptor_listener *l)
+{
+	if (l->ev)
+		event_free(l->ev);
+	if (l->fd >= 0)
+		close(l->fd);
+	l->ev = NULL;
+	l->fd = -1;
+}
+
+/* l takes `fd` (closed by acceptor_close whatever happens) and serves it. */
+static int acceptor_serve(struct acceptor *a, struct acceptor_listener *l, int fd)
+{
+	l->a = a;
+	l->fd = fd;
+	l->ev = event_new(a->base, fd, EV_READ | EV_PERSIST, acceptor_on_listen, l);
+	return l->ev && event_add(l->ev, NULL) == 0 ? 0 : -1;
+}
+
+int acceptor_reconfigure(struct acceptor *a, const struct config *cfg, int fds[CONFIG_MAX_LISTEN], char *err,
+                         size_t errlen)
+{
+	struct acceptor_listener old[CONFIG_MAX_LISTEN];
+	struct backend_pool *pool = backend_pool_new(cfg);
+	size_t n_old = a->n;
+
+	if (!pool) {
+		for (size_t i = 0; i < cfg->n_listen; i++)
+			if (fds[i] >= 0)
+				close(fds[i]);
+		snprintf(err, errlen, "out of memory for the backends");
+		return -1;
+	}
+	memcpy(old, a->l, sizeof(old));
+	for (a->n = 0; a->n < cfg->n_listen; a->n++) {
+		size_t j = config_listen_index(a->cfg, &cfg->listen[a->n]);
+		int fd = fds[a->n];
+
+		if (j < n_old) { /* kept: the same socket, and the connections queued on it */
+			if (old[j].ev)
+				event_free(old[j].ev);
+			fd = old[j].fd;
+			old[j].ev = NULL;
+			old[j].fd = -1;
+		}
+		if (acceptor_serve(a, &a->l[a->n], fd) < 0) {
+			char ep[64];
+			log_error("cannot serve %s: out of memory; its clients wait until a reload or restart",
+			          config_endpoint_str(&cfg->listen[a->n], ep, sizeof(ep)));
+		}
+	}
+	for (size_t j = 0; j < n_old; j++) /* endpoints removed: their queued clients are reset */
+		acceptor_close(&old[j]);
+	a->cfg = cfg;
+	relay_ctx_reconfigure(a->relay, cfg, pool);
+	backend_pool_free(pool); /* the relay holds it */
 	return 0;
 }
 
-struct acceptor *acceptor_new(struct event_base *base, const struct config *cfg, struct stats *stats,
-                              char *err, size_t errlen)
+struct acceptor *acceptor_new(struct event_base *base, const struct config *cfg, struct connlimit *limit,
+                              struct stats *stats, char *err, size_t errlen)
 {
 	struct acceptor *a = calloc(1, sizeof(*a));
+	struct backend_pool *pool = backend_pool_new(cfg);
 
-	if (!a) {
+	if (!a || !pool) {
 		snprintf(err, errlen, "out of memory");
-		return NULL;
+		goto fail;
 	}
 	a->cfg = cfg;
+	a->base = base;
 	a->stats = stats;
-	if (!(a->pool = backend_pool_new(cfg)) || !(a->relay = relay_ctx_new(base, cfg, a->pool, stats))) {
-		snprintf(err, errlen, "out of memory for the backends or relay");
+	if (!(a->relay = relay_ctx_new(base, cfg, pool, limit, stats))) {
+		snprintf(err, errlen, "out of memory for the relay");
 		goto fail;
 	}
 	for (; a->n < cfg->n_listen; a->n++) {
-		struct acceptor_listener *l = &a->l[a->n];
+		int fd = acceptor_listen_fd(&cfg->listen[a->n], err, errlen);
 
-		l->a = a;
-		if (acceptor_listen(l, &cfg->listen[a->n], err, errlen) < 0)
-			goto fail_one;
-		l->ev = event_new(base, l->fd, EV_READ | EV_PERSIST, acceptor_on_listen, l);
-		if (!l->ev || event_add(l->ev, NULL) < 0) {
+		if (fd < 0)
+			goto fail;
+		if (acceptor_serve(a, &a->l[a->n], fd) < 0) {
+			a->n++; /* released with the others */
 			snprintf(err, errlen, "cannot add a listening socket to the loop");
-			goto fail_one;
+			goto fail;
 		}
 	}
+	backend_pool_free(pool); /* the relay holds it */
 	return a;
-fail_one:
-	a->n++; /* its descriptor and event, if any, are released with the others */
 fail:
+	backend_pool_free(pool);
 	acceptor_free(a);
 	return NULL;
 }
@@ -148,13 +210,8 @@ void acceptor_free(struct acceptor *a)
 {
 	if (!a)
 		return;
-	for (size_t i = 0; i < a->n; i++) {
-		if (a->l[i].ev)
-			event_free(a->l[i].ev);
-		if (a->l[i].fd >= 0)
-			close(a->l[i].fd);
-	}
+	for (size_t i = 0; i < a->n; i++)
+		acceptor_close(&a->l[i]);
 	relay_ctx_free(a->relay);
-	backend_pool_free(a->pool);
 	free(a);
 }

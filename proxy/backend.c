@@ -10,6 +10,7 @@ struct backend {
 };
 
 struct backend_pool {
+	unsigned refs; /* one thread's: not atomic */
 	size_t n;
 	struct backend b[];
 };
@@ -21,15 +22,23 @@ struct backend_pool *backend_pool_new(const struct config *cfg)
 	pool = calloc(1, sizeof(*pool) + cfg->n_backends * sizeof(pool->b[0]));
 	if (pool == NULL)
 		return NULL;
+	pool->refs = 1;
 	pool->n = cfg->n_backends;
 	for (size_t i = 0; i < pool->n; i++)
 		pool->b[i].cfg = cfg->backends[i];
 	return pool;
 }
 
+struct backend_pool *backend_pool_hold(struct backend_pool *pool)
+{
+	pool->refs++;
+	return pool;
+}
+
 void backend_pool_free(struct backend_pool *pool)
 {
-	free(pool);
+	if (pool && --pool->refs == 0)
+		free(pool);
 }
 
 size_t backend_count(const struct backend_pool *pool)

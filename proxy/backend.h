@@ -23,8 +23,15 @@ _Static_assert(CONFIG_MAX_BACKENDS <= 64, "backend_pick's tried set holds 64 bac
 
 struct backend_pool;
 
-/* A pool over cfg->backends (copied; cfg may go away). NULL on ENOMEM. */
+/* A pool over cfg->backends (copied; cfg may go away), with one reference.
+ * NULL on ENOMEM. */
 struct backend_pool *backend_pool_new(const struct config *cfg);
+
+/* Another reference (a connection keeps the pool it started with across a
+ * reload); returns `pool`. */
+struct backend_pool *backend_pool_hold(struct backend_pool *pool);
+
+/* Drops a reference; the last frees. NULL is ignored. */
 void backend_pool_free(struct backend_pool *pool);
 
 size_t backend_count(const struct backend_pool *pool);

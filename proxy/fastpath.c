@@ -49,16 +49,45 @@ struct fastpath {
 	struct event *ev_tick;
 };
 
-static int fastpath_add_endpoint(struct fastpath *fp, const struct config_endpoint *ep)
+static struct xdp_endpoint fastpath_endpoint_key(const struct config_endpoint *ep)
 {
 	struct xdp_endpoint key = { .family = (uint8_t)ep->addr.ss_family,
 		                    .port = htons(netaddr_port(&ep->addr)) };
 	const uint8_t *addr;
 	size_t alen = netaddr_raw(&ep->addr, &addr);
-	uint8_t one = 1;
 
 	memcpy(key.addr, addr, alen);
-	return bpf_map__update_elem(fp->skel->maps.endpoints, &key, sizeof(key), &one, sizeof(one), BPF_ANY);
+	return key;
+}
+
+int fastpath_set_endpoints(struct fastpath *fp, const struct config *cfg)
+{
+	struct bpf_map *map = fp->skel->maps.endpoints;
+	struct xdp_endpoint key, next;
+	uint8_t one = 1;
+	bool more;
+
+	/* The new ones first: an endpoint listed before and after is never
+	 * missing. Then the ones no longer listed go. */
+	for (size_t i = 0; i < cfg->n_listen; i++) {
+		key = fastpath_endpoint_key(&cfg->listen[i]);
+		if (bpf_map__update_elem(map, &key, sizeof(key), &one, sizeof(one), BPF_ANY) < 0)
+			return -1;
+	}
+	more = bpf_map__get_next_key(map, NULL, &next, sizeof(next)) == 0;
+	while (more) {
+		bool listed = false;
+
+		key = next;
+		more = bpf_map__get_next_key(map, &key, &next, sizeof(next)) == 0;
+		for (size_t i = 0; i < cfg->n_listen && !listed; i++) {
+			struct xdp_endpoint want = fastpath_endpoint_key(&cfg->listen[i]);
+			listed = memcmp(&want, &key, sizeof(key)) == 0;
+		}
+		if (!listed)
+			bpf_map__delete_elem(map, &key, sizeof(key), 0);
+	}
+	return 0;
 }
 
 static int fastpath_params(struct fastpath *fp, struct xdp_params *p)
@@ -212,11 +241,9 @@ struct fastpath *fastpath_open(const struct config *cfg, const struct fastpath_o
 		if (fastpath_open_tc(fp, err, errlen) < 0)
 			goto fail;
 	}
-	for (size_t i = 0; i < cfg->n_listen; i++) {
-		if (fastpath_add_endpoint(fp, &cfg->listen[i]) < 0) {
-			snprintf(err, errlen, "XDP endpoint map: %s", strerror(errno));
-			goto fail;
-		}
+	if (fastpath_set_endpoints(fp, cfg) < 0) {
+		snprintf(err, errlen, "XDP endpoint map: %s", strerror(errno));
+		goto fail;
 	}
 	if (o->ifname && fastpath_read_mac(o->ifname, &p) < 0) {
 		snprintf(err, errlen, "link-layer address of %s: %s", o->ifname, strerror(errno));
@@ -397,6 +424,7 @@ void fastpath_counters(struct fastpath *fp, struct fastpath_counts *c)
 	c->martian = fastpath_counter(fp, xdp, XDP_STAT_MARTIAN);
 	c->malformed = fastpath_counter(fp, xdp, XDP_STAT_MALFORMED);
 	c->bad_csum = fastpath_counter(fp, xdp, XDP_STAT_BAD_CSUM);
+	c->draining = fastpath_counter(fp, xdp, XDP_STAT_DRAINING);
 	c->passed = fastpath_counter(fp, xdp, XDP_STAT_PASS_LIVE) +
 	            fastpath_counter(fp, xdp, XDP_STAT_PASS_OTHER);
 	if (!fp->tc)
@@ -418,7 +446,8 @@ void fastpath_update_stats(struct fastpath *fp)
 		/* With the ring, the SYNs passed on reach it and are counted
 		 * there; on the kernel path, they are the kernel's. The ones
 		 * dropped count as such, as the ring path counts them. */
-		{ STAT_syn_received, fp->tc ? c.synacks + c.passed : c.synacks },
+		{ STAT_syn_received, (fp->tc ? c.synacks + c.passed : c.synacks) + c.draining },
+		{ STAT_syn_draining, c.draining },
 		{ STAT_synack_sent, c.synacks },
 		{ STAT_synack_xdp, c.synacks },
 		{ STAT_rx_martian, c.martian },
@@ -466,6 +495,42 @@ static void fastpath_on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	fastpath_tick(arg);
+}
+
+int fastpath_rekey(struct fastpath *fp, const uint8_t master[COOKIE_MASTER_LEN], uint32_t period_s)
+{
+	struct cookie_jar *jar = cookie_jar_new(master, period_s);
+	struct xdp_params p;
+
+	if (!jar || fastpath_params(fp, &p) < 0) {
+		cookie_jar_free(jar);
+		return -1;
+	}
+	/* The slots are emptied first: a new period numbers epochs anew, and
+	 * fastpath_set_key() makes only the newest epoch current. Until the
+	 * tick below fills them, SYNs pass to the kernel (or the ring). */
+	memset(p.slot, 0, sizeof(p.slot));
+	p.current = 0;
+	if (fastpath_store(fp, &p) < 0) {
+		cookie_jar_free(jar);
+		return -1;
+	}
+	cookie_jar_free(fp->jar);
+	fp->jar = jar;
+	fp->period_s = period_s;
+	memset(fp->loaded, 0, sizeof(fp->loaded));
+	fastpath_tick(fp);
+	return 0;
+}
+
+int fastpath_drain(struct fastpath *fp)
+{
+	struct xdp_params p;
+
+	if (fastpath_params(fp, &p) < 0)
+		return -1;
+	p.draining = 1;
+	return fastpath_store(fp, &p);
 }
 
 int fastpath_start(struct fastpath *fp, struct event_base *base, const uint8_t master[COOKIE_MASTER_LEN],

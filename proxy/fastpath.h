@@ -78,6 +78,19 @@ int fastpath_set_local(struct fastpath *fp, const struct localaddr *local);
  * Returns 0 or -1. */
 int fastpath_set_key(struct fastpath *fp, uint64_t epoch, const uint8_t key[COOKIE_EPOCH_KEY_LEN]);
 
+/* Protect cfg->listen's endpoints from now on (a reload): the new ones are
+ * added before the old ones go. Returns 0, or -1 with errno. */
+int fastpath_set_endpoints(struct fastpath *fp, const struct config *cfg);
+
+/* A reload: keys derived from `master` every `period_s` seconds from now
+ * on, replacing the old ones at once (cookies made with them no longer
+ * check out). Returns 0, or -1 with nothing changed. */
+int fastpath_rekey(struct fastpath *fp, const uint8_t master[COOKIE_MASTER_LEN], uint32_t period_s);
+
+/* SIGTERM: drop SYNs to the protected endpoints from now on (syn_draining);
+ * handshakes already answered still complete. Returns 0 or -1. */
+int fastpath_drain(struct fastpath *fp);
+
 /* Run the program once on the Ethernet frame `in` (BPF_PROG_TEST_RUN, in
  * the current network namespace): the XDP verdict (XDP_TX: `out` holds the
  * SYN-ACK, *out_len its length), or -1 with errno. */
@@ -108,6 +121,7 @@ struct fastpath_counts {
 	uint64_t malformed; /* dropped: IP lengths, header checksum, TCP options */
 	uint64_t bad_csum;  /* dropped: TCP checksum */
 	uint64_t passed;    /* SYNs left to the kernel (or the ring): a socket on the 4-tuple, data, ... */
+	uint64_t draining;  /* SYNs dropped while stopping (fastpath_drain) */
 	uint64_t tc[TC_STAT_COUNT]; /* the TC program's (bpf/xdp_shared.h) */
 };
 void fastpath_counters(struct fastpath *fp, struct fastpath_counts *c);

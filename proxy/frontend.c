@@ -94,8 +94,8 @@ struct frontend {
 	struct cookie_jar *jar;
 	struct conntab *conns;
 	struct localaddr *local; /* this host's addresses, refreshed every tick */
-	struct backend_pool *pool;
 	struct relay_ctx *relay;
+	bool draining; /* SIGTERM: SYNs are no longer answered */
 	struct event *ev_ring;
 	struct event *ev_guard; /* drains the ring when relay events keep it waiting */
 	bool ring_served;       /* since the guard last looked */
@@ -168,6 +168,10 @@ static void fe_syn(struct frontend *fe, const uint8_t *eth, const struct pkt_tcp
 	size_t len;
 
 	stats_inc(fe->stats, STAT_syn_received);
+	if (fe->draining) { /* stopping: no new connections (the client retries elsewhere, or later) */
+		stats_inc(fe->stats, STAT_syn_draining);
+		return;
+	}
 	slot = tx_slot(fe->tx);
 	if (!slot)
 		return; /* counted by tx_flush() as refused */
@@ -333,16 +337,22 @@ static void fe_adopt(struct frontend *fe, const struct fe_pending *p)
 		.mark_repair = FW_MARK_REPAIR,
 		.mark_live = FW_MARK_LIVE,
 	};
-	struct fe_conn *c;
+	struct fe_conn *c = NULL;
 	enum adopt_result res;
 	bool tw_killed;
 	int fd, err_no;
 
-	c = malloc(sizeof(*c));
-	if (!c || relay_active(fe->relay) >= fe->cfg->max_connections) {
+	if (!relay_reserve(fe->relay)) {
 		stats_inc(fe->stats, STAT_conn_limit_rejected);
-		fe_warn(fe, "refusing a connection: %zu open (max_connections)", relay_active(fe->relay));
-		free(c);
+		fe_warn(fe, "refusing a connection: max_connections = %u are open (all workers)",
+		        fe->cfg->max_connections);
+		fe_send_rst(fe, p->eth, ack);
+		return;
+	}
+	if (!(c = malloc(sizeof(*c)))) {
+		relay_unreserve(fe->relay);
+		stats_inc(fe->stats, STAT_adopt_failed);
+		fe_warn(fe, "refusing a connection: out of memory");
 		fe_send_rst(fe, p->eth, ack);
 		return;
 	}
@@ -351,6 +361,7 @@ static void fe_adopt(struct frontend *fe, const struct fe_pending *p)
 	req.data = fe_gather(fe, p, &req.data_len);
 	res = adopt_socket(&req, &fd, &tw_killed, &err_no);
 	if (res != ADOPT_OK) {
+		relay_unreserve(fe->relay);
 		stats_inc(fe->stats, STAT_adopt_failed);
 		fe_warn(fe, "adoption failed at %s: %s", adopt_result_str(res), strerror(err_no));
 		free(c);
@@ -540,11 +551,50 @@ static void fe_on_tick(evutil_socket_t fd, short what, void *arg)
 		fe_warn(fe, "cannot read this host's addresses: %s", strerror(errno));
 }
 
+/* A cookie is valid for at most two key periods after it was made, which
+ * is before the connection closed. */
+static uint64_t fe_linger_s(const struct config *cfg)
+{
+	return 2 * (uint64_t)cfg->key_period_s > FE_LINGER_S ? 2 * (uint64_t)cfg->key_period_s : FE_LINGER_S;
+}
+
+int frontend_reconfigure(struct frontend *fe, const struct config *cfg, const uint8_t master[COOKIE_MASTER_LEN],
+                         char *err, size_t errlen)
+{
+	struct backend_pool *pool = backend_pool_new(cfg);
+	struct cookie_jar *jar = cookie_jar_new(master, cfg->key_period_s);
+
+	if (!pool || !jar) {
+		snprintf(err, errlen, "out of memory for the backends or cookie MACs");
+		goto fail;
+	}
+	if (ring_set_filter(fe->ring, cfg, err, errlen) < 0)
+		goto fail;
+	fe->cfg = cfg;
+	fe->linger_s = fe_linger_s(cfg);
+	fe->vctx.n_listen = verdict_listen_init(cfg, fe->listen);
+	cookie_jar_free(fe->jar);
+	fe->jar = fe->vctx.jar = jar;
+	relay_ctx_reconfigure(fe->relay, cfg, pool);
+	backend_pool_free(pool); /* the relay holds it */
+	return 0;
+fail:
+	backend_pool_free(pool);
+	cookie_jar_free(jar);
+	return -1;
+}
+
+void frontend_drain(struct frontend *fe)
+{
+	fe->draining = true;
+}
+
 struct frontend *frontend_new(struct event_base *base, const struct config *cfg,
-                              const uint8_t master[COOKIE_MASTER_LEN], uint16_t *fanout, struct stats *stats,
-                              char *err, size_t errlen)
+                              const uint8_t master[COOKIE_MASTER_LEN], uint16_t *fanout, struct connlimit *limit,
+                              struct stats *stats, char *err, size_t errlen)
 {
 	struct frontend *fe = calloc(1, sizeof(*fe));
+	struct backend_pool *pool = NULL;
 	uint64_t seed;
 	struct timeval one_second = { 1, 0 }, guard_every = { 0, FE_RING_GUARD_MS * 1000 };
 
@@ -555,10 +605,7 @@ struct frontend *frontend_new(struct event_base *base, const struct config *cfg,
 	fe->cfg = cfg;
 	fe->stats = stats;
 	fe->diagnose_left = FE_DIAGNOSE_PER_S;
-	/* A cookie is valid for at most two key periods after it was made,
-	 * which is before the connection closed. */
-	fe->linger_s = 2 * (uint64_t)cfg->key_period_s > FE_LINGER_S ? 2 * (uint64_t)cfg->key_period_s
-	                                                             : FE_LINGER_S;
+	fe->linger_s = fe_linger_s(cfg);
 	fe->vctx = (struct verdict_ctx){
 		.listen = fe->listen,
 		.n_listen = verdict_listen_init(cfg, fe->listen),
@@ -590,11 +637,13 @@ struct frontend *frontend_new(struct event_base *base, const struct config *cfg,
 	}
 	fe->vctx.local = fe->local;
 	fe->vctx.jar = fe->jar;
-	if (!(fe->conns = conntab_new(cfg->max_connections, seed)) || !(fe->pool = backend_pool_new(cfg)) ||
-	    !(fe->relay = relay_ctx_new(base, cfg, fe->pool, stats))) {
+	if (!(fe->conns = conntab_new(cfg->max_connections, seed)) || !(pool = backend_pool_new(cfg)) ||
+	    !(fe->relay = relay_ctx_new(base, cfg, pool, limit, stats))) {
 		snprintf(err, errlen, "out of memory for the connection table, backends or relay");
 		goto fail;
 	}
+	backend_pool_free(pool); /* the relay holds it */
+	pool = NULL;
 	if (event_base_priority_init(base, FE_PRIO_COUNT) < 0 ||
 	    !(fe->ev_ring = event_new(base, ring_fd(fe->ring), EV_READ | EV_PERSIST, fe_on_ring, fe)) ||
 	    !(fe->ev_guard = event_new(base, -1, EV_PERSIST, fe_on_guard, fe)) ||
@@ -607,6 +656,7 @@ struct frontend *frontend_new(struct event_base *base, const struct config *cfg,
 	}
 	return fe;
 fail:
+	backend_pool_free(pool);
 	frontend_free(fe);
 	return NULL;
 }
@@ -625,7 +675,6 @@ void frontend_free(struct frontend *fe)
 	relay_ctx_free(fe->relay);
 	while (!TAILQ_EMPTY(&fe->lingering))
 		fe_conn_forget(fe, TAILQ_FIRST(&fe->lingering));
-	backend_pool_free(fe->pool);
 	conntab_free(fe->conns);
 	localaddr_free(fe->local);
 	cookie_jar_free(fe->jar);

@@ -21,14 +21,27 @@
 
 struct event_base;
 struct frontend;
+struct connlimit;
 
 /* Everything a worker needs, opened now (so errors surface at start), on
  * the worker's loop `base`, which must be fresh: the front end sets its
- * event priorities (frontend.c says why). `fanout` joins the workers' rings (ring.h). `cfg` and
- * `stats` are borrowed. NULL with a message in `err`. */
+ * event priorities (frontend.c says why). `fanout` joins the workers' rings (ring.h). `cfg`, `limit`
+ * (max_connections, all workers') and `stats` are borrowed. NULL with a message in `err`. */
 struct frontend *frontend_new(struct event_base *base, const struct config *cfg,
-                              const uint8_t master[COOKIE_MASTER_LEN], uint16_t *fanout, struct stats *stats,
-                              char *err, size_t errlen);
+                              const uint8_t master[COOKIE_MASTER_LEN], uint16_t *fanout, struct connlimit *limit,
+                              struct stats *stats, char *err, size_t errlen);
+
+/* A reload, on the worker's thread: from now on SYNs and ACKs are judged by
+ * cfg's endpoints and this key, and new connections go to cfg's backends
+ * (relay_ctx_reconfigure). `cfg` is borrowed as frontend_new's. Connections
+ * open now run on; so does the connection table, sized at start. Returns 0,
+ * or -1 with the reason in `err` and nothing changed. */
+int frontend_reconfigure(struct frontend *fe, const struct config *cfg, const uint8_t master[COOKIE_MASTER_LEN],
+                         char *err, size_t errlen);
+
+/* SIGTERM: stop answering SYNs (syn_draining counts them). Handshakes
+ * already answered still complete, and open connections run on. */
+void frontend_drain(struct frontend *fe);
 
 /* Resets open connections and releases everything. */
 void frontend_free(struct frontend *fe);

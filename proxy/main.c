@@ -14,9 +14,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "acceptor.h"
 #include "admin.h"
 #include "config.h"
+#include "connlimit.h"
 #include "cookie.h"
 #include "datapath.h"
 #include "fastpath.h"
@@ -26,10 +29,19 @@
 #include "log.h"
 #include "privs.h"
 #include "report.h"
+#include "runconf.h"
 #include "sandbox.h"
 #include "stats.h"
 
 #define MAX_WORKERS 64
+
+/* What the main thread asks of a worker: the next version of the config
+ * (with the listening sockets a reload opened for it), and to drain. */
+struct worker_mail {
+	struct runconf *run; /* NULL: none */
+	int fds[CONFIG_MAX_LISTEN];
+	bool drain;
+};
 
 struct worker {
 	pthread_t thread;
@@ -38,10 +50,20 @@ struct worker {
 	struct acceptor *acc; /* the kernel path in relay mode */
 	struct stats stats;
 	bool running;
+	struct runconf *run;   /* the version it runs; its thread's once running */
+	struct event *ev_mail; /* made active by the main thread when there is mail */
+	pthread_mutex_t lock;  /* guards mail */
+	struct worker_mail mail;
 };
 
 struct daemon {
-	struct config cfg;
+	struct config cfg; /* the version in force, the main thread's */
+	uint8_t master[COOKIE_MASTER_LEN];
+	struct runconf *run;     /* cfg and master, as handed to the workers */
+	struct connlimit limit;  /* max_connections, all workers' */
+	bool ready;              /* it got to serving */
+	bool draining;           /* SIGTERM came: finishing what is open */
+	unsigned drain_ticks;    /* seconds since */
 	struct privs_user user; /* cfg.user, resolved */
 	struct fw *fw;
 	struct event_base *base; /* main thread: signals and the admin endpoint */
@@ -67,7 +89,9 @@ static void usage(FILE *out)
 	             "       synguard --gen-key PATH write a new random cookie key to PATH (mode 0600)\n"
 	             "       synguard --version | --help\n"
 	             "\n"
-	             "Signals: TERM/INT stop, USR1 prints the counters to stderr.\n"
+	             "Signals: HUP reloads FILE (and the key file); TERM stops taking new connections\n"
+	             "and lets open ones finish for drain_timeout_s, a second TERM or INT stops at once;\n"
+	             "USR1 prints the counters to stderr.\n"
 	             "Run it as root (it sets up with CAP_NET_ADMIN and CAP_NET_RAW, then becomes\n"
 	             "the configured user with only the capabilities it still needs) with nftables.\n");
 }
@@ -82,6 +106,24 @@ static void daemon_print_stats(struct daemon *d)
 	for (size_t i = 0; i < STAT_COUNT; i++)
 		fprintf(stderr, "stats %s %llu\n", stats_name((enum stats_id)i), (unsigned long long)v[i]);
 	fflush(stderr);
+}
+
+/* Stop once every connection has finished (a second at least, for the
+ * handshakes answered just before the drain began), or at drain_timeout_s
+ * with what is left reset. */
+static void daemon_drain_tick(struct daemon *d)
+{
+	size_t open = connlimit_open(&d->limit);
+
+	d->drain_ticks++;
+	if (open == 0) {
+		log_info("drained: every connection has finished");
+		event_base_loopbreak(d->base);
+	} else if (d->drain_ticks >= d->cfg.drain_timeout_s) {
+		log_warn("drain_timeout_s (%u s) is over: resetting the %zu connection(s) still open",
+		         d->cfg.drain_timeout_s, open);
+		event_base_loopbreak(d->base);
+	}
 }
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)
@@ -103,6 +145,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 		stats_sum(v, d->all_stats, d->n_stats);
 		report_tick(&d->report, v);
 	}
+	if (d->draining)
+		daemon_drain_tick(d);
 }
 
 /* Every second: is the interface still there; every REPORT_INTERVAL_S:
@@ -262,17 +306,236 @@ static int daemon_start_path(struct daemon *d, const uint8_t master[COOKIE_MASTE
 	return 0;
 }
 
+/* Hand `w` its mail: the main thread only fills the box and wakes it. */
+static void daemon_post(struct worker *w, struct runconf *run, const int fds[CONFIG_MAX_LISTEN], bool drain)
+{
+	pthread_mutex_lock(&w->lock);
+	if (run) {
+		/* A reload the worker has not taken yet is superseded. */
+		runconf_drop(w->mail.run);
+		for (size_t i = 0; i < CONFIG_MAX_LISTEN; i++) {
+			if (w->mail.fds[i] >= 0)
+				close(w->mail.fds[i]);
+			w->mail.fds[i] = fds[i];
+		}
+		w->mail.run = runconf_hold(run);
+	}
+	w->mail.drain |= drain;
+	pthread_mutex_unlock(&w->lock);
+	event_active(w->ev_mail, EV_READ, 0);
+}
+
+/* On the worker's thread, between events: switch to the new version, or
+ * stop taking connections. */
+static void worker_on_mail(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	struct worker_mail m;
+	char err[256];
+	int rc;
+
+	(void)fd;
+	(void)what;
+	pthread_mutex_lock(&w->lock);
+	m = w->mail;
+	w->mail.run = NULL;
+	w->mail.drain = false;
+	for (size_t i = 0; i < CONFIG_MAX_LISTEN; i++)
+		w->mail.fds[i] = -1;
+	pthread_mutex_unlock(&w->lock);
+	if (m.run) {
+		if (w->fe)
+			rc = frontend_reconfigure(w->fe, runconf_cfg(m.run), runconf_master(m.run), err, sizeof(err));
+		else
+			rc = acceptor_reconfigure(w->acc, runconf_cfg(m.run), m.fds, err, sizeof(err));
+		if (rc == 0) {
+			runconf_drop(w->run);
+			w->run = m.run;
+		} else {
+			log_error("reload: a worker keeps the previous configuration: %s", err);
+			runconf_drop(m.run);
+		}
+	}
+	if (m.drain && w->fe)
+		frontend_drain(w->fe); /* the acceptor's share is the fast path's: it answers no SYN */
+}
+
+/* The cookie key `next` asks for: its key file's, or (with none) the one
+ * running, which was made at random at start. */
+static int daemon_reload_master(const struct daemon *d, const struct config *next,
+                                uint8_t master[COOKIE_MASTER_LEN], char *err, size_t errlen)
+{
+	if (!next->key_file[0]) {
+		memcpy(master, d->master, COOKIE_MASTER_LEN);
+		return 0;
+	}
+	return keyfile_load(next->key_file, master, err, errlen);
+}
+
+/* On the kernel path, every worker listens on each endpoint `next` adds:
+ * opened here, before anything changes, so that a port that cannot be had
+ * refuses the reload. fds[w][i] is -1 for endpoints kept. */
+static int daemon_reload_listeners(const struct daemon *d, const struct config *next,
+                                   int fds[MAX_WORKERS][CONFIG_MAX_LISTEN], char *err, size_t errlen)
+{
+	for (unsigned w = 0; w < d->n_workers && d->workers[w].acc; w++)
+		for (size_t i = 0; i < next->n_listen; i++)
+			if (config_listen_index(&d->cfg, &next->listen[i]) == d->cfg.n_listen &&
+			    (fds[w][i] = acceptor_listen_fd(&next->listen[i], err, errlen)) < 0)
+				return -1;
+	return 0;
+}
+
+/* Forget the sockets in `fds`, closing them unless the workers took them. */
+static void daemon_forget_listeners(int fds[MAX_WORKERS][CONFIG_MAX_LISTEN], bool taken)
+{
+	for (unsigned w = 0; w < MAX_WORKERS; w++)
+		for (size_t i = 0; i < CONFIG_MAX_LISTEN; i++) {
+			if (fds[w][i] >= 0 && !taken)
+				close(fds[w][i]);
+			fds[w][i] = -1;
+		}
+}
+
+/* Room for max_connections: each connection holds two sockets and two
+ * pipes, and the rest (listeners, rings, admin) fits in 1024. */
+static rlim_t daemon_fd_budget(const struct config *cfg)
+{
+	return (rlim_t)cfg->max_connections * 6 + 1024;
+}
+
+/* A reload may raise max_connections only as far as the open-file limit
+ * set at start allows. */
+static int daemon_reload_fd_check(const struct config *next, char *err, size_t errlen)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= daemon_fd_budget(next))
+		return 0;
+	snprintf(err, errlen, "max_connections = %u needs %llu open files, and the limit is %llu (a restart "
+	         "raises it)", next->max_connections, (unsigned long long)daemon_fd_budget(next),
+	         (unsigned long long)rl.rlim_cur);
+	return -1;
+}
+
+/* The kernel's half of a reload: the firewall table and the programs' maps
+ * follow `next` (and its key, when it changed). */
+static int daemon_reload_kernel(struct daemon *d, const struct config *next, const uint8_t master[COOKIE_MASTER_LEN],
+                                char *err, size_t errlen)
+{
+	bool rekey = CRYPTO_memcmp(master, d->master, COOKIE_MASTER_LEN) != 0 ||
+	             next->key_period_s != d->cfg.key_period_s;
+
+	if (d->fw && fw_install(d->fw, next, err, errlen) < 0)
+		return -1;
+	if (!d->fastpath)
+		return 0;
+	if (fastpath_set_endpoints(d->fastpath, next) < 0 ||
+	    (rekey && fastpath_rekey(d->fastpath, master, next->key_period_s) < 0)) {
+		snprintf(err, errlen, "the BPF programs' maps: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* SIGHUP: read the config file and key file again and apply them, or keep
+ * the running version whole and say why. Everything that can fail is done
+ * before anything changes, except the kernel's half, whose steps each
+ * replace what they change at once. */
+static void daemon_reload(struct daemon *d)
+{
+	static struct config next; /* large; the main thread's */
+	static int fds[MAX_WORKERS][CONFIG_MAX_LISTEN];
+	uint8_t master[COOKIE_MASTER_LEN];
+	struct runconf *run = NULL;
+	char err[CONFIG_ERR_MAX];
+	bool taken = false;
+
+	if (d->draining) {
+		log_warn("SIGHUP while stopping: ignored");
+		return;
+	}
+	log_info("SIGHUP: reloading %s", d->cfg.path);
+	daemon_forget_listeners(fds, true); /* all -1, the first time too */
+	if (config_load_file(d->cfg.path, &next, err, sizeof(err)) < 0 ||
+	    config_reload_check(&d->cfg, &next, err, sizeof(err)) < 0 ||
+	    daemon_reload_fd_check(&next, err, sizeof(err)) < 0 ||
+	    daemon_reload_master(d, &next, master, err, sizeof(err)) < 0 ||
+	    daemon_reload_listeners(d, &next, fds, err, sizeof(err)) < 0) {
+		log_error("reload refused: %s; the running configuration stays in force", err);
+		goto out;
+	}
+	if (!(run = runconf_new(&next, master))) {
+		log_error("reload refused: out of memory; the running configuration stays in force");
+		goto out;
+	}
+	if (daemon_reload_kernel(d, &next, master, err, sizeof(err)) < 0) {
+		/* Put back what the old version had: each step replaces at once. */
+		log_error("reload failed: %s; going back to the running configuration", err);
+		if (daemon_reload_kernel(d, &d->cfg, d->master, err, sizeof(err)) < 0)
+			log_error("and could not go back: %s", err);
+		goto out;
+	}
+	log_set_level(next.log_level);
+	connlimit_set_max(&d->limit, next.max_connections);
+	for (unsigned w = 0; w < d->n_workers; w++)
+		daemon_post(&d->workers[w], run, fds[w], false);
+	taken = true;
+	runconf_drop(d->run);
+	d->run = run;
+	run = NULL;
+	d->cfg = next;
+	memcpy(d->master, master, sizeof(master));
+	log_info("reloaded %s: %zu endpoint(s), %zu backend(s), max_connections %u", d->cfg.path, d->cfg.n_listen,
+	         d->cfg.n_backends, d->cfg.max_connections);
+out:
+	runconf_drop(run);
+	daemon_forget_listeners(fds, taken);
+	OPENSSL_cleanse(master, sizeof(master));
+}
+
+/* SIGTERM: no new connections; the open ones get drain_timeout_s. */
+static void daemon_drain(struct daemon *d)
+{
+	size_t open = connlimit_open(&d->limit);
+
+	if (d->n_workers == 0 || d->cfg.drain_timeout_s == 0) { /* protect mode: the connections are the server's */
+		log_info("SIGTERM: stopping");
+		event_base_loopbreak(d->base);
+		return;
+	}
+	d->draining = true;
+	log_info("SIGTERM: draining: no new connections; the %zu open may finish within %u s "
+	         "(SIGTERM again or SIGINT: stop now)",
+	         open, d->cfg.drain_timeout_s);
+	if (d->fastpath && fastpath_drain(d->fastpath) < 0)
+		log_warn("the XDP program could not be told to stop answering SYNs: %s", strerror(errno));
+	for (unsigned w = 0; w < d->n_workers; w++)
+		daemon_post(&d->workers[w], NULL, NULL, true);
+}
+
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct daemon *d = arg;
 
 	(void)what;
-	if (sig == SIGUSR1) {
+	switch (sig) {
+	case SIGUSR1:
 		daemon_print_stats(d);
 		return;
+	case SIGHUP:
+		daemon_reload(d);
+		return;
+	case SIGTERM:
+		if (!d->draining) {
+			daemon_drain(d);
+			return;
+		}
+		/* fall through */
+	default:
+		log_info("signal %d: stopping now", (int)sig);
+		event_base_loopbreak(d->base);
 	}
-	log_info("signal %d: stopping", (int)sig);
-	event_base_loopbreak(d->base);
 }
 
 /* From here on synguard is the configured user with the capabilities it
@@ -301,10 +564,9 @@ static int daemon_confine(struct daemon *d)
 	return 0;
 }
 
-/* Each connection holds two sockets and two pipes. */
 static void raise_fd_limit(const struct config *cfg)
 {
-	rlim_t want = (rlim_t)cfg->max_connections * 6 + 1024;
+	rlim_t want = daemon_fd_budget(cfg);
 	struct rlimit rl;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want)
@@ -370,7 +632,7 @@ static void daemon_check_listeners(const struct daemon *d)
 /* Each worker's front end (or, on the kernel path, its listening sockets)
  * and event loop; its thread starts later. In protect mode there are none:
  * the server on this host accepts the connections. */
-static int daemon_new_workers(struct daemon *d, const uint8_t master[COOKIE_MASTER_LEN])
+static int daemon_new_workers(struct daemon *d)
 {
 	/* Workers share traffic through one fanout group, the first founds it. */
 	uint16_t fanout = 0;
@@ -382,18 +644,24 @@ static int daemon_new_workers(struct daemon *d, const uint8_t master[COOKIE_MAST
 	}
 	for (unsigned i = 0; i < d->cfg.workers; i++) {
 		struct worker *w = &d->workers[i];
+		const struct config *cfg = runconf_cfg(d->run);
+
 		d->all_stats[d->n_stats++] = &w->stats;
 		d->n_workers = i + 1;
+		pthread_mutex_init(&w->lock, NULL);
+		for (size_t j = 0; j < CONFIG_MAX_LISTEN; j++)
+			w->mail.fds[j] = -1;
+		w->run = runconf_hold(d->run);
 		w->base = event_base_new();
-		if (!w->base) {
+		if (!w->base || !(w->ev_mail = event_new(w->base, -1, 0, worker_on_mail, w))) {
 			log_error("cannot create an event loop");
 			return -1;
 		}
 		if (d->path == DATAPATH_KERNEL)
-			w->acc = acceptor_new(w->base, &d->cfg, &w->stats, err, sizeof(err));
+			w->acc = acceptor_new(w->base, cfg, &d->limit, &w->stats, err, sizeof(err));
 		else
-			w->fe = frontend_new(w->base, &d->cfg, master, d->cfg.workers > 1 ? &fanout : NULL,
-			                     &w->stats, err, sizeof(err));
+			w->fe = frontend_new(w->base, cfg, runconf_master(d->run), cfg->workers > 1 ? &fanout : NULL,
+			                     &d->limit, &w->stats, err, sizeof(err));
 		if (!w->fe && !w->acc) {
 			log_error("worker %u: %s", i, err);
 			return -1;
@@ -425,16 +693,24 @@ static void daemon_stop_workers(struct daemon *d)
 		}
 		frontend_free(w->fe);
 		acceptor_free(w->acc);
+		if (w->ev_mail)
+			event_free(w->ev_mail);
 		if (w->base)
 			event_base_free(w->base);
+		runconf_drop(w->run);
+		runconf_drop(w->mail.run);
+		for (size_t j = 0; j < CONFIG_MAX_LISTEN; j++)
+			if (w->mail.fds[j] >= 0)
+				close(w->mail.fds[j]);
+		pthread_mutex_destroy(&w->lock);
 	}
 }
 
 static int daemon_run(struct daemon *d)
 {
-	uint8_t master[COOKIE_MASTER_LEN];
-	struct event *sigs[3] = { NULL, NULL, NULL };
-	const int signums[3] = { SIGINT, SIGTERM, SIGUSR1 };
+	enum { N_SIGNALS = 4 };
+	struct event *sigs[N_SIGNALS] = { NULL };
+	const int signums[N_SIGNALS] = { SIGINT, SIGTERM, SIGHUP, SIGUSR1 };
 	char err[CONFIG_ERR_MAX];
 	int rc = 1;
 
@@ -442,8 +718,13 @@ static int daemon_run(struct daemon *d)
 		log_error("%s", err);
 		return 1;
 	}
-	if (load_master(&d->cfg, master) < 0)
+	if (load_master(&d->cfg, d->master) < 0)
 		return 1;
+	connlimit_init(&d->limit, d->cfg.max_connections);
+	if (!(d->run = runconf_new(&d->cfg, d->master))) {
+		log_error("out of memory");
+		return 1;
+	}
 	d->ifindex = if_nametoindex(d->cfg.interface);
 	if (d->ifindex == 0) {
 		log_error("interface %s: %s", d->cfg.interface, strerror(errno));
@@ -455,7 +736,7 @@ static int daemon_run(struct daemon *d)
 		log_error("cannot create the main event loop");
 		return 1;
 	}
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < N_SIGNALS; i++) {
 		sigs[i] = evsignal_new(d->base, signums[i], on_signal, d);
 		if (!sigs[i] || event_add(sigs[i], NULL) < 0) {
 			log_error("cannot install signal handlers");
@@ -463,9 +744,9 @@ static int daemon_run(struct daemon *d)
 		}
 	}
 	d->all_stats[d->n_stats++] = &d->main_stats;
-	if (daemon_start_path(d, master) < 0)
+	if (daemon_start_path(d, d->master) < 0)
 		goto out;
-	if (daemon_new_workers(d, master) == 0 && daemon_start_tick(d) == 0 && daemon_start_admin(d) == 0 &&
+	if (daemon_new_workers(d) == 0 && daemon_start_tick(d) == 0 && daemon_start_admin(d) == 0 &&
 	    daemon_confine(d) == 0 && daemon_start_workers(d) == 0) {
 		char ep[64], to[64];
 		if (d->cfg.mode == CONFIG_MODE_PROTECT)
@@ -475,6 +756,7 @@ static int daemon_run(struct daemon *d)
 		log_info("ready: protecting %zu endpoint(s) on %s (first %s), %s, %u worker(s)",
 		         d->cfg.n_listen, d->cfg.interface,
 		         config_endpoint_str(&d->cfg.listen[0], ep, sizeof(ep)), to, d->n_workers);
+		d->ready = true;
 		event_base_dispatch(d->base);
 		rc = d->exit_code;
 	}
@@ -482,7 +764,8 @@ static int daemon_run(struct daemon *d)
 	if (d->ev_tick)
 		event_free(d->ev_tick);
 	daemon_stop_workers(d);
-	daemon_print_stats(d); /* the fast path's last counts too */
+	if (d->ready) /* a failed start says why, above; it has nothing to count */
+		daemon_print_stats(d); /* the fast path's last counts too */
 	fastpath_close(d->fastpath);
 	if (d->fw && fw_remove(d->fw, err, sizeof(err)) < 0) {
 		log_error("cannot remove the nftables table: %s", err);
@@ -490,8 +773,9 @@ static int daemon_run(struct daemon *d)
 	}
 out:
 	fw_free(d->fw);
-	memset(master, 0, sizeof(master));
-	for (int i = 0; i < 3; i++)
+	OPENSSL_cleanse(d->master, sizeof(d->master));
+	runconf_drop(d->run);
+	for (int i = 0; i < N_SIGNALS; i++)
 		if (sigs[i])
 			event_free(sigs[i]);
 	event_base_free(d->base);

@@ -15,6 +15,7 @@
 #include <event2/event.h>
 #include <event2/event_struct.h>
 
+#include "connlimit.h"
 #include "log.h"
 #include "proxyproto.h"
 
@@ -77,6 +78,7 @@ struct relay_conn {
 	struct relay_ctx *ctx;
 	int fd[2];                             /* by enum relay_side; -1 when closed */
 	struct relay_dir dir[2];               /* dir[s] carries what fd[s] sends */
+	struct backend_pool *pool;             /* the backends when it started (held) */
 	long backend;                          /* the pool's index of the backend in use */
 	uint64_t tried;                        /* backends tried so far, for backend_pick */
 	struct event connect_ev;               /* backend connect completed or timed out */
@@ -89,7 +91,8 @@ struct relay_conn {
 
 struct relay_ctx {
 	struct event_base *base;
-	struct backend_pool *pool;
+	struct backend_pool *pool; /* for new connections (held) */
+	struct connlimit *limit;
 	struct stats *stats;
 	struct timeval connect_timeout;
 	uint64_t idle_s;       /* 0: no idle timeout */
@@ -178,8 +181,10 @@ static void relay_end(struct relay_conn *c, enum relay_end how)
 	}
 	LIST_REMOVE(c, entry);
 	ctx->active--;
+	connlimit_give(ctx->limit);
 	stats_dec(ctx->stats, STAT_conn_active);
 	stats_inc(ctx->stats, relay_end_stat[how]);
+	backend_pool_free(c->pool);
 	free(c);
 	if (done != NULL)
 		done(done_arg);
@@ -310,12 +315,12 @@ static void relay_dir_cb(evutil_socket_t fd, short what, void *arg)
 static void relay_open(struct relay_conn *c)
 {
 	struct relay_ctx *ctx = c->ctx;
-	const struct config_backend *be = backend_get(ctx->pool, (size_t)c->backend);
+	const struct config_backend *be = backend_get(c->pool, (size_t)c->backend);
 	struct relay_dir *up = &c->dir[RELAY_CLIENT];
 	char name[64];
 
 	stats_inc(ctx->stats, STAT_backend_connect_ok);
-	if (backend_report(ctx->pool, (size_t)c->backend, true, relay_now_ms()))
+	if (backend_report(c->pool, (size_t)c->backend, true, relay_now_ms()))
 		log_info("relay: backend %s is up again", config_endpoint_str(&be->ep, name, sizeof(name)));
 	if (be->proxy_protocol != CONFIG_PROXY_OFF) {
 		unsigned char hdr[PROXYPROTO_MAX];
@@ -349,14 +354,14 @@ static void relay_open(struct relay_conn *c)
 static void relay_connect_failed(struct relay_conn *c, int err)
 {
 	struct relay_ctx *ctx = c->ctx;
-	const struct config_backend *be = backend_get(ctx->pool, (size_t)c->backend);
+	const struct config_backend *be = backend_get(c->pool, (size_t)c->backend);
 	char name[64];
 
 	close(c->fd[RELAY_BACKEND]);
 	c->fd[RELAY_BACKEND] = -1;
 	stats_inc(ctx->stats, STAT_backend_connect_failed);
 	config_endpoint_str(&be->ep, name, sizeof(name));
-	if (backend_report(ctx->pool, (size_t)c->backend, false, relay_now_ms()))
+	if (backend_report(c->pool, (size_t)c->backend, false, relay_now_ms()))
 		log_warn("relay: backend %s: %s; holding it down for %d ms", name, strerror(err),
 		         BACKEND_HOLD_DOWN_MS);
 	else
@@ -393,13 +398,13 @@ static int relay_connect_next(struct relay_conn *c)
 		const struct config_backend *be;
 		int fd;
 
-		c->backend = backend_pick(ctx->pool, relay_now_ms(), &c->tried);
+		c->backend = backend_pick(c->pool, relay_now_ms(), &c->tried);
 		if (c->backend < 0) {
 			log_debug("relay: no backend left for a client");
 			relay_end(c, RELAY_END_UNAVAILABLE);
 			return -1;
 		}
-		be = backend_get(ctx->pool, (size_t)c->backend);
+		be = backend_get(c->pool, (size_t)c->backend);
 		fd = socket(be->ep.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (fd < 0) {
 			log_warn("relay: socket: %s", strerror(errno));
@@ -463,10 +468,12 @@ int relay_start(struct relay_ctx *ctx, int client_fd, const struct sockaddr_stor
 	if (c == NULL) {
 		log_warn("relay: out of memory");
 		relay_reset_fd(client_fd);
+		connlimit_give(ctx->limit);
 		stats_inc(ctx->stats, STAT_conn_reset);
 		return -1;
 	}
 	c->ctx = ctx;
+	c->pool = backend_pool_hold(ctx->pool);
 	c->fd[RELAY_CLIENT] = client_fd;
 	c->fd[RELAY_BACKEND] = -1;
 	c->client = *client;
@@ -498,6 +505,16 @@ int relay_start(struct relay_ctx *ctx, int client_fd, const struct sockaddr_stor
 	return 0;
 }
 
+bool relay_reserve(struct relay_ctx *ctx)
+{
+	return connlimit_take(ctx->limit);
+}
+
+void relay_unreserve(struct relay_ctx *ctx)
+{
+	connlimit_give(ctx->limit);
+}
+
 size_t relay_active(const struct relay_ctx *ctx)
 {
 	return ctx->active;
@@ -516,7 +533,7 @@ static void relay_sweep_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	ctx->ticks++;
-	for (c = LIST_FIRST(&ctx->conns); c != NULL; c = next) {
+	for (c = LIST_FIRST(&ctx->conns); ctx->idle_s > 0 && c != NULL; c = next) {
 		next = LIST_NEXT(c, entry);
 		if (c->relaying && ctx->ticks - c->last_tick > ctx->idle_s) {
 			log_debug("relay: closing a connection idle for %llu s or more",
@@ -526,8 +543,35 @@ static void relay_sweep_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* The empty pipes kept for new connections, closed. */
+static void relay_pipes_close(struct relay_ctx *ctx)
+{
+	while (ctx->n_pipes > 0) {
+		const struct relay_pipe *p = &ctx->pipes[--ctx->n_pipes];
+
+		close(p->fd[0]);
+		close(p->fd[1]);
+	}
+}
+
+void relay_ctx_reconfigure(struct relay_ctx *ctx, const struct config *cfg, struct backend_pool *pool)
+{
+	struct backend_pool *old = ctx->pool;
+	int old_size = ctx->pipe_size;
+
+	ctx->pool = backend_pool_hold(pool);
+	backend_pool_free(old); /* after: it may be the same pool */
+	ctx->connect_timeout.tv_sec = cfg->connect_timeout_ms / 1000;
+	ctx->connect_timeout.tv_usec = (cfg->connect_timeout_ms % 1000) * 1000;
+	/* config bounds relay_buffer_kb to 16 MiB, well inside an int. */
+	ctx->pipe_size = (int)cfg->relay_buffer_kb * 1024;
+	ctx->idle_s = cfg->idle_timeout_s;
+	if (ctx->pipe_size != old_size) /* new connections get the new size */
+		relay_pipes_close(ctx);
+}
+
 struct relay_ctx *relay_ctx_new(struct event_base *base, const struct config *cfg, struct backend_pool *pool,
-                                struct stats *stats)
+                                struct connlimit *limit, struct stats *stats)
 {
 	static const struct timeval sweep_every = { 1, 0 };
 	struct relay_ctx *ctx = calloc(1, sizeof(*ctx));
@@ -535,20 +579,16 @@ struct relay_ctx *relay_ctx_new(struct event_base *base, const struct config *cf
 	if (ctx == NULL)
 		return NULL;
 	ctx->base = base;
-	ctx->pool = pool;
+	ctx->limit = limit;
 	ctx->stats = stats;
-	ctx->connect_timeout.tv_sec = cfg->connect_timeout_ms / 1000;
-	ctx->connect_timeout.tv_usec = (cfg->connect_timeout_ms % 1000) * 1000;
-	/* config bounds relay_buffer_kb to 16 MiB, well inside an int. */
-	ctx->pipe_size = (int)cfg->relay_buffer_kb * 1024;
-	ctx->idle_s = cfg->idle_timeout_s;
+	relay_ctx_reconfigure(ctx, cfg, pool);
 	LIST_INIT(&ctx->conns);
-	if (ctx->idle_s > 0) {
-		event_assign(&ctx->sweep_ev, base, -1, EV_PERSIST, relay_sweep_cb, ctx);
-		if (event_add(&ctx->sweep_ev, &sweep_every) < 0) {
-			free(ctx);
-			return NULL;
-		}
+	/* Always: a reload may set idle_timeout_s. */
+	event_assign(&ctx->sweep_ev, base, -1, EV_PERSIST, relay_sweep_cb, ctx);
+	if (event_add(&ctx->sweep_ev, &sweep_every) < 0) {
+		backend_pool_free(ctx->pool);
+		free(ctx);
+		return NULL;
 	}
 	return ctx;
 }
@@ -562,11 +602,7 @@ void relay_ctx_free(struct relay_ctx *ctx)
 	relay_event_del(&ctx->sweep_ev);
 	while ((c = LIST_FIRST(&ctx->conns)) != NULL)
 		relay_end(c, RELAY_END_RESET);
-	while (ctx->n_pipes > 0) {
-		const struct relay_pipe *p = &ctx->pipes[--ctx->n_pipes];
-
-		close(p->fd[0]);
-		close(p->fd[1]);
-	}
+	relay_pipes_close(ctx);
+	backend_pool_free(ctx->pool);
 	free(ctx);
 }

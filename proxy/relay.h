@@ -24,6 +24,7 @@
 #ifndef SYNGUARD_RELAY_H
 #define SYNGUARD_RELAY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
 
@@ -33,16 +34,31 @@
 
 struct event_base;
 struct relay_ctx;
+struct connlimit;
 
 /* Called once per connection, after both sockets are closed. */
 typedef void (*relay_done_fn)(void *arg);
 
-/* Per worker. `pool` and `stats` are borrowed and must outlive the ctx. */
+/* Per worker. The ctx holds `pool` (backend_pool_hold) for new connections;
+ * each connection holds the pool it started with, so a reload never changes
+ * the backends under a connect in progress. `limit` (shared by all workers)
+ * and `stats` are borrowed and must outlive the ctx. */
 struct relay_ctx *relay_ctx_new(struct event_base *base, const struct config *cfg, struct backend_pool *pool,
-                                struct stats *stats);
+                                struct connlimit *limit, struct stats *stats);
+
+/* A reload: new connections get `pool` and cfg's timeouts and buffer size;
+ * open ones keep theirs, except that idle_timeout_s applies to all. */
+void relay_ctx_reconfigure(struct relay_ctx *ctx, const struct config *cfg, struct backend_pool *pool);
 
 /* Resets every open connection (calling their done callbacks) and frees. */
 void relay_ctx_free(struct relay_ctx *ctx);
+
+/* A slot of max_connections (counted over all workers), or false when none
+ * is free. relay_start() takes over a reserved slot (given back when the
+ * connection ends, or if it fails); relay_unreserve() gives back one that
+ * was not used. */
+bool relay_reserve(struct relay_ctx *ctx);
+void relay_unreserve(struct relay_ctx *ctx);
 
 /* Take ownership of `client_fd` (an ESTABLISHED TCP socket; made non-blocking
  * here). `client` is its peer, `local` the protected address it reached.

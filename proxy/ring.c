@@ -94,11 +94,28 @@ static int ring_fanout(int fd, uint16_t *fanout)
 	return 0;
 }
 
-static int ring_setup(struct ring *r, const struct config *cfg, uint16_t *fanout, char *err, size_t errlen)
+int ring_set_filter(struct ring *r, const struct config *cfg, char *err, size_t errlen)
 {
 	struct sock_filter prog[13 + CONFIG_MAX_LISTEN + 2];
 	struct sock_fprog fprog;
 	size_t prog_len;
+
+	if (ring_filter(cfg, prog, sizeof(prog) / sizeof(prog[0]), &prog_len) < 0) {
+		snprintf(err, errlen, "packet filter too large");
+		return -1;
+	}
+	fprog.len = (unsigned short)prog_len;
+	fprog.filter = prog;
+	/* Attaching replaces the filter in one step. */
+	if (setsockopt(r->fd, SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof(fprog)) < 0) {
+		snprintf(err, errlen, "packet filter: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int ring_setup(struct ring *r, const struct config *cfg, uint16_t *fanout, char *err, size_t errlen)
+{
 	int version = TPACKET_V3, one = 1;
 	struct tpacket_req3 req = {
 		.tp_block_size = RING_BLOCK_SIZE,
@@ -114,15 +131,10 @@ static int ring_setup(struct ring *r, const struct config *cfg, uint16_t *fanout
 		snprintf(err, errlen, "interface %s: %s", cfg->interface, strerror(errno));
 		return -1;
 	}
-	if (ring_filter(cfg, prog, sizeof(prog) / sizeof(prog[0]), &prog_len) < 0) {
-		snprintf(err, errlen, "packet filter too large");
-		return -1;
-	}
-	fprog.len = (unsigned short)prog_len;
-	fprog.filter = prog;
 	/* Filter before bind: no unfiltered frame can slip into the ring. */
-	if (setsockopt(r->fd, SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof(fprog)) < 0 ||
-	    setsockopt(r->fd, SOL_PACKET, PACKET_VERSION, &version, sizeof(version)) < 0 ||
+	if (ring_set_filter(r, cfg, err, errlen) < 0)
+		return -1;
+	if (setsockopt(r->fd, SOL_PACKET, PACKET_VERSION, &version, sizeof(version)) < 0 ||
 	    setsockopt(r->fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one)) < 0 ||
 	    setsockopt(r->fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof(req)) < 0) {
 		snprintf(err, errlen, "packet ring setup: %s", strerror(errno));

@@ -30,6 +30,10 @@ struct ring;
  * Returns NULL with a message in `err`. */
 struct ring *ring_open(const struct config *cfg, uint16_t *fanout, char *err, size_t errlen);
 void ring_close(struct ring *r);
+
+/* Take frames for cfg->listen's ports from now on (a reload); the old filter
+ * stays on failure. Returns 0, or -1 with the reason in `err`. */
+int ring_set_filter(struct ring *r, const struct config *cfg, char *err, size_t errlen);
 int ring_fd(const struct ring *r);
 
 /* Called for each frame of a block. */

@@ -1,6 +1,7 @@
 #include "sandbox.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/bpf.h>
 #include <linux/netlink.h>
 #include <linux/sockios.h>
@@ -115,6 +116,14 @@ int sandbox_enter(char *err, size_t errlen)
 		ANY(write),
 		ANY(writev),
 		ANY(close),
+
+		/* SIGHUP: the config file (with its @include files) and the
+		 * key file read again. Only for reading: nothing is created,
+		 * written or truncated. */
+		IF(openat, ARG_HAS_NOT(2, O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND)),
+		ANY(fstat),
+		ANY(newfstatat),
+		ANY(lseek),
 
 		/* libnftables waits for the kernel's answer with select() when
 		 * fw_remove() deletes the table at exit. */

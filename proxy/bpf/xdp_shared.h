@@ -34,7 +34,8 @@ struct xdp_params {
 	__u16 mss;        /* our MSS, host order */
 	__u8 mac[6];      /* the interface's link-layer address: frames to others are not ours */
 	__u8 kernel_acks; /* tc_ack checks the ACKs: SYNs for any kernel socket go to the kernel */
-	__u8 pad[7];
+	__u8 draining;    /* stopping (SIGTERM): SYNs to protected endpoints are dropped */
+	__u8 pad[6];
 	struct xdp_keyslot slot[XDP_KEYSLOTS];
 };
 
@@ -55,6 +56,7 @@ enum xdp_stat {
 	XDP_STAT_MARTIAN,    /* dropped: impossible or own source, group link-layer source */
 	XDP_STAT_MALFORMED,  /* dropped: lengths that do not add up, IPv4 header checksum */
 	XDP_STAT_BAD_CSUM,   /* dropped: wrong TCP checksum */
+	XDP_STAT_DRAINING,   /* dropped: synguard is stopping */
 	XDP_STAT_COUNT
 };
 

@@ -98,6 +98,7 @@ static void test_full(void **state)
 	        "max_connections = 1048576;\n"
 	        "relay_buffer_kb = 16;\n"
 	        "idle_timeout_s = 0;\n"
+	        "drain_timeout_s = 5;\n"
 	        "user = \"synguard\";\n");
 
 	assert_string_equal(cfg.path, "test.conf");
@@ -127,6 +128,7 @@ static void test_full(void **state)
 	assert_int_equal(cfg.max_connections, 1048576);
 	assert_int_equal(cfg.relay_buffer_kb, 16);
 	assert_int_equal(cfg.idle_timeout_s, 0);
+	assert_int_equal(cfg.drain_timeout_s, 5);
 	assert_string_equal(cfg.user, "synguard");
 }
 
@@ -142,6 +144,7 @@ static void assert_defaults(const struct config *c)
 	assert_int_equal(c->max_connections, 65536);
 	assert_int_equal(c->relay_buffer_kb, 256);
 	assert_int_equal(c->idle_timeout_s, 600);
+	assert_int_equal(c->drain_timeout_s, 30);
 	assert_string_equal(c->user, "nobody");
 }
 
@@ -280,6 +283,7 @@ static void test_out_of_range(void **state)
 		{ "relay_buffer_kb = 15;", "relay_buffer_kb must be between 16 and 16384 (got 15)" },
 		{ "idle_timeout_s = 86401;", "idle_timeout_s must be between 0 and 86400 (got 86401)" },
 		{ "idle_timeout_s = -1;", "idle_timeout_s must be between 0 and 86400 (got -1)" },
+		{ "drain_timeout_s = 3601;", "drain_timeout_s must be between 0 and 3600 (got 3601)" },
 		{ "cookie = { key_period = 0; };", "key_period must be between 1 and 60 (got 0)" },
 		/* A cookie lives two periods: longer ones would let a captured
 		 * handshake ACK be replayed for hours. */
@@ -405,6 +409,51 @@ static void test_datapath_and_mode(void **state)
 	         4,
 	         "mode = \"protect\" needs datapath = \"kernel\" or \"auto\": only the kernel path hands "
 	         "connections to another process's listening socket");
+}
+
+/* SIGHUP applies backends, limits, timeouts, keys and endpoints; what the
+ * rings, programs, threads and privileges were built from needs a restart. */
+static void test_reload_check(void **state)
+{
+	static const struct {
+		const char *interface, *extra, *setting;
+	} cases[] = {
+		{ "eth1", "", "interface" },
+		{ "eth0", "workers = 2;", "workers" },
+		{ "eth0", "datapath = \"ring\";", "datapath" },
+		{ "eth0", "xdp_attach = \"native\";", "xdp_attach" },
+		{ "eth0", "mss = 1400;", "mss" },
+		{ "eth0", "user = \"daemon\";", "user" },
+		{ "eth0", "admin = \"127.0.0.1:9100\";", "admin" },
+	};
+	static struct config old;
+	char want[CONFIG_ERR_MAX];
+
+	(void)state;
+	load_ok(BASE);
+	old = cfg;
+	/* Everything an operator tunes under load. */
+	load_ok("interface = \"eth0\";\nlisten = [ \"192.0.2.10:80\", \"192.0.2.10:443\" ];\n"
+	        "backends = ( { address = \"10.0.0.9:80\"; weight = 7; proxy_protocol = \"v2\"; } );\n"
+	        "max_connections = 5;\nconnect_timeout_ms = 300;\nidle_timeout_s = 9;\n"
+	        "drain_timeout_s = 1;\nlog_level = \"debug\";\n"
+	        "cookie = { key_period = 7; key_file = \"/etc/synguard/other.key\"; };\n");
+	assert_int_equal(config_reload_check(&old, &cfg, err, sizeof err), 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char text[512];
+
+		snprintf(text, sizeof text,
+		         "interface = \"%s\";\nlisten = \"192.0.2.10:80\";\n"
+		         "backends = ( { address = \"10.0.0.2:8080\"; } );\n%s\n",
+		         cases[i].interface, cases[i].extra);
+		load_ok(text);
+		assert_int_equal(config_reload_check(&old, &cfg, err, sizeof err), -1);
+		snprintf(want, sizeof want, "test.conf: `%s` changed, which needs a restart", cases[i].setting);
+		assert_string_equal(err, want);
+	}
+	load_ok("mode = \"protect\";\ninterface = \"eth0\";\nlisten = \"192.0.2.10:80\";\n");
+	assert_int_equal(config_reload_check(&old, &cfg, err, sizeof err), -1);
+	assert_string_equal(err, "test.conf: `mode` changed, which needs a restart");
 }
 
 static void test_counts(void **state)
@@ -637,6 +686,7 @@ int main(void)
 		cmocka_unit_test(test_unreadable_file),
 		cmocka_unit_test(test_endpoint_roundtrip),
 		cmocka_unit_test(test_datapath_and_mode),
+		cmocka_unit_test(test_reload_check),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

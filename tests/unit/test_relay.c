@@ -31,6 +31,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include "connlimit.h"
 #include "relay.h"
 
 #define IO_TIMEOUT_S 10
@@ -40,6 +41,7 @@ struct fx {
 	struct config cfg;
 	struct stats stats;
 	struct backend_pool *pool;
+	struct connlimit limit; /* max_connections, as all workers share it */
 	struct event_base *base;
 	struct relay_ctx *ctx;
 	pthread_t loop;
@@ -380,7 +382,7 @@ static void fx_start(struct fx *fx)
 	fx->base = event_base_new();
 	assert_non_null(fx->pool);
 	assert_non_null(fx->base);
-	fx->ctx = relay_ctx_new(fx->base, &fx->cfg, fx->pool, &fx->stats);
+	fx->ctx = relay_ctx_new(fx->base, &fx->cfg, fx->pool, &fx->limit, &fx->stats);
 	assert_non_null(fx->ctx);
 	assert_int_equal(pthread_create(&fx->loop, NULL, loop_run, fx), 0);
 	fx->loop_running = true;
@@ -429,6 +431,8 @@ static void on_done(void *arg)
 	atomic_fetch_add(&fx->done, 1);
 }
 
+#define RELAY_NO_SLOT (-2) /* fx_client's: relay_reserve() refused */
+
 struct start_call {
 	int fd;
 	struct sockaddr_storage client, local;
@@ -439,6 +443,12 @@ static void start_in_loop(struct fx *fx, void *arg)
 {
 	struct start_call *sc = arg;
 
+	/* As the front end and acceptor do: a slot of max_connections first. */
+	if (!relay_reserve(fx->ctx)) {
+		close(sc->fd);
+		sc->rc = RELAY_NO_SLOT;
+		return;
+	}
 	sc->rc = relay_start(fx->ctx, sc->fd, &sc->client, &sc->local, on_done, fx);
 }
 
@@ -482,6 +492,7 @@ static void expect_ended(struct fx *fx)
 	assert_int_equal(atomic_load(&fx->done), 1);
 	assert_int_equal(fx_active(fx), 0);
 	assert_int_equal(stat_of(fx, STAT_conn_active), 0);
+	assert_int_equal(connlimit_open(&fx->limit), 0); /* its slot is back */
 }
 
 static int setup(void **state)
@@ -493,6 +504,7 @@ static int setup(void **state)
 	fx->cfg.connect_timeout_ms = 2000;
 	fx->cfg.relay_buffer_kb = 256;
 	fx->cfg.max_connections = 16;
+	connlimit_init(&fx->limit, fx->cfg.max_connections);
 	*state = fx;
 	return 0;
 }
@@ -951,6 +963,82 @@ static void test_ctx_free_resets(void **state)
 	assert_int_equal(atomic_load(&fx->done), 1);
 	assert_int_equal(stat_of(fx, STAT_conn_reset), 1);
 	assert_int_equal(stat_of(fx, STAT_conn_active), 0);
+	assert_int_equal(connlimit_open(&fx->limit), 0);
+}
+
+/* max_connections counts every worker's connections together: a second
+ * worker's relay finds no slot while the first holds the only one, and
+ * finds it again once that connection ended. */
+struct second_worker {
+	struct relay_ctx *ctx;
+	bool reserved;
+};
+
+static void reserve_in_loop(struct fx *fx, void *arg)
+{
+	struct second_worker *w = arg;
+
+	(void)fx;
+	w->reserved = relay_reserve(w->ctx);
+	if (w->reserved)
+		relay_unreserve(w->ctx);
+}
+
+static void test_limit_all_workers(void **state)
+{
+	struct fx *fx = *state;
+	struct second_worker w;
+	int c, b;
+
+	connlimit_init(&fx->limit, 1);
+	b = fx_connect(fx, &c, NULL);
+	w.ctx = relay_ctx_new(fx->base, &fx->cfg, fx->pool, &fx->limit, &fx->stats);
+	assert_non_null(w.ctx);
+	run_in_loop(fx, reserve_in_loop, &w);
+	assert_false(w.reserved);
+	fx_client(fx, RELAY_NO_SLOT); /* nor the first worker's own */
+	close_cleanly(fx, c, b);
+	expect_ended(fx);
+	run_in_loop(fx, reserve_in_loop, &w);
+	assert_true(w.reserved);
+	fx_stop_loop(fx);
+	relay_ctx_free(w.ctx);
+}
+
+/* A reload: new connections go to the new backends; one already relayed
+ * keeps its backend and its bytes. */
+struct reconf_call {
+	struct config cfg;
+	struct backend_pool *pool;
+};
+
+static void reconfigure_in_loop(struct fx *fx, void *arg)
+{
+	struct reconf_call *r = arg;
+
+	relay_ctx_reconfigure(fx->ctx, &r->cfg, r->pool);
+}
+
+static void test_reconfigure(void **state)
+{
+	struct fx *fx = *state;
+	struct reconf_call r;
+	int c1, b1, c2, b2, lfd2;
+
+	b1 = fx_established(fx, &c1);
+	r.cfg = fx->cfg;
+	r.cfg.n_backends = 0;
+	lfd2 = fx_backend(fx, BACKEND_LISTENING, CONFIG_PROXY_OFF); /* appended to fx->cfg ... */
+	r.cfg.backends[r.cfg.n_backends++] = fx->cfg.backends[fx->cfg.n_backends - 1]; /* ... and alone in r */
+	r.pool = backend_pool_new(&r.cfg);
+	assert_non_null(r.pool);
+	run_in_loop(fx, reconfigure_in_loop, &r);
+	backend_pool_free(r.pool); /* the relay holds it */
+	c2 = fx_client(fx, 0);
+	b2 = fx_accept(fx, lfd2);
+	ping_pong(c2, b2, "new", "backend");
+	ping_pong(c1, b1, "old", "still here");
+	assert_int_equal(fx_active(fx), 2);
 }
 
 int main(void)
@@ -975,6 +1063,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_proxy_v2, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_proxy_backend_closes_at_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ctx_free_resets, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_limit_all_workers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reconfigure, setup, teardown),
 	};
 
 	/* splice() into a socket raises SIGPIPE; the daemon ignores it too. */

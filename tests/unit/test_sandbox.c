@@ -78,8 +78,13 @@ static void child(void)
 	/* A map command reaches the kernel, which finds no map. */
 	CHILD_CHECK(bpf_cmd(BPF_MAP_LOOKUP_ELEM) == -1 && errno == EBADF);
 
+	/* A reload reads the config and key files. */
+	CHILD_CHECK((s = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0 && close(s) == 0);
+
 	/* What it must not do. */
-	CHILD_DENIED(open("/dev/null", O_RDONLY));
+	CHILD_DENIED(open("/dev/null", O_WRONLY));
+	CHILD_DENIED(open("/dev/null", O_RDWR));
+	CHILD_DENIED(openat(AT_FDCWD, "/tmp/synguard-sandbox-test", O_RDONLY | O_CREAT, 0600));
 	CHILD_DENIED(socket(AF_NETLINK, SOCK_RAW, NETLINK_GENERIC));
 	CHILD_DENIED(socket(AF_PACKET, SOCK_RAW, 0));
 	CHILD_DENIED(ioctl(fds[0], FIOCLEX));
