@@ -361,10 +361,20 @@ static void worker_on_mail(evutil_socket_t fd, short what, void *arg)
 }
 
 /* The cookie key `next` asks for: its key file's, or (with none) the one
- * running, which was made at random at start. */
+ * running, which was made at random at start. A key file root could read at
+ * start but the configured user cannot (it must stay 0600) keeps the running
+ * key, said so, rather than refuse a reload of everything else. */
 static int daemon_reload_master(const struct daemon *d, const struct config *next,
                                 uint8_t master[COOKIE_MASTER_LEN], char *err, size_t errlen)
 {
+	if (next->key_file[0] && access(next->key_file, R_OK) < 0 && errno == EACCES &&
+	    strcmp(next->key_file, d->cfg.key_file) == 0) {
+		log_warn("reload: user %s cannot read the key file %s: the running key stays (a restart reads "
+		         "it again)",
+		         d->cfg.user, next->key_file);
+		memcpy(master, d->master, COOKIE_MASTER_LEN);
+		return 0;
+	}
 	if (!next->key_file[0]) {
 		memcpy(master, d->master, COOKIE_MASTER_LEN);
 		return 0;

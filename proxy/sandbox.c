@@ -118,12 +118,17 @@ int sandbox_enter(char *err, size_t errlen)
 		ANY(close),
 
 		/* SIGHUP: the config file (with its @include files) and the
-		 * key file read again. Only for reading: nothing is created,
+		 * key file read again (access() first). Only for reading: nothing is created,
 		 * written or truncated. */
 		IF(openat, ARG_HAS_NOT(2, O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND)),
+		IF(faccessat, ARG_IS(2, R_OK)),
+		IF(faccessat2, ARG_IS(2, R_OK)),
 		ANY(fstat),
 		ANY(newfstatat),
 		ANY(lseek),
+		/* ... and whether the open-file limit has room for a new
+		 * max_connections: this process's, read only (getrlimit). */
+		IF2(prlimit64, ARG_IS(0, 0), ARG_IS(2, 0)),
 
 		/* libnftables waits for the kernel's answer with select() when
 		 * fw_remove() deletes the table at exit. */
@@ -149,6 +154,7 @@ int sandbox_enter(char *err, size_t errlen)
 		IF2(socket, ARG_IS(0, AF_NETLINK), ARG_IS(2, NETLINK_ROUTE)),
 		IF2(socket, ARG_IS(0, AF_NETLINK), ARG_IS(2, NETLINK_SOCK_DIAG)),
 		ANY(bind),
+		ANY(listen), /* the kernel path: a reload's new endpoints */
 		ANY(connect),
 		ANY(accept4),
 		ANY(accept),
