@@ -102,6 +102,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	if (++d->ticks % REPORT_INTERVAL_S == 0) {
 		stats_sum(v, d->all_stats, d->n_stats);
 		report_tick(&d->report, v);
+		atomic_store(&d->main_stats.v[STAT_flood], (uint64_t)d->report.flood);
 	}
 }
 
@@ -134,6 +135,8 @@ static int daemon_start_admin(struct daemon *d)
 		log_error("admin endpoint: %s", err);
 		return -1;
 	}
+	admin_set_build_info(d->admin, datapath_name(d->path),
+	                     d->cfg.mode == CONFIG_MODE_PROTECT ? "protect" : "relay");
 	return 0;
 }
 

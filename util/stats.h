@@ -55,6 +55,7 @@
 	X(conn_reset, "relayed connections ended by a reset on either side")                                 \
 	X(conn_idle_timeout, "relayed connections closed after idle_timeout_s of silence")                   \
 	X(conn_active, "gauge: relayed connections open now")                                                \
+	X(flood, "gauge: 1 while the log reports a flood (checked every 10 s), else 0")                     \
 	X(datapath, "gauge: the data path running: 0 ring, 1 XDP + ring, 2 kernel")
 
 enum stats_id {
