@@ -28,6 +28,7 @@
 #include "report.h"
 #include "sandbox.h"
 #include "stats.h"
+#include "top.h"
 
 #define MAX_WORKERS 64
 
@@ -65,6 +66,7 @@ static void usage(FILE *out)
 	fprintf(out, "usage: synguard -c FILE        run in the foreground, protecting what FILE says\n"
 	             "       synguard -t -c FILE     check FILE and exit\n"
 	             "       synguard --gen-key PATH write a new random cookie key to PATH (mode 0600)\n"
+	             "       synguard top [-a HOST:PORT | -c FILE] [--once]  a live view of a running one\n"
 	             "       synguard --version | --help\n"
 	             "\n"
 	             "Signals: TERM/INT stop, USR1 prints the counters to stderr.\n"
@@ -514,6 +516,8 @@ int main(int argc, char **argv)
 	bool test_only = false;
 	int opt;
 
+	if (argc > 1 && strcmp(argv[1], "top") == 0)
+		return top_main(argc - 1, argv + 1);
 	while ((opt = getopt_long(argc, argv, "c:tVh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
