@@ -71,6 +71,40 @@ in_proxy "$SYNGUARD" top --once -c "$SG_CONF" >"$SG_TMP/top-c.txt" 2>&1 ||
 	sg_fail "top --once -c failed: $(cat "$SG_TMP/top-c.txt")"
 grep -q "at $ADMIN: data path $SG_DATAPATH" "$SG_TMP/top-c.txt" || sg_fail "top -c: $(head -n 1 "$SG_TMP/top-c.txt")"
 
+# The live view, on a terminal (a pty) for 2.5 s: it draws the data path,
+# then q ends it with exit 0 at once.
+live=$(in_proxy python3 - "$SYNGUARD" "$ADMIN" "$SG_DATAPATH" <<'PY'
+import os, pty, select, sys, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.environ["TERM"] = "xterm"
+    os.execv(sys.argv[1], ["synguard", "top", "-a", sys.argv[2]])
+out, end = b"", time.time() + 2.5
+while time.time() < end:
+    if select.select([fd], [], [], 0.1)[0]:
+        try:
+            out += os.read(fd, 65536)
+        except OSError:
+            break
+os.write(fd, b"q")
+t = time.time()
+for _ in range(50):
+    done, status = os.waitpid(pid, os.WNOHANG)
+    if done:
+        break
+    time.sleep(0.1)
+else:
+    os.kill(pid, 9)
+    os.waitpid(pid, 0)
+    status = -1
+print(("data path " + sys.argv[3]).encode() in out, b"q: quit" in out, os.waitstatus_to_exitcode(status) if status >= 0 else "hung",
+      "%.1f" % (time.time() - t))
+PY
+)
+read -r drawn help live_rc live_s <<<"$live"
+[[ $drawn == True && $help == True ]] || sg_fail "the live view did not draw the data path and help: $live"
+assert_eq "live view: exit code after q" "$live_rc" 0
+
 # Nothing listening: a clear message, exit 1, at once.
 rc=0
 in_proxy "$SYNGUARD" top --once -a 127.0.0.1:9 >"$SG_TMP/top-down.txt" 2>&1 || rc=$?
@@ -78,4 +112,4 @@ assert_eq "top against nothing: exit code" "$rc" 1
 grep -q "127.0.0.1:9/metrics: cannot connect: Connection refused" "$SG_TMP/top-down.txt" ||
 	sg_fail "top against nothing says: $(cat "$SG_TMP/top-down.txt")"
 
-sg_pass "promtool passes $series series, syn_received_total $syns, ${SG_TAKEN}_total $taken, build_info $version/$SG_DATAPATH/relay, /health 200 ok; top --once shows path $SG_DATAPATH and $top_syns SYNs (-a and -c); unreachable: exit 1"
+sg_pass "promtool passes $series series, syn_received_total $syns, ${SG_TAKEN}_total $taken, build_info $version/$SG_DATAPATH/relay, /health 200 ok; top --once shows path $SG_DATAPATH and $top_syns SYNs (-a and -c), the live view draws it and quits on q in ${live_s}s; unreachable: exit 1"
