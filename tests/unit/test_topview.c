@@ -42,6 +42,14 @@ static const char *line_of(const char *text, const char *label, char *out, size_
 	return NULL;
 }
 
+/* The line of the screen that starts with `label` is `want`. */
+static void expect_line(const char *label, const char *want)
+{
+	char line[256];
+
+	assert_string_equal(line_of(screen, label, line, sizeof line), want);
+}
+
 /* The daemon's own /metrics: every value top shows is read by its name. */
 static void test_parse_daemon_metrics(void **state)
 {
@@ -152,7 +160,6 @@ static void test_parse_not_synguard(void **state)
 static void test_format_rates(void **state)
 {
 	static char first[4096];
-	char line[256];
 
 	(void)state;
 	snprintf(first, sizeof first, "%s%s",
@@ -174,55 +181,38 @@ static void test_format_rates(void **state)
 	size_t len = topview_format(&a, &b, "127.0.0.1:9100", screen, sizeof screen);
 	assert_int_equal(len, strlen(screen));
 	assert_int_equal(screen[len - 1], '\n');
-	line_of(screen, "synguard ", line, sizeof line);
-	assert_string_equal(line, "synguard 1.2 at 127.0.0.1:9100: data path xdp, mode protect, UNDER FLOOD");
-	assert_string_equal(line_of(screen, "SYNs ", line, sizeof line),
-	                    "SYNs                         2000             5000");
-	assert_string_equal(line_of(screen, "SYN-ACKs", line, sizeof line),
-	                    "SYN-ACKs                     2000             4999");
-	assert_string_equal(line_of(screen, "ACKs valid", line, sizeof line),
-	                    "ACKs valid                    0.5               11");
-	assert_string_equal(line_of(screen, "ACKs bad cookie", line, sizeof line),
-	                    "ACKs bad cookie               150              300");
+	expect_line("synguard ", "synguard 1.2 at 127.0.0.1:9100: data path xdp, mode protect, UNDER FLOOD");
+	expect_line("SYNs ", "SYNs                         2000             5000");
+	expect_line("SYN-ACKs", "SYN-ACKs                     2000             4999");
+	expect_line("ACKs valid", "ACKs valid                    0.5               11");
+	expect_line("ACKs bad cookie", "ACKs bad cookie               150              300");
 	/* Absent in both: "-". */
-	assert_string_equal(line_of(screen, "ACKs expired", line, sizeof line),
-	                    "ACKs expired                    -                -");
-	assert_string_equal(line_of(screen, "adoptions", line, sizeof line),
-	                    "adoptions                     5.5               26");
-	assert_string_equal(line_of(screen, "connections open", line, sizeof line),
-	                    "connections open                                 4");
-	assert_string_equal(line_of(screen, "backends:", line, sizeof line), "backends: 0 up, 1 down");
+	expect_line("ACKs expired", "ACKs expired                    -                -");
+	expect_line("adoptions", "adoptions                     5.5               26");
+	expect_line("connections open", "connections open                                 4");
+	expect_line("backends:", "backends: 0 up, 1 down");
 	/* 6 connect failures in 2 s; the probe time gone since. */
-	assert_string_equal(line_of(screen, "10.0.0.2:80", line, sizeof line),
-	                    "10.0.0.2:80                               DOWN           -          3         -");
+	expect_line("10.0.0.2:80", "10.0.0.2:80                               DOWN           -          3         -");
 
 	/* The first frame has no rates; a counter that went back (a restart) none either. */
 	topview_format(NULL, &b, "h", screen, sizeof screen);
-	assert_string_equal(line_of(screen, "SYNs ", line, sizeof line),
-	                    "SYNs                            -             5000");
+	expect_line("SYNs ", "SYNs                            -             5000");
 	topview_format(&b, &a, "h", screen, sizeof screen);
-	assert_string_equal(line_of(screen, "SYNs ", line, sizeof line),
-	                    "SYNs                            -             1000");
-	assert_string_equal(line_of(screen, "synguard ", line, sizeof line),
-	                    "synguard 1.2 at h: data path xdp, mode protect, no flood");
+	expect_line("SYNs ", "SYNs                            -             1000");
+	expect_line("synguard ", "synguard 1.2 at h: data path xdp, mode protect, no flood");
 	/* Per backend: the probe in ms, an unknown state "-". */
-	assert_string_equal(line_of(screen, "10.0.0.2:80", line, sizeof line),
-	                    "10.0.0.2:80                                 up          17          -       0.4");
-	assert_string_equal(line_of(screen, "a\"b\\c", line, sizeof line),
-	                    "a\"b\\c                                        -           -          -      2500");
+	expect_line("10.0.0.2:80", "10.0.0.2:80                                 up          17          -       0.4");
+	expect_line("a\"b\\c", "a\"b\\c                                        -           -          -      2500");
 }
 
 /* Without build info (an older daemon): the numeric data path; nothing at all: "-". */
 static void test_format_fallbacks(void **state)
 {
-	char line[256];
-
 	(void)state;
 	parse_ok("synguard_datapath 1\n", 0, &a);
 	topview_format(NULL, &a, "h", screen, sizeof screen);
-	assert_string_equal(line_of(screen, "synguard ", line, sizeof line),
-	                    "synguard - at h: data path xdp, mode -, flood state -");
-	assert_string_equal(line_of(screen, "backends:", line, sizeof line), "backends: -");
+	expect_line("synguard ", "synguard - at h: data path xdp, mode -, flood state -");
+	expect_line("backends:", "backends: -");
 	parse_ok("synguard_datapath 7\n", 0, &a);
 	topview_format(NULL, &a, "h", screen, sizeof screen);
 	assert_non_null(strstr(screen, "data path -,"));
