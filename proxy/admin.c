@@ -96,11 +96,12 @@ size_t admin_format_metrics(const uint64_t values[STAT_COUNT], const char *datap
 		                     (unsigned long long)values[i]);
 	}
 	if (whole)
-		whole = admin_append(buf, cap, &off,
-		                     "# HELP synguard_build_info the version, data path and mode running; always 1\n"
-		                     "# TYPE synguard_build_info gauge\n"
-		                     "synguard_build_info{version=\"%s\",datapath=\"%s\",mode=\"%s\"} 1\n",
-		                     SYNGUARD_VERSION, datapath, mode);
+		whole = admin_append(
+		        buf, cap, &off,
+		        "# HELP synguard_build_info the version, data path and mode running; always 1\n"
+		        "# TYPE synguard_build_info gauge\n"
+		        "synguard_build_info{version=\"%s\",datapath=\"%s\",mode=\"%s\"} 1\n",
+		        SYNGUARD_VERSION, datapath, mode);
 	if (whole && src && src->metrics && off + 1 < cap) {
 		size_t n = src->metrics(src->ctx, buf + off, cap - off);
 		off += n < cap - off ? n : cap - off - 1;
@@ -265,8 +266,9 @@ static int admin_respond(struct admin_conn *c, enum admin_request r, bool head_o
 	if (evbuffer_add_printf(out,
 	                        "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s"
 	                        "Connection: close\r\n\r\n",
-	                        code, reason, r == ADMIN_REQ_METRICS ? "text/plain; version=0.0.4" : "text/plain",
-	                        len, r == ADMIN_REQ_METHOD ? "Allow: GET, HEAD\r\n" : "") < 0)
+	                        code, reason,
+	                        r == ADMIN_REQ_METRICS ? "text/plain; version=0.0.4" : "text/plain", len,
+	                        r == ADMIN_REQ_METHOD ? "Allow: GET, HEAD\r\n" : "") < 0)
 		return -1;
 	/* HEAD: the headers GET would have, no body. */
 	return head_only ? 0 : evbuffer_add(out, body, len);

@@ -229,8 +229,10 @@ static int top_live(const struct config_endpoint *ep, const char *name)
 			prev = cur;
 			cur = cur == &samples[0] ? &samples[1] : &samples[0];
 		} else {
-			snprintf(screen, sizeof(screen), "synguard top: http://%s/metrics unreachable: %s\n"
-			         "(retrying every second)\n", name, err);
+			snprintf(screen, sizeof(screen),
+			         "synguard top: http://%s/metrics unreachable: %s\n"
+			         "(retrying every second)\n",
+			         name, err);
 			prev = NULL; /* rates over the gap would mislead */
 		}
 		top_draw(screen);
@@ -259,8 +261,10 @@ static void top_usage(FILE *out)
 int top_main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "admin", required_argument, NULL, 'a' }, { "config", required_argument, NULL, 'c' },
-		{ "once", no_argument, NULL, 'o' },        { "help", no_argument, NULL, 'h' },
+		{ "admin", required_argument, NULL, 'a' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "once", no_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *addr = NULL, *path = NULL;

@@ -264,12 +264,15 @@ static void topview_backends(struct topview_out *o, const struct topview_sample 
 		down += cur->backends[i].up == 0;
 	}
 	topview_put(o, "backends: %zu up, %zu down", up, down);
-	topview_put(o, "%-40s %5s %11s %10s %9s", "backend", "state", "connections", "failures/s", "probe ms");
+	topview_put(o, "%-40s %5s %11s %10s %9s", "backend", "state", "connections", "failures/s",
+	            "probe ms");
 	for (size_t i = 0; i < cur->n_backends; i++) {
 		const struct topview_backend *x = &cur->backends[i], *px = topview_find(prev, x->name);
 
 		topview_put(o, "%-40s %5s %11s %10s %9s", x->name,
-		            isnan(x->up) ? "-" : x->up > 0 ? "up" : "DOWN",
+		            isnan(x->up) ? "-"
+		            : x->up > 0  ? "up"
+		                         : "DOWN",
 		            topview_num(x->connections, a, sizeof(a)),
 		            topview_num(px ? topview_rate(px->failures, x->failures, dt) : NAN, b, sizeof(b)),
 		            topview_num(x->probe_s * 1000, c, sizeof(c)));
@@ -278,8 +281,8 @@ static void topview_backends(struct topview_out *o, const struct topview_sample 
 		topview_put(o, "(%zu more not shown)", cur->backends_over);
 }
 
-size_t topview_format(const struct topview_sample *prev, const struct topview_sample *cur, const char *endpoint,
-                      char *buf, size_t cap)
+size_t topview_format(const struct topview_sample *prev, const struct topview_sample *cur,
+                      const char *endpoint, char *buf, size_t cap)
 {
 	static const struct {
 		const char *label;
@@ -300,7 +303,9 @@ size_t topview_format(const struct topview_sample *prev, const struct topview_sa
 		buf[0] = '\0';
 	topview_put(&o, "synguard %s at %s: data path %s, mode %s, %s", cur->version[0] ? cur->version : "-",
 	            endpoint, topview_datapath(cur), cur->mode[0] ? cur->mode : "-",
-	            isnan(flood) ? "flood state -" : flood > 0 ? "UNDER FLOOD" : "no flood");
+	            isnan(flood) ? "flood state -"
+	            : flood > 0  ? "UNDER FLOOD"
+	                         : "no flood");
 	topview_put(&o, "%s", "");
 	topview_put(&o, "%-20s %12s %16s", "", "per second", "total");
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -310,10 +315,11 @@ size_t topview_format(const struct topview_sample *prev, const struct topview_sa
 			c = topview_sum(c, cur->v[rows[i].plus]);
 			p = prev ? topview_sum(p, prev->v[rows[i].plus]) : NAN;
 		}
-		topview_put(&o, "%-20s %12s %16s", rows[i].label, topview_num(topview_rate(p, c, dt), a, sizeof(a)),
-		            topview_num(c, b, sizeof(b)));
+		topview_put(&o, "%-20s %12s %16s", rows[i].label,
+		            topview_num(topview_rate(p, c, dt), a, sizeof(a)), topview_num(c, b, sizeof(b)));
 	}
-	topview_put(&o, "%-20s %12s %16s", "connections open", "", topview_num(cur->v[TOPVIEW_CONN_ACTIVE], a, sizeof(a)));
+	topview_put(&o, "%-20s %12s %16s", "connections open", "",
+	            topview_num(cur->v[TOPVIEW_CONN_ACTIVE], a, sizeof(a)));
 	topview_put(&o, "%s", "");
 	topview_backends(&o, prev, cur, dt);
 	return o.len;

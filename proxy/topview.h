@@ -32,7 +32,7 @@ enum topview_value {
 };
 
 struct topview_backend {
-	char name[64];                              /* the backend label */
+	char name[64];                             /* the backend label */
 	double up, connections, failures, probe_s; /* NAN: absent */
 };
 
@@ -56,7 +56,7 @@ enum topview_parse topview_parse(const char *text, size_t len, double t, struct 
 /* The screen for `cur`, with rates since `prev` (NULL: none yet, shown as
  * "-"), for the endpoint named `endpoint`: lines ending in \n into buf.
  * Returns the length, < cap (whole lines only). */
-size_t topview_format(const struct topview_sample *prev, const struct topview_sample *cur, const char *endpoint,
-                      char *buf, size_t cap);
+size_t topview_format(const struct topview_sample *prev, const struct topview_sample *cur,
+                      const char *endpoint, char *buf, size_t cap);
 
 #endif

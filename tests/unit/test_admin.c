@@ -225,7 +225,8 @@ static int prom_parse(const char *text, struct metric *m, size_t max, char *why,
 				size_t nlen = strlen(x->name);
 				bool total = nlen > 6 && strcmp(x->name + nlen - 6, "_total") == 0;
 				if (total != (strcmp(sp + 1, "counter") == 0)) {
-					snprintf(why, whylen, "line %d: a counter must end in _total, a gauge not: %.100s",
+					snprintf(why, whylen,
+					         "line %d: a counter must end in _total, a gauge not: %.100s",
 					         lineno, line);
 					return -1;
 				}
@@ -278,18 +279,19 @@ static void test_prom_checker(void **state)
 	char why[256];
 
 	(void)state;
-	assert_int_equal(prom_parse("# HELP a_total x y\n# TYPE a_total counter\na_total 12\n", m, 4, why,
-	                            sizeof why),
-	                 1);
+	assert_int_equal(
+	        prom_parse("# HELP a_total x y\n# TYPE a_total counter\na_total 12\n", m, 4, why, sizeof why),
+	        1);
 	assert_int_equal(m[0].value, 12);
 	assert_string_equal(m[0].help, "x y");
-	assert_int_equal(prom_parse("# TYPE g gauge\ng{a=\"1\"} 3\ng{a=\"2\"} 4\n", m, 4, why, sizeof why), 1);
+	assert_int_equal(prom_parse("# TYPE g gauge\ng{a=\"1\"} 3\ng{a=\"2\"} 4\n", m, 4, why, sizeof why),
+	                 1);
 	assert_string_equal(m[0].labels, "{a=\"1\"}");
 	assert_int_equal(m[0].samples, 2);
 	assert_int_equal(m[0].value, 4);
-	assert_int_equal(prom_parse("# TYPE a counter\n", m, 4, why, sizeof why), -1);         /* _total */
-	assert_int_equal(prom_parse("# TYPE a_total gauge\n", m, 4, why, sizeof why), -1);     /* _total */
-	assert_int_equal(prom_parse("g{a=\"1\" 3\n", m, 4, why, sizeof why), -1);              /* brace */
+	assert_int_equal(prom_parse("# TYPE a counter\n", m, 4, why, sizeof why), -1);      /* _total */
+	assert_int_equal(prom_parse("# TYPE a_total gauge\n", m, 4, why, sizeof why), -1);  /* _total */
+	assert_int_equal(prom_parse("g{a=\"1\" 3\n", m, 4, why, sizeof why), -1);           /* brace */
 	assert_int_equal(prom_parse("a 1", m, 4, why, sizeof why), -1);                     /* no newline */
 	assert_int_equal(prom_parse("a 1\na 2\n", m, 4, why, sizeof why), -1);              /* repeated */
 	assert_int_equal(prom_parse("a 1\n# TYPE a counter\n", m, 4, why, sizeof why), -1); /* TYPE late */
@@ -354,7 +356,8 @@ static void check_exposition_of(const char *body, const uint64_t v[STAT_COUNT], 
 
 static void check_exposition(const char *body, const uint64_t v[STAT_COUNT])
 {
-	check_exposition_of(body, v, "{version=\"" SYNGUARD_VERSION "\",datapath=\"unknown\",mode=\"unknown\"}", 0);
+	check_exposition_of(body, v,
+	                    "{version=\"" SYNGUARD_VERSION "\",datapath=\"unknown\",mode=\"unknown\"}", 0);
 }
 
 #define BUILD_LABELS "{version=\"" SYNGUARD_VERSION "\",datapath=\"xdp\",mode=\"protect\"}"
@@ -410,15 +413,19 @@ static size_t fake_metrics(void *ctx, char *buf, size_t cap)
 	f->calls++;
 	f->cap = cap;
 	for (int s = 0; s < 6; s++) {
-		int n = snprintf(buf + off, cap - off, "# HELP %s per backend: a help text of ordinary length\n"
-		                 "# TYPE %s %s\n", fake_series[s][0], fake_series[s][0], fake_series[s][1]);
+		int n = snprintf(buf + off, cap - off,
+		                 "# HELP %s per backend: a help text of ordinary length\n"
+		                 "# TYPE %s %s\n",
+		                 fake_series[s][0], fake_series[s][0], fake_series[s][1]);
 		if (n < 0 || (size_t)n >= cap - off)
 			return cap - 1; /* as snprintf leaves it: cut, NUL-terminated */
 		off += (size_t)n;
 		for (unsigned b = 0; b < f->backends; b++) {
-			n = snprintf(buf + off, cap - off,
-			             "%s{backend=\"[ffff:ffff:ffff:ffff:ffff:ffff:ffff:%04x]:65535\"} %" PRIu64 "\n",
-			             fake_series[s][0], b, UINT64_MAX);
+			n = snprintf(
+			        buf + off, cap - off,
+			        "%s{backend=\"[ffff:ffff:ffff:ffff:ffff:ffff:ffff:%04x]:65535\"} %" PRIu64
+			        "\n",
+			        fake_series[s][0], b, UINT64_MAX);
 			if (n < 0 || (size_t)n >= cap - off)
 				return cap - 1;
 			off += (size_t)n;
@@ -453,7 +460,8 @@ static void test_format_metrics_source_bound(void **state)
 	size_t len = admin_format_metrics(v, "kernel", "relay", &src, buf, sizeof buf);
 	assert_int_equal(f.calls, 1);
 	assert_true(len < sizeof buf);
-	check_exposition_of(buf, v, "{version=\"" SYNGUARD_VERSION "\",datapath=\"kernel\",mode=\"relay\"}", 6);
+	check_exposition_of(buf, v, "{version=\"" SYNGUARD_VERSION "\",datapath=\"kernel\",mode=\"relay\"}",
+	                    6);
 	assert_int_equal(prom_parse(buf, m, STAT_COUNT + 8, why, sizeof why), STAT_COUNT + 7);
 	for (int s = 0; s < 6; s++) {
 		struct metric *x = &m[STAT_COUNT + 1 + s];
@@ -461,8 +469,9 @@ static void test_format_metrics_source_bound(void **state)
 		assert_int_equal(x->samples, 64);
 	}
 	/* The source's series come last, whole. */
-	assert_non_null(strstr(buf, "synguard_backend_bytes_total{backend=\"[ffff:ffff:ffff:ffff:ffff:ffff:ffff:003f]"
-	                            ":65535\"} 18446744073709551615\n"));
+	assert_non_null(
+	        strstr(buf, "synguard_backend_bytes_total{backend=\"[ffff:ffff:ffff:ffff:ffff:ffff:ffff:003f]"
+	                    ":65535\"} 18446744073709551615\n"));
 	assert_int_equal(buf[len - 1], '\n');
 	printf("/metrics with 64 backends x 6 series: %zu of %d bytes\n", len, ADMIN_METRICS_MAX);
 }
@@ -877,8 +886,10 @@ static void test_http_metrics(void **state)
 static void test_http_source(void **state)
 {
 	struct server *s = *state;
-	struct fake_source f = { .backends = 64, .healthy = true }, g = { .backends = 2, .why = "no backend is up" };
-	const struct admin_source src = { fake_metrics, fake_healthy, &f }, other = { fake_metrics, fake_healthy, &g };
+	struct fake_source f = { .backends = 64, .healthy = true },
+	                   g = { .backends = 2, .why = "no backend is up" };
+	const struct admin_source src = { fake_metrics, fake_healthy, &f },
+	                          other = { fake_metrics, fake_healthy, &g };
 	uint64_t want[STAT_COUNT] = { 0 };
 	char *hdr, *body;
 
@@ -886,7 +897,8 @@ static void test_http_source(void **state)
 	admin_set_build_info(s->admin, "ring", "relay");
 	char *resp = http_exchange(s, "GET /metrics HTTP/1.0\r\n\r\n");
 	assert_int_equal(http_status(resp, &hdr, &body), 200);
-	check_exposition_of(body, want, "{version=\"" SYNGUARD_VERSION "\",datapath=\"ring\",mode=\"relay\"}", 6);
+	check_exposition_of(body, want, "{version=\"" SYNGUARD_VERSION "\",datapath=\"ring\",mode=\"relay\"}",
+	                    6);
 	assert_int_equal(content_length(hdr), strlen(body));
 	assert_int_equal(f.calls, 1);
 	free(resp);
@@ -907,7 +919,8 @@ static void test_http_source(void **state)
 	check_get(s, "/health", 503, "no backend is up\n");
 	resp = http_exchange(s, "GET /metrics HTTP/1.0\r\n\r\n");
 	assert_int_equal(http_status(resp, &hdr, &body), 200);
-	check_exposition_of(body, want, "{version=\"" SYNGUARD_VERSION "\",datapath=\"ring\",mode=\"relay\"}", 6);
+	check_exposition_of(body, want, "{version=\"" SYNGUARD_VERSION "\",datapath=\"ring\",mode=\"relay\"}",
+	                    6);
 	free(resp);
 	assert_int_equal(f.calls, calls);
 	assert_int_equal(g.calls, 1);
@@ -917,7 +930,8 @@ static void test_http_source(void **state)
 	check_get(s, "/health", 200, "ok\n");
 	resp = http_exchange(s, "GET /metrics HTTP/1.0\r\n\r\n");
 	assert_int_equal(http_status(resp, &hdr, &body), 200);
-	check_exposition_of(body, want, "{version=\"" SYNGUARD_VERSION "\",datapath=\"ring\",mode=\"relay\"}", 0);
+	check_exposition_of(body, want, "{version=\"" SYNGUARD_VERSION "\",datapath=\"ring\",mode=\"relay\"}",
+	                    0);
 	free(resp);
 	assert_int_equal(g.calls, 1);
 }

@@ -71,7 +71,8 @@ static void test_parse_daemon_metrics(void **state)
 	parse_ok(text, 5.0, &a);
 	assert_true(a.t == 5.0);
 	assert_true(a.v[TOPVIEW_SYN] == 1000 && a.v[TOPVIEW_SYNACK] == 990);
-	assert_true(a.v[TOPVIEW_ACK_VALID] == 500 && a.v[TOPVIEW_ACK_BAD] == 7 && a.v[TOPVIEW_ACK_EXPIRED] == 3);
+	assert_true(a.v[TOPVIEW_ACK_VALID] == 500 && a.v[TOPVIEW_ACK_BAD] == 7 &&
+	            a.v[TOPVIEW_ACK_EXPIRED] == 3);
 	assert_true(a.v[TOPVIEW_ADOPTED] == 480 && a.v[TOPVIEW_ACCEPTED] == 20);
 	assert_true(a.v[TOPVIEW_CONN_ACTIVE] == 12 && a.v[TOPVIEW_FLOOD] == 1 && a.v[TOPVIEW_DATAPATH] == 2);
 	assert_string_equal(a.version, SYNGUARD_VERSION);
@@ -91,9 +92,9 @@ static const char backends_text[] =
         "synguard_backend_probe_seconds{backend=\"10.0.0.2:80\"} 0.00042\n"
         "synguard_backend_probe_seconds{weight=\"3\",backend=\"a\\\"b\\\\c\"} 2.5\n"
         "synguard_backend_new_series{backend=\"10.0.0.2:80\"} 1\n"
-        "synguard_backend_up 1\n"                           /* no backend label: skipped */
-        "synguard_backend_up{backend=\"x\" 1\n"             /* no closing brace */
-        "synguard_backend_up{backend=\"y\"} one\n"          /* no number */
+        "synguard_backend_up 1\n"                  /* no backend label: skipped */
+        "synguard_backend_up{backend=\"x\" 1\n"    /* no closing brace */
+        "synguard_backend_up{backend=\"y\"} one\n" /* no number */
         "synguard_conn_active 1e3\n"
         "other_metric{backend=\"10.0.0.9:1\"} 1\n";
 
@@ -192,7 +193,8 @@ static void test_format_rates(void **state)
 	expect_line("connections open", "connections open                                 4");
 	expect_line("backends:", "backends: 0 up, 1 down");
 	/* 6 connect failures in 2 s; the probe time gone since. */
-	expect_line("10.0.0.2:80", "10.0.0.2:80                               DOWN           -          3         -");
+	expect_line("10.0.0.2:80",
+	            "10.0.0.2:80                               DOWN           -          3         -");
 
 	/* The first frame has no rates; a counter that went back (a restart) none either. */
 	topview_format(NULL, &b, "h", screen, sizeof screen);
@@ -201,8 +203,10 @@ static void test_format_rates(void **state)
 	expect_line("SYNs ", "SYNs                            -             1000");
 	expect_line("synguard ", "synguard 1.2 at h: data path xdp, mode protect, no flood");
 	/* Per backend: the probe in ms, an unknown state "-". */
-	expect_line("10.0.0.2:80", "10.0.0.2:80                                 up          17          -       0.4");
-	expect_line("a\"b\\c", "a\"b\\c                                        -           -          -      2500");
+	expect_line("10.0.0.2:80",
+	            "10.0.0.2:80                                 up          17          -       0.4");
+	expect_line("a\"b\\c",
+	            "a\"b\\c                                        -           -          -      2500");
 }
 
 /* Without build info (an older daemon): the numeric data path; nothing at all: "-". */
