@@ -14,8 +14,7 @@
 #define STATS_COUNTERS(X)                                                                                    \
 	X(rx_frames, "frames read from the packet ring")                                                     \
 	X(rx_malformed, "frames dropped as malformed (see log at debug)")                                    \
-	X(rx_not_ours,                                                                                       \
-	  "frames for another host, a broadcast or multicast, or an address not ours, dropped")              \
+	X(rx_not_ours, "frames for another host, a broadcast or multicast, or an address not ours, dropped") \
 	X(rx_martian, "segments from impossible sources (loopback, multicast, broadcast, ours), dropped")    \
 	X(rx_bad_csum, "segments with a wrong TCP checksum, dropped")                                        \
 	X(rx_ignored, "frames for live connections or not a SYN/ACK, left to the kernel")                    \
