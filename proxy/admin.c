@@ -15,6 +15,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,26 +51,67 @@ struct admin {
 	TAILQ_HEAD(, admin_conn) conns;
 	unsigned n_conns;
 	uint64_t refused; /* connections closed at accept: ADMIN_MAX_CONNS open */
+	struct admin_source src;
+	bool has_src;
+	const char *datapath, *mode; /* for synguard_build_info */
 };
 
-size_t admin_format_metrics(const uint64_t values[STAT_COUNT], char *buf, size_t cap)
+/* snprintf at buf + *off, advancing *off; false once the text is cut. */
+static bool admin_append(char *buf, size_t cap, size_t *off, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+
+static bool admin_append(char *buf, size_t cap, size_t *off, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	int n = vsnprintf(buf + *off, cap - *off, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= cap - *off) {
+		*off = cap - 1;
+		return false;
+	}
+	*off += (size_t)n;
+	return true;
+}
+
+size_t admin_format_metrics(const uint64_t values[STAT_COUNT], const char *datapath, const char *mode,
+                            const struct admin_source *src, char *buf, size_t cap)
 {
 	size_t off = 0;
+	bool whole = true;
 
 	if (cap == 0)
 		return 0;
-	for (size_t i = 0; i < STAT_COUNT && off < cap; i++) {
+	buf[0] = '\0';
+	/* Prometheus conventions: counters end in _total, gauges do not. */
+	for (size_t i = 0; i < STAT_COUNT && whole; i++) {
 		enum stats_id id = (enum stats_id)i;
-		int n = snprintf(buf + off, cap - off,
-		                 "# HELP synguard_%s %s\n# TYPE synguard_%s %s\nsynguard_%s %llu\n",
-		                 stats_name(id), stats_help(id), stats_name(id),
-		                 stats_is_gauge(id) ? "gauge" : "counter", stats_name(id),
-		                 (unsigned long long)values[i]);
-		if (n < 0)
-			break;
-		off += (size_t)n;
+		const char *suffix = stats_is_gauge(id) ? "" : "_total";
+
+		whole = admin_append(buf, cap, &off,
+		                     "# HELP synguard_%s%s %s\n# TYPE synguard_%s%s %s\nsynguard_%s%s %llu\n",
+		                     stats_name(id), suffix, stats_help(id), stats_name(id), suffix,
+		                     stats_is_gauge(id) ? "gauge" : "counter", stats_name(id), suffix,
+		                     (unsigned long long)values[i]);
 	}
-	return off < cap ? off : cap - 1;
+	if (whole)
+		whole = admin_append(
+		        buf, cap, &off,
+		        "# HELP synguard_build_info the version, data path and mode running; always 1\n"
+		        "# TYPE synguard_build_info gauge\n"
+		        "synguard_build_info{version=\"%s\",datapath=\"%s\",mode=\"%s\"} 1\n",
+		        SYNGUARD_VERSION, datapath, mode);
+	if (whole && src && src->metrics && off + 1 < cap) {
+		size_t n = src->metrics(src->ctx, buf + off, cap - off);
+		off += n < cap - off ? n : cap - off - 1;
+		buf[off] = '\0';
+	}
+	/* A line cut short would make the whole text unparseable. */
+	while (off > 0 && buf[off - 1] != '\n')
+		off--;
+	buf[off] = '\0';
+	return off;
 }
 
 /* ---- the request head, pure ---- */
@@ -189,27 +231,42 @@ static void admin_conn_free(struct admin_conn *c)
 	free(c);
 }
 
+/* What the source says of /health; true without one. */
+static bool admin_healthy(struct admin *a, char *why, size_t whylen)
+{
+	why[0] = '\0';
+	return !a->has_src || !a->src.healthy || a->src.healthy(a->src.ctx, why, whylen);
+}
+
 /* Queues the response to `r`. -1 if out of memory. */
 static int admin_respond(struct admin_conn *c, enum admin_request r, bool head_only)
 {
+	struct admin *a = c->a;
 	struct evbuffer *out = bufferevent_get_output(c->bev);
-	char metrics[ADMIN_METRICS_MAX];
-	const char *body = admin_status[r].body;
+	char body[ADMIN_METRICS_MAX];
+	int code = admin_status[r].code;
+	const char *reason = admin_status[r].reason;
 	size_t len;
 
 	if (r == ADMIN_REQ_METRICS) {
 		uint64_t v[STAT_COUNT];
 
-		stats_sum(v, c->a->all, c->a->n);
-		len = admin_format_metrics(v, metrics, sizeof(metrics));
-		body = metrics;
+		stats_sum(v, a->all, a->n);
+		len = admin_format_metrics(v, a->datapath, a->mode, a->has_src ? &a->src : NULL, body,
+		                           sizeof(body));
+	} else if (r == ADMIN_REQ_HEALTH && !admin_healthy(a, body, sizeof(body) - 1)) {
+		code = 503;
+		reason = "Service Unavailable";
+		len = strnlen(body, sizeof(body) - 2);
+		body[len++] = '\n';
 	} else {
-		len = strlen(body);
+		len = strlen(admin_status[r].body);
+		memcpy(body, admin_status[r].body, len);
 	}
 	if (evbuffer_add_printf(out,
 	                        "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s"
 	                        "Connection: close\r\n\r\n",
-	                        admin_status[r].code, admin_status[r].reason,
+	                        code, reason,
 	                        r == ADMIN_REQ_METRICS ? "text/plain; version=0.0.4" : "text/plain", len,
 	                        r == ADMIN_REQ_METHOD ? "Allow: GET, HEAD\r\n" : "") < 0)
 		return -1;
@@ -340,6 +397,7 @@ struct admin *admin_new(struct event_base *base, const struct config_endpoint *e
 	}
 	a->base = base;
 	a->all = all;
+	a->datapath = a->mode = "unknown";
 	a->n = n;
 	a->deadline.tv_sec = deadline_ms / 1000;
 	a->deadline.tv_usec = (suseconds_t)(deadline_ms % 1000) * 1000;
@@ -357,6 +415,19 @@ struct admin *admin_new(struct event_base *base, const struct config_endpoint *e
 		return NULL;
 	}
 	return a;
+}
+
+void admin_set_source(struct admin *a, const struct admin_source *src)
+{
+	a->has_src = src != NULL;
+	if (src)
+		a->src = *src;
+}
+
+void admin_set_build_info(struct admin *a, const char *datapath, const char *mode)
+{
+	a->datapath = datapath;
+	a->mode = mode;
 }
 
 void admin_free(struct admin *a)

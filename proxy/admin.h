@@ -1,7 +1,10 @@
 /* admin — the HTTP endpoint operators and monitoring read.
  *
  *   GET /metrics  Prometheus text: every counter of stats.h, summed over workers
- *   GET /health   "ok" while the daemon runs
+ *                 (synguard_NAME_total; gauges synguard_NAME), synguard_build_info,
+ *                 then what the source (admin_set_source) appends
+ *   GET /health   "ok" while the daemon runs and the source says healthy; 503
+ *                 with its reason when it does not
  *
  * HEAD of either too; any other path is 404, any other method 405. Served on
  * the main thread's event loop; it only reads counters. Every response says
@@ -19,7 +22,7 @@
  *   - heap per connection: its input (≤ ADMIN_HEAD_MAX bytes: the socket is
  *     read no further), its response (≤ ADMIN_METRICS_MAX + 256), both in
  *     buffers rounded up to a power of two, and ~1 KiB of libevent state:
- *     under 48 KiB, so under 1.5 MiB for all. The kernel's receive buffer of
+ *     under 144 KiB, so under 4.5 MiB for all. The kernel's receive buffer of
  *     each connection is held to 2 * ADMIN_HEAD_MAX (SO_RCVBUF).
  */
 #ifndef SYNGUARD_ADMIN_H
@@ -33,7 +36,9 @@
 
 #define ADMIN_MAX_CONNS 32
 #define ADMIN_HEAD_MAX 4096
-#define ADMIN_METRICS_MAX 16384
+/* The counters (~9 KiB) and a source's 64 backends x 6 series of ~120 bytes:
+ * test_admin checks that much fits whole. */
+#define ADMIN_METRICS_MAX 65536
 #define ADMIN_DEADLINE_MS 10000 /* what the daemon passes to admin_new */
 
 struct event_base;
@@ -47,9 +52,28 @@ struct admin *admin_new(struct event_base *base, const struct config_endpoint *e
 /* Closes the listener and every open connection. */
 void admin_free(struct admin *a);
 
-/* The /metrics body for `values` into `buf`. Returns its length (truncated
- * to cap - 1 if needed). Pure, for tests. */
-size_t admin_format_metrics(const uint64_t values[STAT_COUNT], char *buf, size_t cap);
+/* Another module's part of /metrics and /health, set (and replaced) on the main thread. */
+struct admin_source {
+	/* Appends complete series (# HELP, # TYPE, samples) to buf; returns bytes written (< cap). */
+	size_t (*metrics)(void *ctx, char *buf, size_t cap);
+	/* false: /health answers 503 with `why` as its body. */
+	bool (*healthy)(void *ctx, char *why, size_t whylen);
+	void *ctx;
+};
+
+void admin_set_source(struct admin *a, const struct admin_source *src); /* NULL: none */
+
+/* What synguard_build_info{version,datapath,mode} says besides the version:
+ * the data path running ("kernel", "xdp", "ring") and the mode ("relay",
+ * "protect"). Both borrowed, static strings; "unknown" until set. */
+void admin_set_build_info(struct admin *a, const char *datapath, const char *mode);
+
+/* The /metrics body into `buf`: the counters `values`, the build info of
+ * `datapath` and `mode`, then `src`'s series (src or its metrics NULL: none).
+ * Returns its length, < cap; when it does not fit, it ends after the last
+ * whole line that does. Pure, for tests. */
+size_t admin_format_metrics(const uint64_t values[STAT_COUNT], const char *datapath, const char *mode,
+                            const struct admin_source *src, char *buf, size_t cap);
 
 /* What a request head asks for, or why it is refused (the HTTP status). */
 enum admin_request {

@@ -443,7 +443,7 @@ static void fe_frame(void *arg, const struct pkt_frame *f)
 	stats_inc(fe->stats, STAT_rx_frames);
 	switch (v) {
 	case VERDICT_NOT_FOR_US:
-		stats_inc(fe->stats, STAT_rx_not_for_us);
+		stats_inc(fe->stats, STAT_rx_not_ours);
 		break;
 	case VERDICT_MALFORMED:
 		stats_inc(fe->stats, STAT_rx_malformed);

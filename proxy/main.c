@@ -32,6 +32,7 @@
 #include "runconf.h"
 #include "sandbox.h"
 #include "stats.h"
+#include "top.h"
 
 #define MAX_WORKERS 64
 
@@ -87,6 +88,7 @@ static void usage(FILE *out)
 	fprintf(out, "usage: synguard -c FILE        run in the foreground, protecting what FILE says\n"
 	             "       synguard -t -c FILE     check FILE and exit\n"
 	             "       synguard --gen-key PATH write a new random cookie key to PATH (mode 0600)\n"
+	             "       synguard top [-a HOST:PORT | -c FILE] [--once]  a live view of a running one\n"
 	             "       synguard --version | --help\n"
 	             "\n"
 	             "Signals: HUP reloads FILE (and the key file); TERM stops taking new connections\n"
@@ -144,6 +146,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	if (++d->ticks % REPORT_INTERVAL_S == 0) {
 		stats_sum(v, d->all_stats, d->n_stats);
 		report_tick(&d->report, v);
+		atomic_store(&d->main_stats.v[STAT_flood], (uint64_t)d->report.flood);
 	}
 	if (d->draining)
 		daemon_drain_tick(d);
@@ -178,6 +181,8 @@ static int daemon_start_admin(struct daemon *d)
 		log_error("admin endpoint: %s", err);
 		return -1;
 	}
+	admin_set_build_info(d->admin, datapath_name(d->path),
+	                     d->cfg.mode == CONFIG_MODE_PROTECT ? "protect" : "relay");
 	return 0;
 }
 
@@ -805,6 +810,8 @@ int main(int argc, char **argv)
 	bool test_only = false;
 	int opt;
 
+	if (argc > 1 && strcmp(argv[1], "top") == 0)
+		return top_main(argc - 1, argv + 1);
 	while ((opt = getopt_long(argc, argv, "c:tVh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':

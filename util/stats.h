@@ -14,8 +14,7 @@
 #define STATS_COUNTERS(X)                                                                                    \
 	X(rx_frames, "frames read from the packet ring")                                                     \
 	X(rx_malformed, "frames dropped as malformed (see log at debug)")                                    \
-	X(rx_not_for_us,                                                                                     \
-	  "frames for another host, a broadcast or multicast, or an address not ours, dropped")              \
+	X(rx_not_ours, "frames for another host, a broadcast or multicast, or an address not ours, dropped") \
 	X(rx_martian, "segments from impossible sources (loopback, multicast, broadcast, ours), dropped")    \
 	X(rx_bad_csum, "segments with a wrong TCP checksum, dropped")                                        \
 	X(rx_ignored, "frames for live connections or not a SYN/ACK, left to the kernel")                    \
@@ -56,6 +55,7 @@
 	X(conn_reset, "relayed connections ended by a reset on either side")                                 \
 	X(conn_idle_timeout, "relayed connections closed after idle_timeout_s of silence")                   \
 	X(conn_active, "gauge: relayed connections open now")                                                \
+	X(flood, "gauge: 1 while the log reports a flood (checked every 10 s), else 0")                      \
 	X(datapath, "gauge: the data path running: 0 ring, 1 XDP + ring, 2 kernel")
 
 enum stats_id {

@@ -43,7 +43,7 @@ syn_expect() {
 }
 
 syn_expect "control: a well-formed SYN" answered
-m0=$(sg_stat rx_martian) n0=$(sg_stat_cached rx_not_for_us) c0=$(sg_stat_cached rx_bad_csum)
+m0=$(sg_stat rx_martian) n0=$(sg_stat_cached rx_not_ours) c0=$(sg_stat_cached rx_bad_csum)
 mal0=$(sg_stat_cached rx_malformed)
 for src in 127.0.0.1 0.0.0.0 224.0.0.5 255.255.255.255 "$SG_VIP"; do
 	syn_expect "SYN from $src" silent --src "$src"
@@ -57,7 +57,7 @@ assert_synguard "martian sources counted" "$(($(sg_stat rx_martian) - m0))" == 5
 # on the kernel path the XDP program leaves them to the kernel, which drops
 # them itself, uncounted (their silence, above, is what matters).
 if [[ $SG_DATAPATH != kernel ]]; then
-	assert_synguard "frames not for us counted" "$(($(sg_stat_cached rx_not_for_us) - n0))" == 2
+	assert_synguard "frames not for us counted" "$(($(sg_stat_cached rx_not_ours) - n0))" == 2
 fi
 assert_synguard "wrong checksums counted" "$(($(sg_stat_cached rx_bad_csum) - c0))" == 1
 assert_synguard "malformed counted" "$(($(sg_stat_cached rx_malformed) - mal0))" == 1

@@ -75,8 +75,8 @@ say "ok: index page served"
 download_big_check
 METRICS=$(in_proxy curl --silent --show-error --max-time 5 "http://$ADMIN/metrics") ||
 	sg_fail "admin endpoint did not answer"
-TAKEN=$(awk -v m="synguard_$SG_TAKEN" '$1 == m {print $2}' <<<"$METRICS")
-assert_cmp "admin endpoint: synguard_$SG_TAKEN" "$TAKEN" ">=" 2
+TAKEN=$(awk -v m="synguard_${SG_TAKEN}_total" '$1 == m {print $2}' <<<"$METRICS")
+assert_cmp "admin endpoint: synguard_${SG_TAKEN}_total" "$TAKEN" ">=" 2
 stop_clean "user nobody"
 
 # 2. A uid in digits that has no passwd entry: its gid is the same number.

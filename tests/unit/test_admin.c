@@ -72,7 +72,7 @@ static void test_stats_gauge(void **state)
 {
 	(void)state;
 	for (int i = 0; i < STAT_COUNT; i++) {
-		bool want = i == STAT_conn_active || i == STAT_datapath;
+		bool want = i == STAT_conn_active || i == STAT_flood || i == STAT_datapath;
 		if ((stats_is_gauge((enum stats_id)i) != 0) != want)
 			fail_msg("stats_is_gauge(%s) is %d", stats_name((enum stats_id)i),
 			         stats_is_gauge((enum stats_id)i));
@@ -132,7 +132,9 @@ struct metric {
 	char name[128];
 	char help[256];
 	char type[16];
-	uint64_t value;
+	char labels[256]; /* of the first sample, braces included; "" if none */
+	uint64_t value;   /* of the last sample */
+	unsigned samples;
 	bool has_help, has_type, has_value;
 };
 
@@ -162,10 +164,11 @@ static struct metric *metric_get(struct metric *m, size_t *n, size_t max, const 
 }
 
 /* Parses Prometheus text format 0.0.4 as far as /metrics uses it: HELP and
- * TYPE comments and unlabelled samples with integer values. Enforces: every
- * line ends in \n; at most one HELP and TYPE per name, both before its
- * sample; one sample per name; types counter or gauge. Returns the number
- * of metrics, or -1 with the reason in `why`. */
+ * TYPE comments and samples with integer values, labelled ({...} without
+ * spaces) or not. Enforces: every line ends in \n; at most one HELP and TYPE
+ * per name, both before its samples; one sample per unlabelled name; types
+ * counter or gauge; counters named *_total and gauges not. Returns the
+ * number of metrics, or -1 with the reason in `why`. */
 static int prom_parse(const char *text, struct metric *m, size_t max, char *why, size_t whylen)
 {
 	size_t n = 0;
@@ -219,6 +222,14 @@ static int prom_parse(const char *text, struct metric *m, size_t max, char *why,
 					         line);
 					return -1;
 				}
+				size_t nlen = strlen(x->name);
+				bool total = nlen > 6 && strcmp(x->name + nlen - 6, "_total") == 0;
+				if (total != (strcmp(sp + 1, "counter") == 0)) {
+					snprintf(why, whylen,
+					         "line %d: a counter must end in _total, a gauge not: %.100s",
+					         lineno, line);
+					return -1;
+				}
 				snprintf(x->type, sizeof x->type, "%s", sp + 1);
 				x->has_type = true;
 			}
@@ -227,8 +238,10 @@ static int prom_parse(const char *text, struct metric *m, size_t max, char *why,
 			         line);
 			return -1;
 		} else {
-			const char *sp = strchr(line, ' ');
-			if (!sp || !metric_name_ok(line, (size_t)(sp - line))) {
+			const char *sp = strchr(line, ' '), *brace = strchr(line, '{');
+			const char *name_end = brace && sp && brace < sp ? brace : sp;
+			if (!sp || !metric_name_ok(line, (size_t)(name_end - line)) ||
+			    (name_end == brace && sp[-1] != '}')) {
 				snprintf(why, whylen, "line %d: bad sample: %.100s", lineno, line);
 				return -1;
 			}
@@ -244,12 +257,15 @@ static int prom_parse(const char *text, struct metric *m, size_t max, char *why,
 				snprintf(why, whylen, "line %d: bad value: %.100s", lineno, line);
 				return -1;
 			}
-			struct metric *x = metric_get(m, &n, max, line, (size_t)(sp - line));
-			if (!x || x->has_value) {
+			struct metric *x = metric_get(m, &n, max, line, (size_t)(name_end - line));
+			if (!x || (x->has_value && name_end == sp)) {
 				snprintf(why, whylen, "line %d: repeated sample or too many metrics", lineno);
 				return -1;
 			}
+			if (!x->has_value)
+				snprintf(x->labels, sizeof x->labels, "%.*s", (int)(sp - name_end), name_end);
 			x->value = val;
+			x->samples++;
 			x->has_value = true;
 		}
 	}
@@ -263,10 +279,19 @@ static void test_prom_checker(void **state)
 	char why[256];
 
 	(void)state;
-	assert_int_equal(prom_parse("# HELP a_b x y\n# TYPE a_b counter\na_b 12\n", m, 4, why, sizeof why),
-	                 1);
+	assert_int_equal(
+	        prom_parse("# HELP a_total x y\n# TYPE a_total counter\na_total 12\n", m, 4, why, sizeof why),
+	        1);
 	assert_int_equal(m[0].value, 12);
 	assert_string_equal(m[0].help, "x y");
+	assert_int_equal(prom_parse("# TYPE g gauge\ng{a=\"1\"} 3\ng{a=\"2\"} 4\n", m, 4, why, sizeof why),
+	                 1);
+	assert_string_equal(m[0].labels, "{a=\"1\"}");
+	assert_int_equal(m[0].samples, 2);
+	assert_int_equal(m[0].value, 4);
+	assert_int_equal(prom_parse("# TYPE a counter\n", m, 4, why, sizeof why), -1);      /* _total */
+	assert_int_equal(prom_parse("# TYPE a_total gauge\n", m, 4, why, sizeof why), -1);  /* _total */
+	assert_int_equal(prom_parse("g{a=\"1\" 3\n", m, 4, why, sizeof why), -1);           /* brace */
 	assert_int_equal(prom_parse("a 1", m, 4, why, sizeof why), -1);                     /* no newline */
 	assert_int_equal(prom_parse("a 1\na 2\n", m, 4, why, sizeof why), -1);              /* repeated */
 	assert_int_equal(prom_parse("a 1\n# TYPE a counter\n", m, 4, why, sizeof why), -1); /* TYPE late */
@@ -285,20 +310,28 @@ static void distinct_values(uint64_t v[STAT_COUNT])
 	v[STAT_rx_frames] = 0;
 }
 
-/* Checks `body` is the exposition of `v`: every stat, right type, right
- * value, nothing else. */
-static void check_exposition(const char *body, const uint64_t v[STAT_COUNT])
+/* The full name of stat i: synguard_NAME_total for counters. */
+static void stat_metric_name(int i, char *name, size_t len)
 {
-	struct metric m[STAT_COUNT + 1];
+	enum stats_id id = (enum stats_id)i;
+
+	snprintf(name, len, "synguard_%s%s", stats_name(id), stats_is_gauge(id) ? "" : "_total");
+}
+
+/* Checks `body` is the exposition of `v`, build info with `labels`, and
+ * `extra` more metrics (a source's): every stat, right type, right value. */
+static void check_exposition_of(const char *body, const uint64_t v[STAT_COUNT], const char *labels, int extra)
+{
+	struct metric m[STAT_COUNT + 8];
 	char why[256];
-	int n = prom_parse(body, m, STAT_COUNT + 1, why, sizeof why);
+	int n = prom_parse(body, m, STAT_COUNT + 8, why, sizeof why);
 
 	if (n < 0)
 		fail_msg("not Prometheus text: %s", why);
-	assert_int_equal(n, STAT_COUNT);
+	assert_int_equal(n, STAT_COUNT + 1 + extra);
 	for (int i = 0; i < STAT_COUNT; i++) {
 		char name[128];
-		snprintf(name, sizeof name, "synguard_%s", stats_name((enum stats_id)i));
+		stat_metric_name(i, name, sizeof name);
 		struct metric *x = NULL;
 		for (int j = 0; j < n; j++)
 			if (strcmp(m[j].name, name) == 0)
@@ -313,58 +346,176 @@ static void check_exposition(const char *body, const uint64_t v[STAT_COUNT])
 		if (x->value != v[i])
 			fail_msg("%s = %" PRIu64 ", want %" PRIu64, name, x->value, v[i]);
 	}
+	/* Right after the stats. */
+	struct metric *bi = &m[STAT_COUNT];
+	assert_string_equal(bi->name, "synguard_build_info");
+	assert_string_equal(bi->type, "gauge");
+	assert_true(bi->has_help && bi->samples == 1 && bi->value == 1);
+	assert_string_equal(bi->labels, labels);
 }
+
+static void check_exposition(const char *body, const uint64_t v[STAT_COUNT])
+{
+	check_exposition_of(body, v,
+	                    "{version=\"" SYNGUARD_VERSION "\",datapath=\"unknown\",mode=\"unknown\"}", 0);
+}
+
+#define BUILD_LABELS "{version=\"" SYNGUARD_VERSION "\",datapath=\"xdp\",mode=\"protect\"}"
 
 static void test_format_metrics(void **state)
 {
 	uint64_t v[STAT_COUNT];
-	static char buf[16384];
+	static char buf[ADMIN_METRICS_MAX];
 
 	(void)state;
 	distinct_values(v);
-	size_t len = admin_format_metrics(v, buf, sizeof buf);
+	size_t len = admin_format_metrics(v, "xdp", "protect", NULL, buf, sizeof buf);
 	assert_true(len > 0 && len < sizeof buf);
 	assert_int_equal(strlen(buf), len);
-	check_exposition(buf, v);
-	/* The exact lines for the one gauge and one counter. */
+	check_exposition_of(buf, v, BUILD_LABELS, 0);
+	/* The exact lines for a gauge and a counter or two. */
 	assert_non_null(strstr(buf, "# TYPE synguard_conn_active gauge\nsynguard_conn_active "));
-	assert_non_null(strstr(buf, "\nsynguard_bytes_client_to_backend 18446744073709551615\n"));
-	assert_non_null(strstr(buf, "# TYPE synguard_rx_frames counter\nsynguard_rx_frames 0\n"));
-	assert_int_equal(strncmp(buf, "# HELP synguard_rx_frames ", 26), 0);
+	assert_non_null(strstr(buf, "# TYPE synguard_flood gauge\nsynguard_flood "));
+	assert_non_null(strstr(buf, "\nsynguard_bytes_client_to_backend_total 18446744073709551615\n"));
+	assert_non_null(strstr(buf, "# TYPE synguard_rx_frames_total counter\nsynguard_rx_frames_total 0\n"));
+	assert_int_equal(strncmp(buf, "# HELP synguard_rx_frames_total ", 32), 0);
+	assert_non_null(strstr(buf, "\nsynguard_build_info" BUILD_LABELS " 1\n"));
 
 	/* Values are what is passed, not remembered: all zero now. */
 	uint64_t z[STAT_COUNT] = { 0 };
-	len = admin_format_metrics(z, buf, sizeof buf);
-	check_exposition(buf, z);
+	len = admin_format_metrics(z, "xdp", "protect", NULL, buf, sizeof buf);
+	check_exposition_of(buf, z, BUILD_LABELS, 0);
 }
 
-/* Every cap from 1 to the full length + 1: a NUL-terminated prefix of the
- * full text, length < cap, nothing written past cap. */
-static void test_format_metrics_truncation(void **state)
+/* A source standing in for per-backend series: `n` backends with the
+ * longest names there are, each with the widest values in 6 series. */
+struct fake_source {
+	unsigned backends;
+	size_t calls, cap; /* how often called, and the last cap */
+	bool healthy;
+	const char *why;
+};
+
+static const char *const fake_series[6][2] = {
+	{ "synguard_backend_up", "gauge" },
+	{ "synguard_backend_connections", "gauge" },
+	{ "synguard_backend_connect_failures_total", "counter" },
+	{ "synguard_backend_probe_seconds", "gauge" },
+	{ "synguard_backend_probes_total", "counter" },
+	{ "synguard_backend_bytes_total", "counter" },
+};
+
+static size_t fake_metrics(void *ctx, char *buf, size_t cap)
 {
+	struct fake_source *f = ctx;
+	size_t off = 0;
+
+	f->calls++;
+	f->cap = cap;
+	for (int s = 0; s < 6; s++) {
+		int n = snprintf(buf + off, cap - off,
+		                 "# HELP %s per backend: a help text of ordinary length\n"
+		                 "# TYPE %s %s\n",
+		                 fake_series[s][0], fake_series[s][0], fake_series[s][1]);
+		if (n < 0 || (size_t)n >= cap - off)
+			return cap - 1; /* as snprintf leaves it: cut, NUL-terminated */
+		off += (size_t)n;
+		for (unsigned b = 0; b < f->backends; b++) {
+			n = snprintf(
+			        buf + off, cap - off,
+			        "%s{backend=\"[ffff:ffff:ffff:ffff:ffff:ffff:ffff:%04x]:65535\"} %" PRIu64
+			        "\n",
+			        fake_series[s][0], b, UINT64_MAX);
+			if (n < 0 || (size_t)n >= cap - off)
+				return cap - 1;
+			off += (size_t)n;
+		}
+	}
+	return off;
+}
+
+static bool fake_healthy(void *ctx, char *why, size_t whylen)
+{
+	struct fake_source *f = ctx;
+
+	if (!f->healthy)
+		snprintf(why, whylen, "%s", f->why);
+	return f->healthy;
+}
+
+/* 64 backends x 6 series with the longest names and values fit whole, after
+ * the stats and the build info. */
+static void test_format_metrics_source_bound(void **state)
+{
+	struct fake_source f = { .backends = 64 };
+	const struct admin_source src = { fake_metrics, fake_healthy, &f };
 	uint64_t v[STAT_COUNT];
-	static char full[16384], buf[16384 + 64];
+	static char buf[ADMIN_METRICS_MAX];
+	struct metric m[STAT_COUNT + 8];
+	char why[256];
 
 	(void)state;
+	for (int i = 0; i < STAT_COUNT; i++)
+		v[i] = UINT64_MAX;
+	size_t len = admin_format_metrics(v, "kernel", "relay", &src, buf, sizeof buf);
+	assert_int_equal(f.calls, 1);
+	assert_true(len < sizeof buf);
+	check_exposition_of(buf, v, "{version=\"" SYNGUARD_VERSION "\",datapath=\"kernel\",mode=\"relay\"}",
+	                    6);
+	assert_int_equal(prom_parse(buf, m, STAT_COUNT + 8, why, sizeof why), STAT_COUNT + 7);
+	for (int s = 0; s < 6; s++) {
+		struct metric *x = &m[STAT_COUNT + 1 + s];
+		assert_string_equal(x->name, fake_series[s][0]);
+		assert_int_equal(x->samples, 64);
+	}
+	/* The source's series come last, whole. */
+	assert_non_null(
+	        strstr(buf, "synguard_backend_bytes_total{backend=\"[ffff:ffff:ffff:ffff:ffff:ffff:ffff:003f]"
+	                    ":65535\"} 18446744073709551615\n"));
+	assert_int_equal(buf[len - 1], '\n');
+	printf("/metrics with 64 backends x 6 series: %zu of %d bytes\n", len, ADMIN_METRICS_MAX);
+}
+
+/* Every cap from 1 to the full length + 1: the longest prefix of the full
+ * text that ends a line and fits (length < cap), NUL-terminated, nothing
+ * written past cap; with a source too, whose part may be the one cut. */
+static void check_truncation(const struct admin_source *src)
+{
+	uint64_t v[STAT_COUNT];
+	static char full[ADMIN_METRICS_MAX], buf[ADMIN_METRICS_MAX + 64];
+
 	distinct_values(v);
-	size_t len = admin_format_metrics(v, full, sizeof full);
+	size_t len = admin_format_metrics(v, "ring", "relay", src, full, sizeof full);
 	assert_true(len + 1 < sizeof full);
 
 	for (size_t cap = 1; cap <= len + 1; cap++) {
-		memset(buf, GUARD, sizeof buf);
-		size_t got = admin_format_metrics(v, buf, cap);
+		memset(buf, GUARD, cap + 64);
+		size_t got = admin_format_metrics(v, "ring", "relay", src, buf, cap);
 		if (got >= cap)
 			fail_msg("cap %zu: returned %zu", cap, got);
 		if (buf[got] != '\0' || strlen(buf) != got)
 			fail_msg("cap %zu: returned %zu but string is %zu long", cap, got, strnlen(buf, cap));
 		if (memcmp(buf, full, got) != 0)
 			fail_msg("cap %zu: not a prefix of the full text", cap);
-		/* As documented: truncated to cap - 1 when short, whole otherwise. */
-		assert_int_equal(got, cap <= len ? cap - 1 : len);
-		for (size_t i = cap; i < sizeof buf; i++)
+		size_t want = cap - 1 < len ? cap - 1 : len;
+		while (want > 0 && full[want - 1] != '\n')
+			want--;
+		if (got != want)
+			fail_msg("cap %zu: returned %zu, want %zu (whole lines)", cap, got, want);
+		for (size_t i = cap; i < cap + 64; i++)
 			if ((unsigned char)buf[i] != GUARD)
 				fail_msg("cap %zu: byte %zu written past the end", cap, i);
 	}
+}
+
+static void test_format_metrics_truncation(void **state)
+{
+	struct fake_source f = { .backends = 3 };
+	const struct admin_source src = { fake_metrics, NULL, &f };
+
+	(void)state;
+	check_truncation(NULL);
+	check_truncation(&src);
 }
 
 /* ---- the request head parser ---- */
@@ -540,7 +691,7 @@ enum client_end { CLIENT_OPEN, CLIENT_EOF, CLIENT_RESET };
 
 struct client {
 	int fd;
-	char resp[65536];
+	char resp[ADMIN_METRICS_MAX + 1024];
 	size_t len;
 	enum client_end end;
 };
@@ -728,6 +879,61 @@ static void test_http_metrics(void **state)
 	assert_int_equal(http_status(resp, &hdr, &body), 200);
 	check_exposition(body, want);
 	free(resp);
+}
+
+/* A source's series follow the counters on /metrics; /health is 503 with its
+ * reason while it says unhealthy; replaced or removed, it is no longer asked. */
+static void test_http_source(void **state)
+{
+	struct server *s = *state;
+	struct fake_source f = { .backends = 64, .healthy = true },
+	                   g = { .backends = 2, .why = "no backend is up" };
+	const struct admin_source src = { fake_metrics, fake_healthy, &f },
+	                          other = { fake_metrics, fake_healthy, &g };
+	uint64_t want[STAT_COUNT] = { 0 };
+	char *hdr, *body;
+
+	admin_set_source(s->admin, &src);
+	admin_set_build_info(s->admin, "ring", "relay");
+	char *resp = http_exchange(s, "GET /metrics HTTP/1.0\r\n\r\n");
+	assert_int_equal(http_status(resp, &hdr, &body), 200);
+	check_exposition_of(body, want, "{version=\"" SYNGUARD_VERSION "\",datapath=\"ring\",mode=\"relay\"}",
+	                    6);
+	assert_int_equal(content_length(hdr), strlen(body));
+	assert_int_equal(f.calls, 1);
+	free(resp);
+	check_get(s, "/health", 200, "ok\n");
+
+	f.healthy = false;
+	f.why = "all 3 backends down";
+	check_get(s, "/health", 503, "all 3 backends down\n");
+	resp = http_exchange(s, "HEAD /health HTTP/1.1\r\n\r\n");
+	assert_int_equal(http_status(resp, &hdr, &body), 503);
+	assert_int_equal(content_length(hdr), strlen("all 3 backends down\n"));
+	assert_string_equal(body, "");
+	free(resp);
+
+	/* Replaced: the new one answers, the old one is not called. */
+	size_t calls = f.calls;
+	admin_set_source(s->admin, &other);
+	check_get(s, "/health", 503, "no backend is up\n");
+	resp = http_exchange(s, "GET /metrics HTTP/1.0\r\n\r\n");
+	assert_int_equal(http_status(resp, &hdr, &body), 200);
+	check_exposition_of(body, want, "{version=\"" SYNGUARD_VERSION "\",datapath=\"ring\",mode=\"relay\"}",
+	                    6);
+	free(resp);
+	assert_int_equal(f.calls, calls);
+	assert_int_equal(g.calls, 1);
+
+	/* None: ok, and the counters alone. */
+	admin_set_source(s->admin, NULL);
+	check_get(s, "/health", 200, "ok\n");
+	resp = http_exchange(s, "GET /metrics HTTP/1.0\r\n\r\n");
+	assert_int_equal(http_status(resp, &hdr, &body), 200);
+	check_exposition_of(body, want, "{version=\"" SYNGUARD_VERSION "\",datapath=\"ring\",mode=\"relay\"}",
+	                    0);
+	free(resp);
+	assert_int_equal(g.calls, 1);
 }
 
 /* Only GET and HEAD, and never a body: requests need none. */
@@ -926,10 +1132,12 @@ int main(void)
 		cmocka_unit_test(test_prom_checker),
 		cmocka_unit_test(test_format_metrics),
 		cmocka_unit_test(test_format_metrics_truncation),
+		cmocka_unit_test(test_format_metrics_source_bound),
 		cmocka_unit_test(test_parse_request),
 		cmocka_unit_test(test_parse_request_bound),
 		cmocka_unit_test_setup_teardown(test_http_health_and_404, server_setup, server_teardown),
 		cmocka_unit_test_setup_teardown(test_http_metrics, server_setup, server_teardown),
+		cmocka_unit_test_setup_teardown(test_http_source, server_setup, server_teardown),
 		cmocka_unit_test_setup_teardown(test_http_methods_and_bodies, server_setup, server_teardown),
 		cmocka_unit_test_setup_teardown(test_http_half_close, server_setup, server_teardown),
 		cmocka_unit_test_setup_teardown(test_http_endless_header, server_setup, server_teardown),
