@@ -109,8 +109,8 @@ static int acceptor_listen(struct acceptor_listener *l, const struct config_endp
 	return 0;
 }
 
-struct acceptor *acceptor_new(struct event_base *base, const struct config *cfg, struct stats *stats,
-                              char *err, size_t errlen)
+struct acceptor *acceptor_new(struct event_base *base, const struct config *cfg, struct health *health,
+                              struct stats *stats, char *err, size_t errlen)
 {
 	struct acceptor *a = calloc(1, sizeof(*a));
 
@@ -120,7 +120,7 @@ struct acceptor *acceptor_new(struct event_base *base, const struct config *cfg,
 	}
 	a->cfg = cfg;
 	a->stats = stats;
-	if (!(a->pool = backend_pool_new(cfg)) || !(a->relay = relay_ctx_new(base, cfg, a->pool, stats))) {
+	if (!(a->pool = backend_pool_new(cfg)) || !(a->relay = relay_ctx_new(base, cfg, a->pool, health, stats))) {
 		snprintf(err, errlen, "out of memory for the backends or relay");
 		goto fail;
 	}

@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "health.h"
 #include "stats.h"
 
 struct event_base;
@@ -20,9 +21,10 @@ struct acceptor;
 
 /* Listen on every cfg->listen endpoint (now, so that errors, such as a port
  * in use by another program, surface at start) and accept on `base`. `cfg`
- * and `stats` are borrowed. NULL with a message in `err`. */
-struct acceptor *acceptor_new(struct event_base *base, const struct config *cfg, struct stats *stats,
-                              char *err, size_t errlen);
+ * and `stats` are borrowed; `health` goes to the relay (relay.h). NULL with
+ * a message in `err`. */
+struct acceptor *acceptor_new(struct event_base *base, const struct config *cfg, struct health *health,
+                              struct stats *stats, char *err, size_t errlen);
 
 /* Closes the listening sockets, resets open connections, frees. */
 void acceptor_free(struct acceptor *a);

@@ -49,7 +49,8 @@ struct admin {
 	struct timeval deadline;
 	TAILQ_HEAD(, admin_conn) conns;
 	unsigned n_conns;
-	uint64_t refused; /* connections closed at accept: ADMIN_MAX_CONNS open */
+	uint64_t refused;          /* connections closed at accept: ADMIN_MAX_CONNS open */
+	struct admin_source src;   /* all NULL: none */
 };
 
 size_t admin_format_metrics(const uint64_t values[STAT_COUNT], char *buf, size_t cap)
@@ -193,8 +194,10 @@ static void admin_conn_free(struct admin_conn *c)
 static int admin_respond(struct admin_conn *c, enum admin_request r, bool head_only)
 {
 	struct evbuffer *out = bufferevent_get_output(c->bev);
+	const struct admin_source *src = &c->a->src;
 	char metrics[ADMIN_METRICS_MAX];
-	const char *body = admin_status[r].body;
+	const char *body = admin_status[r].body, *reason = admin_status[r].reason;
+	int code = admin_status[r].code;
 	size_t len;
 
 	if (r == ADMIN_REQ_METRICS) {
@@ -202,6 +205,15 @@ static int admin_respond(struct admin_conn *c, enum admin_request r, bool head_o
 
 		stats_sum(v, c->a->all, c->a->n);
 		len = admin_format_metrics(v, metrics, sizeof(metrics));
+		if (src->metrics)
+			len += src->metrics(src->ctx, metrics + len, sizeof(metrics) - len);
+		body = metrics;
+	} else if (r == ADMIN_REQ_HEALTH && src->healthy &&
+	           !src->healthy(src->ctx, metrics, sizeof(metrics) - 1)) {
+		code = 503;
+		reason = "Service Unavailable";
+		len = strlen(metrics);
+		metrics[len++] = '\n';
 		body = metrics;
 	} else {
 		len = strlen(body);
@@ -209,7 +221,7 @@ static int admin_respond(struct admin_conn *c, enum admin_request r, bool head_o
 	if (evbuffer_add_printf(out,
 	                        "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s"
 	                        "Connection: close\r\n\r\n",
-	                        admin_status[r].code, admin_status[r].reason,
+	                        code, reason,
 	                        r == ADMIN_REQ_METRICS ? "text/plain; version=0.0.4" : "text/plain", len,
 	                        r == ADMIN_REQ_METHOD ? "Allow: GET, HEAD\r\n" : "") < 0)
 		return -1;
@@ -357,6 +369,13 @@ struct admin *admin_new(struct event_base *base, const struct config_endpoint *e
 		return NULL;
 	}
 	return a;
+}
+
+void admin_set_source(struct admin *a, const struct admin_source *src)
+{
+	static const struct admin_source none;
+
+	a->src = src ? *src : none;
 }
 
 void admin_free(struct admin *a)

@@ -1,7 +1,8 @@
 /* admin — the HTTP endpoint operators and monitoring read.
  *
- *   GET /metrics  Prometheus text: every counter of stats.h, summed over workers
- *   GET /health   "ok" while the daemon runs
+ *   GET /metrics  Prometheus text: every counter of stats.h, summed over workers,
+ *                 and the source's series (admin_set_source)
+ *   GET /health   "ok" while the daemon runs and the source is healthy; else 503
  *
  * HEAD of either too; any other path is 404, any other method 405. Served on
  * the main thread's event loop; it only reads counters. Every response says
@@ -19,7 +20,7 @@
  *   - heap per connection: its input (≤ ADMIN_HEAD_MAX bytes: the socket is
  *     read no further), its response (≤ ADMIN_METRICS_MAX + 256), both in
  *     buffers rounded up to a power of two, and ~1 KiB of libevent state:
- *     under 48 KiB, so under 1.5 MiB for all. The kernel's receive buffer of
+ *     under 144 KiB, so under 4.5 MiB for all. The kernel's receive buffer of
  *     each connection is held to 2 * ADMIN_HEAD_MAX (SO_RCVBUF).
  */
 #ifndef SYNGUARD_ADMIN_H
@@ -33,7 +34,7 @@
 
 #define ADMIN_MAX_CONNS 32
 #define ADMIN_HEAD_MAX 4096
-#define ADMIN_METRICS_MAX 16384
+#define ADMIN_METRICS_MAX 65536 /* the counters and 5 series of 64 IPv6 backends (health.h) */
 #define ADMIN_DEADLINE_MS 10000 /* what the daemon passes to admin_new */
 
 struct event_base;
@@ -46,6 +47,16 @@ struct admin *admin_new(struct event_base *base, const struct config_endpoint *e
 
 /* Closes the listener and every open connection. */
 void admin_free(struct admin *a);
+
+/* Another module's part of /metrics and /health, set (and replaced) on the main thread. */
+struct admin_source {
+	/* Appends complete series (# HELP, # TYPE, samples) to buf; returns bytes written (< cap). */
+	size_t (*metrics)(void *ctx, char *buf, size_t cap);
+	/* false: /health answers 503 with `why` as its body. */
+	bool (*healthy)(void *ctx, char *why, size_t whylen);
+	void *ctx;
+};
+void admin_set_source(struct admin *a, const struct admin_source *src); /* NULL: none */
 
 /* The /metrics body for `values` into `buf`. Returns its length (truncated
  * to cap - 1 if needed). Pure, for tests. */

@@ -541,8 +541,8 @@ static void fe_on_tick(evutil_socket_t fd, short what, void *arg)
 }
 
 struct frontend *frontend_new(struct event_base *base, const struct config *cfg,
-                              const uint8_t master[COOKIE_MASTER_LEN], uint16_t *fanout, struct stats *stats,
-                              char *err, size_t errlen)
+                              const uint8_t master[COOKIE_MASTER_LEN], uint16_t *fanout, struct health *health,
+                              struct stats *stats, char *err, size_t errlen)
 {
 	struct frontend *fe = calloc(1, sizeof(*fe));
 	uint64_t seed;
@@ -591,7 +591,7 @@ struct frontend *frontend_new(struct event_base *base, const struct config *cfg,
 	fe->vctx.local = fe->local;
 	fe->vctx.jar = fe->jar;
 	if (!(fe->conns = conntab_new(cfg->max_connections, seed)) || !(fe->pool = backend_pool_new(cfg)) ||
-	    !(fe->relay = relay_ctx_new(base, cfg, fe->pool, stats))) {
+	    !(fe->relay = relay_ctx_new(base, cfg, fe->pool, health, stats))) {
 		snprintf(err, errlen, "out of memory for the connection table, backends or relay");
 		goto fail;
 	}

@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "cookie.h"
+#include "health.h"
 #include "stats.h"
 
 struct event_base;
@@ -25,10 +26,10 @@ struct frontend;
 /* Everything a worker needs, opened now (so errors surface at start), on
  * the worker's loop `base`, which must be fresh: the front end sets its
  * event priorities (frontend.c says why). `fanout` joins the workers' rings (ring.h). `cfg` and
- * `stats` are borrowed. NULL with a message in `err`. */
+ * `stats` are borrowed; `health` goes to the relay (relay.h). NULL with a message in `err`. */
 struct frontend *frontend_new(struct event_base *base, const struct config *cfg,
-                              const uint8_t master[COOKIE_MASTER_LEN], uint16_t *fanout, struct stats *stats,
-                              char *err, size_t errlen);
+                              const uint8_t master[COOKIE_MASTER_LEN], uint16_t *fanout, struct health *health,
+                              struct stats *stats, char *err, size_t errlen);
 
 /* Resets open connections and releases everything. */
 void frontend_free(struct frontend *fe);

@@ -22,6 +22,7 @@
 #include "fastpath.h"
 #include "frontend.h"
 #include "fw.h"
+#include "health.h"
 #include "keyfile.h"
 #include "log.h"
 #include "privs.h"
@@ -46,6 +47,7 @@ struct daemon {
 	struct fw *fw;
 	struct event_base *base; /* main thread: signals and the admin endpoint */
 	struct admin *admin;
+	struct health *health; /* relay mode: the backends' checks, on the main loop */
 	struct event *ev_tick; /* every second */
 	unsigned ticks;
 	unsigned ifindex; /* the interface's, at start */
@@ -134,7 +136,38 @@ static int daemon_start_admin(struct daemon *d)
 		log_error("admin endpoint: %s", err);
 		return -1;
 	}
+	if (d->health) {
+		const struct admin_source src = { health_format_metrics, health_healthy, d->health };
+
+		admin_set_source(d->admin, &src);
+	}
 	return 0;
+}
+
+/* Relay mode: one check of the backends for all workers, probing from the
+ * main loop. */
+static int daemon_start_health(struct daemon *d)
+{
+	char err[256];
+
+	if (d->cfg.mode != CONFIG_MODE_RELAY)
+		return 0;
+	d->health = health_new(d->base, &d->cfg, err, sizeof(err));
+	if (!d->health) {
+		log_error("health checks: %s", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* After the workers, which may still hold references. */
+static void daemon_stop_health(struct daemon *d)
+{
+	if (!d->health)
+		return;
+	health_stop(d->health);
+	health_unref(d->health);
+	d->health = NULL;
 }
 
 /* A sysctl of the network namespace, or -1 if unreadable. */
@@ -390,10 +423,10 @@ static int daemon_new_workers(struct daemon *d, const uint8_t master[COOKIE_MAST
 			return -1;
 		}
 		if (d->path == DATAPATH_KERNEL)
-			w->acc = acceptor_new(w->base, &d->cfg, &w->stats, err, sizeof(err));
+			w->acc = acceptor_new(w->base, &d->cfg, d->health, &w->stats, err, sizeof(err));
 		else
 			w->fe = frontend_new(w->base, &d->cfg, master, d->cfg.workers > 1 ? &fanout : NULL,
-			                     &w->stats, err, sizeof(err));
+			                     d->health, &w->stats, err, sizeof(err));
 		if (!w->fe && !w->acc) {
 			log_error("worker %u: %s", i, err);
 			return -1;
@@ -465,7 +498,8 @@ static int daemon_run(struct daemon *d)
 	d->all_stats[d->n_stats++] = &d->main_stats;
 	if (daemon_start_path(d, master) < 0)
 		goto out;
-	if (daemon_new_workers(d, master) == 0 && daemon_start_tick(d) == 0 && daemon_start_admin(d) == 0 &&
+	if (daemon_start_health(d) == 0 && daemon_new_workers(d, master) == 0 && daemon_start_tick(d) == 0 &&
+	    daemon_start_admin(d) == 0 &&
 	    daemon_confine(d) == 0 && daemon_start_workers(d) == 0) {
 		char ep[64], to[64];
 		if (d->cfg.mode == CONFIG_MODE_PROTECT)
@@ -482,6 +516,7 @@ static int daemon_run(struct daemon *d)
 	if (d->ev_tick)
 		event_free(d->ev_tick);
 	daemon_stop_workers(d);
+	daemon_stop_health(d);
 	daemon_print_stats(d); /* the fast path's last counts too */
 	fastpath_close(d->fastpath);
 	if (d->fw && fw_remove(d->fw, err, sizeof(err)) < 0) {

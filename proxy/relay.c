@@ -90,6 +90,7 @@ struct relay_conn {
 struct relay_ctx {
 	struct event_base *base;
 	struct backend_pool *pool;
+	struct health *health; /* a reference of our own */
 	struct stats *stats;
 	struct timeval connect_timeout;
 	uint64_t idle_s;       /* 0: no idle timeout */
@@ -176,6 +177,8 @@ static void relay_end(struct relay_conn *c, enum relay_end how)
 		else
 			relay_reset_fd(c->fd[s]);
 	}
+	if (c->relaying)
+		health_conn_closed(ctx->health, (size_t)c->backend);
 	LIST_REMOVE(c, entry);
 	ctx->active--;
 	stats_dec(ctx->stats, STAT_conn_active);
@@ -341,6 +344,7 @@ static void relay_open(struct relay_conn *c)
 		event_assign(&d->wr_ev, ctx->base, d->dst, EV_WRITE | EV_PERSIST, relay_dir_cb, d);
 	}
 	c->relaying = true;
+	health_conn_opened(ctx->health, (size_t)c->backend);
 	c->last_tick = ctx->ticks;
 	if (relay_dir_arm(&c->dir[RELAY_CLIENT]) < 0 || relay_dir_arm(&c->dir[RELAY_BACKEND]) < 0)
 		relay_end(c, RELAY_END_RESET);
@@ -355,6 +359,7 @@ static void relay_connect_failed(struct relay_conn *c, int err)
 	close(c->fd[RELAY_BACKEND]);
 	c->fd[RELAY_BACKEND] = -1;
 	stats_inc(ctx->stats, STAT_backend_connect_failed);
+	health_connect_failed(ctx->health, (size_t)c->backend);
 	config_endpoint_str(&be->ep, name, sizeof(name));
 	if (backend_report(ctx->pool, (size_t)c->backend, false, relay_now_ms()))
 		log_warn("relay: backend %s: %s; holding it down for %d ms", name, strerror(err),
@@ -393,7 +398,7 @@ static int relay_connect_next(struct relay_conn *c)
 		const struct config_backend *be;
 		int fd;
 
-		c->backend = backend_pick(ctx->pool, relay_now_ms(), &c->tried);
+		c->backend = backend_pick(ctx->pool, relay_now_ms(), &c->tried, health_up_mask(ctx->health));
 		if (c->backend < 0) {
 			log_debug("relay: no backend left for a client");
 			relay_end(c, RELAY_END_UNAVAILABLE);
@@ -527,7 +532,7 @@ static void relay_sweep_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 struct relay_ctx *relay_ctx_new(struct event_base *base, const struct config *cfg, struct backend_pool *pool,
-                                struct stats *stats)
+                                struct health *health, struct stats *stats)
 {
 	static const struct timeval sweep_every = { 1, 0 };
 	struct relay_ctx *ctx = calloc(1, sizeof(*ctx));
@@ -536,6 +541,7 @@ struct relay_ctx *relay_ctx_new(struct event_base *base, const struct config *cf
 		return NULL;
 	ctx->base = base;
 	ctx->pool = pool;
+	ctx->health = health;
 	ctx->stats = stats;
 	ctx->connect_timeout.tv_sec = cfg->connect_timeout_ms / 1000;
 	ctx->connect_timeout.tv_usec = (cfg->connect_timeout_ms % 1000) * 1000;
@@ -550,6 +556,7 @@ struct relay_ctx *relay_ctx_new(struct event_base *base, const struct config *cf
 			return NULL;
 		}
 	}
+	health_ref(health);
 	return ctx;
 }
 
@@ -568,5 +575,6 @@ void relay_ctx_free(struct relay_ctx *ctx)
 		close(p->fd[0]);
 		close(p->fd[1]);
 	}
+	health_unref(ctx->health);
 	free(ctx);
 }

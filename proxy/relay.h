@@ -1,6 +1,7 @@
 /* relay — splice an adopted client socket to a backend, both ways.
  *
- * Per connection: a non-blocking connect to the backend the pool picks, with
+ * Per connection: a non-blocking connect to the backend the pool picks
+ * (backends the active checks hold down last: health.h's up mask), with
  * a timeout and failover to the next backend; the PROXY protocol header if
  * the backend wants one; then bytes moved with splice() through two pipes
  * (zero copy), bounded by the pipes' size so a slow reader stops the other
@@ -29,6 +30,7 @@
 
 #include "backend.h"
 #include "config.h"
+#include "health.h"
 #include "stats.h"
 
 struct event_base;
@@ -37,9 +39,10 @@ struct relay_ctx;
 /* Called once per connection, after both sockets are closed. */
 typedef void (*relay_done_fn)(void *arg);
 
-/* Per worker. `pool` and `stats` are borrowed and must outlive the ctx. */
+/* Per worker. `pool` and `stats` are borrowed and must outlive the ctx; it
+ * holds a reference to `health`, whose per-backend counters it keeps. */
 struct relay_ctx *relay_ctx_new(struct event_base *base, const struct config *cfg, struct backend_pool *pool,
-                                struct stats *stats);
+                                struct health *health, struct stats *stats);
 
 /* Resets every open connection (calling their done callbacks) and frees. */
 void relay_ctx_free(struct relay_ctx *ctx);

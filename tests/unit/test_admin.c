@@ -730,6 +730,57 @@ static void test_http_metrics(void **state)
 	free(resp);
 }
 
+/* A source for admin_set_source: one series, healthy while `ok`. */
+struct fake_source {
+	bool ok;
+};
+
+static const char fake_series[] = "# HELP fake_up Fake.\n# TYPE fake_up gauge\nfake_up 1\n";
+
+static size_t fake_metrics(void *ctx, char *buf, size_t cap)
+{
+	(void)ctx;
+	return (size_t)snprintf(buf, cap, "%s", fake_series);
+}
+
+static bool fake_healthy(void *ctx, char *why, size_t whylen)
+{
+	const struct fake_source *f = ctx;
+
+	snprintf(why, whylen, "no backend is up");
+	return f->ok;
+}
+
+static void test_http_source(void **state)
+{
+	struct server *s = *state;
+	struct fake_source f = { .ok = false };
+	const struct admin_source src = { fake_metrics, fake_healthy, &f };
+	char *hdr, *body, *resp;
+	size_t len;
+
+	admin_set_source(s->admin, &src);
+	check_get(s, "/health", 503, "no backend is up\n");
+	f.ok = true;
+	check_get(s, "/health", 200, "ok\n");
+	resp = http_exchange(s, "GET /metrics HTTP/1.0\r\n\r\n");
+	assert_int_equal(http_status(resp, &hdr, &body), 200);
+	/* The source's series after the counters. */
+	len = strlen(body);
+	assert_true(len > strlen(fake_series) && strstr(body, "synguard_") == body + strlen("# HELP "));
+	assert_string_equal(body + len - strlen(fake_series), fake_series);
+	free(resp);
+
+	/* Gone: /health is the daemon's own again, /metrics without it. */
+	f.ok = false;
+	admin_set_source(s->admin, NULL);
+	check_get(s, "/health", 200, "ok\n");
+	resp = http_exchange(s, "GET /metrics HTTP/1.0\r\n\r\n");
+	assert_int_equal(http_status(resp, &hdr, &body), 200);
+	assert_null(strstr(body, "fake_up"));
+	free(resp);
+}
+
 /* Only GET and HEAD, and never a body: requests need none. */
 static void test_http_methods_and_bodies(void **state)
 {
@@ -930,6 +981,7 @@ int main(void)
 		cmocka_unit_test(test_parse_request_bound),
 		cmocka_unit_test_setup_teardown(test_http_health_and_404, server_setup, server_teardown),
 		cmocka_unit_test_setup_teardown(test_http_metrics, server_setup, server_teardown),
+		cmocka_unit_test_setup_teardown(test_http_source, server_setup, server_teardown),
 		cmocka_unit_test_setup_teardown(test_http_methods_and_bodies, server_setup, server_teardown),
 		cmocka_unit_test_setup_teardown(test_http_half_close, server_setup, server_teardown),
 		cmocka_unit_test_setup_teardown(test_http_endless_header, server_setup, server_teardown),

@@ -40,6 +40,7 @@ struct fx {
 	struct config cfg;
 	struct stats stats;
 	struct backend_pool *pool;
+	struct health *health;
 	struct event_base *base;
 	struct relay_ctx *ctx;
 	pthread_t loop;
@@ -380,7 +381,11 @@ static void fx_start(struct fx *fx)
 	fx->base = event_base_new();
 	assert_non_null(fx->pool);
 	assert_non_null(fx->base);
-	fx->ctx = relay_ctx_new(fx->base, &fx->cfg, fx->pool, &fx->stats);
+	/* Checks off: no probe connects to the test's backends. */
+	fx->cfg.health.enabled = false;
+	fx->health = health_new(fx->base, &fx->cfg, NULL, 0);
+	assert_non_null(fx->health);
+	fx->ctx = relay_ctx_new(fx->base, &fx->cfg, fx->pool, fx->health, &fx->stats);
 	assert_non_null(fx->ctx);
 	assert_int_equal(pthread_create(&fx->loop, NULL, loop_run, fx), 0);
 	fx->loop_running = true;
@@ -504,6 +509,7 @@ static int teardown(void **state)
 	fx_stop_loop(fx);
 	relay_ctx_free(fx->ctx);
 	backend_pool_free(fx->pool);
+	health_unref(fx->health);
 	if (fx->base != NULL)
 		event_base_free(fx->base);
 	for (size_t i = 0; i < fx->n_fds; i++)
