@@ -584,8 +584,9 @@ static int config_check_mode(struct config_parse *p, const config_setting_t *roo
 		                    "backends with mode = \"protect\": in protect mode the "
 		                    "server on this host accepts the connections itself");
 	if (health)
-		return config_error(p, health, "health_check with mode = \"protect\": it checks backends, "
-		                               "and protect mode has none");
+		return config_error(p, health,
+		                    "health_check with mode = \"protect\": it checks backends, "
+		                    "and protect mode has none");
 	if (p->cfg->datapath != CONFIG_DATAPATH_AUTO && p->cfg->datapath != CONFIG_DATAPATH_KERNEL)
 		return config_error(p, datapath,
 		                    "mode = \"protect\" needs datapath = \"kernel\" or "

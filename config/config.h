@@ -68,7 +68,7 @@ struct config_backend {
 /* Active health checks (health.h): a TCP connect per backend every
  * interval_ms; down after `fall` failures in a row, up after `rise` successes. */
 struct config_health {
-	bool enabled;        /* default true; false: passive checks only (backend.h) */
+	bool enabled;         /* default true; false: passive checks only (backend.h) */
 	unsigned interval_ms; /* 100..60000, default 2000 */
 	unsigned timeout_ms;  /* 50..interval_ms, default 1000 (or interval_ms if that is less) */
 	unsigned rise;        /* 1..100, default 2 */

@@ -120,7 +120,8 @@ struct acceptor *acceptor_new(struct event_base *base, const struct config *cfg,
 	}
 	a->cfg = cfg;
 	a->stats = stats;
-	if (!(a->pool = backend_pool_new(cfg)) || !(a->relay = relay_ctx_new(base, cfg, a->pool, health, stats))) {
+	if (!(a->pool = backend_pool_new(cfg)) ||
+	    !(a->relay = relay_ctx_new(base, cfg, a->pool, health, stats))) {
 		snprintf(err, errlen, "out of memory for the backends or relay");
 		goto fail;
 	}

@@ -49,8 +49,8 @@ struct admin {
 	struct timeval deadline;
 	TAILQ_HEAD(, admin_conn) conns;
 	unsigned n_conns;
-	uint64_t refused;          /* connections closed at accept: ADMIN_MAX_CONNS open */
-	struct admin_source src;   /* all NULL: none */
+	uint64_t refused;        /* connections closed at accept: ADMIN_MAX_CONNS open */
+	struct admin_source src; /* all NULL: none */
 };
 
 size_t admin_format_metrics(const uint64_t values[STAT_COUNT], char *buf, size_t cap)

@@ -541,8 +541,8 @@ static void fe_on_tick(evutil_socket_t fd, short what, void *arg)
 }
 
 struct frontend *frontend_new(struct event_base *base, const struct config *cfg,
-                              const uint8_t master[COOKIE_MASTER_LEN], uint16_t *fanout, struct health *health,
-                              struct stats *stats, char *err, size_t errlen)
+                              const uint8_t master[COOKIE_MASTER_LEN], uint16_t *fanout,
+                              struct health *health, struct stats *stats, char *err, size_t errlen)
 {
 	struct frontend *fe = calloc(1, sizeof(*fe));
 	uint64_t seed;

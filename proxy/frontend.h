@@ -28,8 +28,8 @@ struct frontend;
  * event priorities (frontend.c says why). `fanout` joins the workers' rings (ring.h). `cfg` and
  * `stats` are borrowed; `health` goes to the relay (relay.h). NULL with a message in `err`. */
 struct frontend *frontend_new(struct event_base *base, const struct config *cfg,
-                              const uint8_t master[COOKIE_MASTER_LEN], uint16_t *fanout, struct health *health,
-                              struct stats *stats, char *err, size_t errlen);
+                              const uint8_t master[COOKIE_MASTER_LEN], uint16_t *fanout,
+                              struct health *health, struct stats *stats, char *err, size_t errlen);
 
 /* Resets open connections and releases everything. */
 void frontend_free(struct frontend *fe);

@@ -21,9 +21,9 @@ struct health_probe {
 	struct config_endpoint ep;
 	char name[NETADDR_STRLEN + 8]; /* "[v6]:port" */
 	struct health_fsm fsm;
-	int fd;                 /* the probe's socket while one is under way, else -1 */
-	uint64_t started_us;    /* when it began */
-	struct event timer_ev;  /* the next probe */
+	int fd;                  /* the probe's socket while one is under way, else -1 */
+	uint64_t started_us;     /* when it began */
+	struct event timer_ev;   /* the next probe */
 	struct event connect_ev; /* the probe's connect done, or its timeout */
 	_Atomic uint64_t conns, connect_failures, check_failures;
 	_Atomic uint64_t check_us; /* the last probe's time to connect (or fail) */
@@ -115,7 +115,8 @@ static void health_probe_result(struct health_probe *p, int err)
 		break;
 	case HEALTH_SAME:
 		if (err != 0)
-			log_debug("health: check of %s failed: %s", p->name, health_reason(err, why, sizeof(why)));
+			log_debug("health: check of %s failed: %s", p->name,
+			          health_reason(err, why, sizeof(why)));
 		break;
 	}
 	health_schedule(p, next > elapsed ? next - elapsed : 0);
@@ -250,20 +251,27 @@ void health_connect_failed(struct health *h, size_t idx)
 	atomic_fetch_add(&h->probe[idx].connect_failures, 1);
 }
 
-enum health_series { HEALTH_UP, HEALTH_CONNS, HEALTH_CONNECT_FAILURES, HEALTH_CHECK_FAILURES, HEALTH_CHECK_SECONDS };
+enum health_series {
+	HEALTH_UP,
+	HEALTH_CONNS,
+	HEALTH_CONNECT_FAILURES,
+	HEALTH_CHECK_FAILURES,
+	HEALTH_CHECK_SECONDS
+};
 
 static const struct {
 	const char *name, *type, *help;
 } health_series[] = {
-	[HEALTH_UP] = { "synguard_backend_up", "gauge", "1 while the backend is up by its health checks, else 0" },
+	[HEALTH_UP] = { "synguard_backend_up", "gauge",
+	                "1 while the backend is up by its health checks, else 0" },
 	[HEALTH_CONNS] = { "synguard_backend_connections", "gauge",
-		           "Clients' connections relayed to the backend now" },
+	                   "Clients' connections relayed to the backend now" },
 	[HEALTH_CONNECT_FAILURES] = { "synguard_backend_connect_failures_total", "counter",
-		                      "Clients' connects to the backend that failed" },
+	                              "Clients' connects to the backend that failed" },
 	[HEALTH_CHECK_FAILURES] = { "synguard_backend_check_failures_total", "counter",
-		                    "Health checks of the backend that failed" },
+	                            "Health checks of the backend that failed" },
 	[HEALTH_CHECK_SECONDS] = { "synguard_backend_check_seconds", "gauge",
-		                   "Time the last health check took to connect, or to fail" },
+	                           "Time the last health check took to connect, or to fail" },
 };
 
 /* One backend's sample of series `s`; snprintf's return. */

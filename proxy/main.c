@@ -499,8 +499,7 @@ static int daemon_run(struct daemon *d)
 	if (daemon_start_path(d, master) < 0)
 		goto out;
 	if (daemon_start_health(d) == 0 && daemon_new_workers(d, master) == 0 && daemon_start_tick(d) == 0 &&
-	    daemon_start_admin(d) == 0 &&
-	    daemon_confine(d) == 0 && daemon_start_workers(d) == 0) {
+	    daemon_start_admin(d) == 0 && daemon_confine(d) == 0 && daemon_start_workers(d) == 0) {
 		char ep[64], to[64];
 		if (d->cfg.mode == CONFIG_MODE_PROTECT)
 			snprintf(to, sizeof(to), "protect mode: the server on this host accepts");

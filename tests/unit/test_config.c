@@ -433,7 +433,8 @@ static void test_health_check(void **state)
 	load_ok(BASE "health_check = { interval_ms = 100; timeout_ms = 100; rise = 100; fall = 100; };\n");
 	assert_int_equal(cfg.health.timeout_ms, 100);
 
-	base_err("health_check = { interval_ms = 99; };", "interval_ms must be between 100 and 60000 (got 99)");
+	base_err("health_check = { interval_ms = 99; };",
+	         "interval_ms must be between 100 and 60000 (got 99)");
 	base_err("health_check = { interval_ms = 60001; };",
 	         "interval_ms must be between 100 and 60000 (got 60001)");
 	base_err("health_check = { timeout_ms = 49; };", "timeout_ms must be between 50 and 60000 (got 49)");

@@ -190,7 +190,8 @@ static void test_disabled_and_counters(void **state)
 	health_connect_failed(h, 0);
 	assert_true(metrics_have(h, "synguard_backend_connections{backend=\"[2001:db8::1]:8080\"} 1\n"));
 	assert_true(metrics_have(h, "synguard_backend_connect_failures_total{backend=\"127.0.0.1:1\"} 1\n"));
-	assert_true(metrics_have(h, "synguard_backend_connect_failures_total{backend=\"[2001:db8::1]:8080\"} 0\n"));
+	assert_true(metrics_have(
+	        h, "synguard_backend_connect_failures_total{backend=\"[2001:db8::1]:8080\"} 0\n"));
 	/* A second holder keeps it past the first unref. */
 	health_ref(h);
 	health_stop(h);
@@ -247,9 +248,12 @@ static void test_metrics_truncated(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_fsm_fall_and_rise),    cmocka_unit_test(test_fsm_one),
-		cmocka_unit_test(test_probes),               cmocka_unit_test(test_disabled_and_counters),
-		cmocka_unit_test(test_metrics_promtool),     cmocka_unit_test(test_metrics_truncated),
+		cmocka_unit_test(test_fsm_fall_and_rise),
+		cmocka_unit_test(test_fsm_one),
+		cmocka_unit_test(test_probes),
+		cmocka_unit_test(test_disabled_and_counters),
+		cmocka_unit_test(test_metrics_promtool),
+		cmocka_unit_test(test_metrics_truncated),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
