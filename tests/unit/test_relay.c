@@ -552,6 +552,21 @@ static void peers_run(struct peer *a, struct peer *b)
 	peer_join(b);
 }
 
+/* Backend `idx`'s sample of a health.h series, as /metrics shows it. */
+static unsigned long long health_value(struct fx *fx, const char *series, size_t idx)
+{
+	static char text[8192];
+	char want[128], ep[64];
+	const char *at;
+
+	health_format_metrics(fx->health, text, sizeof(text));
+	snprintf(want, sizeof(want), "\n%s{backend=\"%s\"} ", series,
+	         config_endpoint_str(&fx->cfg.backends[idx].ep, ep, sizeof(ep)));
+	at = strstr(text, want);
+	assert_non_null(at);
+	return strtoull(at + strlen(want), NULL, 10);
+}
+
 /* ---- tests ---- */
 
 static void test_echo(void **state)
@@ -562,8 +577,10 @@ static void test_echo(void **state)
 	ping_pong(c, b, "ping", "pong!");
 	assert_int_equal(fx_active(fx), 1);
 	assert_int_equal(stat_of(fx, STAT_conn_active), 1);
+	assert_int_equal(health_value(fx, "synguard_backend_connections", 0), 1);
 	close_cleanly(fx, c, b);
 	expect_ended(fx);
+	assert_int_equal(health_value(fx, "synguard_backend_connections", 0), 0);
 	assert_int_equal(stat_of(fx, STAT_backend_connect_ok), 1);
 	assert_int_equal(stat_of(fx, STAT_bytes_client_to_backend), 4);
 	assert_int_equal(stat_of(fx, STAT_bytes_backend_to_client), 5);
@@ -665,6 +682,12 @@ static void test_failover(void **state)
 	assert_int_equal(stat_of(fx, STAT_backend_connect_failed), 1);
 	assert_int_equal(stat_of(fx, STAT_backend_connect_ok), 1);
 	assert_int_equal(stat_of(fx, STAT_backend_unavailable), 0);
+	/* Per backend: the failed connect is the refusing one's, the
+	 * connection the listening one's. */
+	assert_int_equal(health_value(fx, "synguard_backend_connect_failures_total", 0), 1);
+	assert_int_equal(health_value(fx, "synguard_backend_connect_failures_total", 1), 0);
+	assert_int_equal(health_value(fx, "synguard_backend_connections", 0), 0);
+	assert_int_equal(health_value(fx, "synguard_backend_connections", 1), 1);
 }
 
 static void test_connect_timeout_failover(void **state)
