@@ -60,7 +60,7 @@ static const char *const config_modes[] = { "relay", "protect", NULL };
 
 static config_parser config_parse_uint, config_parse_enum, config_parse_interface, config_parse_listen,
         config_parse_backends, config_parse_backend_address, config_parse_cookie, config_parse_key_file,
-        config_parse_admin, config_parse_user, config_parse_xdp;
+        config_parse_admin, config_parse_user, config_parse_xdp, config_parse_bool, config_parse_health;
 
 static const struct config_keyword config_top_keywords[] = {
 	{ .name = "interface", .parse = config_parse_interface, .required = true },
@@ -121,6 +121,7 @@ static const struct config_keyword config_top_keywords[] = {
 	  CONFIG_FIELD(struct config, mode) },
 	{ .name = "xdp", .parse = config_parse_xdp },
 	{ .name = "user", .parse = config_parse_user },
+	{ .name = "health_check", .parse = config_parse_health },
 	{ .name = NULL },
 };
 
@@ -133,6 +134,32 @@ static const struct config_keyword config_cookie_keywords[] = {
 	  .max = CONFIG_KEY_PERIOD_MAX,
 	  CONFIG_FIELD(struct config, key_period_s) },
 	{ .name = "key_file", .parse = config_parse_key_file },
+	{ .name = NULL },
+};
+
+static const struct config_keyword config_health_keywords[] = {
+	{ .name = "enabled", .parse = config_parse_bool, CONFIG_FIELD(struct config_health, enabled) },
+	{ .name = "interval_ms",
+	  .parse = config_parse_uint,
+	  .min = 100,
+	  .max = 60000,
+	  CONFIG_FIELD(struct config_health, interval_ms) },
+	/* At most interval_ms: config_parse_health() checks it. */
+	{ .name = "timeout_ms",
+	  .parse = config_parse_uint,
+	  .min = 50,
+	  .max = 60000,
+	  CONFIG_FIELD(struct config_health, timeout_ms) },
+	{ .name = "rise",
+	  .parse = config_parse_uint,
+	  .min = 1,
+	  .max = 100,
+	  CONFIG_FIELD(struct config_health, rise) },
+	{ .name = "fall",
+	  .parse = config_parse_uint,
+	  .min = 1,
+	  .max = 100,
+	  CONFIG_FIELD(struct config_health, fall) },
 	{ .name = NULL },
 };
 
@@ -231,6 +258,18 @@ static int config_parse_uint(struct config_parse *p, const config_setting_t *s,
 		return config_error(p, s, "%s must be between %lld and %lld (got %lld)", kw->name, kw->min,
 		                    kw->max, v);
 	config_store(base, kw, (unsigned)v);
+	return 0;
+}
+
+static int config_parse_bool(struct config_parse *p, const config_setting_t *s,
+                             const struct config_keyword *kw, void *base)
+{
+	bool v;
+
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+		return config_error(p, s, "%s must be true or false", kw->name);
+	v = config_setting_get_bool(s) != 0;
+	memcpy((char *)base + kw->off, &v, sizeof v);
 	return 0;
 }
 
@@ -499,6 +538,25 @@ static int config_parse_admin(struct config_parse *p, const config_setting_t *s,
 	return 0;
 }
 
+static int config_parse_health(struct config_parse *p, const config_setting_t *s,
+                               const struct config_keyword *kw, void *base)
+{
+	struct config_health *h = &((struct config *)base)->health;
+	const config_setting_t *timeout;
+
+	if (config_group(p, s, config_health_keywords, h, kw->name) == -1)
+		return -1;
+	/* A probe ends before the next one starts. Left out, the timeout
+	 * follows a short interval down. */
+	timeout = config_setting_get_member(s, "timeout_ms");
+	if (timeout == NULL && h->timeout_ms > h->interval_ms)
+		h->timeout_ms = h->interval_ms;
+	if (h->timeout_ms > h->interval_ms)
+		return config_error(p, timeout, "timeout_ms must be at most interval_ms (%u) (got %u)",
+		                    h->interval_ms, h->timeout_ms);
+	return 0;
+}
+
 /* The setting of releases before the kernel path: say what replaced it. */
 static int config_parse_xdp(struct config_parse *p, const config_setting_t *s,
                             const struct config_keyword *kw, void *base)
@@ -517,6 +575,7 @@ static int config_check_mode(struct config_parse *p, const config_setting_t *roo
 {
 	const config_setting_t *backends = config_setting_get_member(root, "backends");
 	const config_setting_t *datapath = config_setting_get_member(root, "datapath");
+	const config_setting_t *health = config_setting_get_member(root, "health_check");
 
 	if (p->cfg->mode == CONFIG_MODE_RELAY) {
 		if (!backends)
@@ -529,6 +588,10 @@ static int config_check_mode(struct config_parse *p, const config_setting_t *roo
 		return config_error(p, backends,
 		                    "backends with mode = \"protect\": in protect mode the "
 		                    "server on this host accepts the connections itself");
+	if (health)
+		return config_error(p, health,
+		                    "health_check with mode = \"protect\": it checks backends, "
+		                    "and protect mode has none");
 	if (p->cfg->datapath != CONFIG_DATAPATH_AUTO && p->cfg->datapath != CONFIG_DATAPATH_KERNEL)
 		return config_error(p, datapath,
 		                    "mode = \"protect\" needs datapath = \"kernel\" or "
@@ -549,6 +612,11 @@ void config_defaults(struct config *cfg)
 	cfg->relay_buffer_kb = 256;
 	cfg->idle_timeout_s = 600;
 	cfg->drain_timeout_s = 30;
+	cfg->health.enabled = true;
+	cfg->health.interval_ms = 2000;
+	cfg->health.timeout_ms = 1000;
+	cfg->health.rise = 2;
+	cfg->health.fall = 3;
 	strcpy(cfg->user, CONFIG_USER_DEFAULT);
 }
 

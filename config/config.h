@@ -65,6 +65,16 @@ struct config_backend {
 	enum config_proxy_protocol proxy_protocol;
 };
 
+/* Active health checks (health.h): a TCP connect per backend every
+ * interval_ms; down after `fall` failures in a row, up after `rise` successes. */
+struct config_health {
+	bool enabled;         /* default true; false: passive checks only (backend.h) */
+	unsigned interval_ms; /* 100..60000, default 2000 */
+	unsigned timeout_ms;  /* 50..interval_ms, default 1000 (or interval_ms if that is less) */
+	unsigned rise;        /* 1..100, default 2 */
+	unsigned fall;        /* 1..100, default 3 */
+};
+
 struct config {
 	char path[CONFIG_PATH_MAX];  /* the file this came from */
 	char interface[IF_NAMESIZE]; /* where clients' packets arrive */
@@ -87,6 +97,7 @@ struct config {
 	enum config_datapath datapath; /* default auto */
 	enum config_xdp_attach xdp_attach;
 	enum config_mode mode;
+	struct config_health health;    /* relay mode only */
 	char user[CONFIG_USER_MAX + 1]; /* who to run as after set-up: a name, or a uid in digits */
 };
 

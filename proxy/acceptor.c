@@ -130,9 +130,10 @@ static int acceptor_serve(struct acceptor *a, struct acceptor_listener *l, int f
 	return l->ev && event_add(l->ev, NULL) == 0 ? 0 : -1;
 }
 
-int acceptor_reconfigure(struct acceptor *a, const struct config *cfg, int fds[CONFIG_MAX_LISTEN], char *err,
+int acceptor_reconfigure(struct acceptor *a, const struct runconf *run, int fds[CONFIG_MAX_LISTEN], char *err,
                          size_t errlen)
 {
+	const struct config *cfg = runconf_cfg(run);
 	struct acceptor_listener old[CONFIG_MAX_LISTEN];
 	struct backend_pool *pool = backend_pool_new(cfg);
 	size_t n_old = a->n;
@@ -165,14 +166,15 @@ int acceptor_reconfigure(struct acceptor *a, const struct config *cfg, int fds[C
 	for (size_t j = 0; j < n_old; j++) /* endpoints removed: their queued clients are reset */
 		acceptor_close(&old[j]);
 	a->cfg = cfg;
-	relay_ctx_reconfigure(a->relay, cfg, pool);
+	relay_ctx_reconfigure(a->relay, cfg, pool, runconf_health(run));
 	backend_pool_free(pool); /* the relay holds it */
 	return 0;
 }
 
-struct acceptor *acceptor_new(struct event_base *base, const struct config *cfg, struct connlimit *limit,
+struct acceptor *acceptor_new(struct event_base *base, const struct runconf *run, struct connlimit *limit,
                               struct stats *stats, char *err, size_t errlen)
 {
+	const struct config *cfg = runconf_cfg(run);
 	struct acceptor *a = calloc(1, sizeof(*a));
 	struct backend_pool *pool = backend_pool_new(cfg);
 
@@ -183,7 +185,7 @@ struct acceptor *acceptor_new(struct event_base *base, const struct config *cfg,
 	a->cfg = cfg;
 	a->base = base;
 	a->stats = stats;
-	if (!(a->relay = relay_ctx_new(base, cfg, pool, limit, stats))) {
+	if (!(a->relay = relay_ctx_new(base, cfg, pool, runconf_health(run), limit, stats))) {
 		snprintf(err, errlen, "out of memory for the relay");
 		goto fail;
 	}

@@ -13,16 +13,19 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "runconf.h"
 #include "stats.h"
 
 struct event_base;
 struct acceptor;
 struct connlimit;
 
-/* Listen on every cfg->listen endpoint (now, so that errors, such as a port
- * in use by another program, surface at start) and accept on `base`. `cfg`
- * and `stats` are borrowed. NULL with a message in `err`. */
-struct acceptor *acceptor_new(struct event_base *base, const struct config *cfg, struct connlimit *limit,
+/* Listen on every endpoint of `run`'s config (now, so that errors, such as
+ * a port in use by another program, surface at start) and accept on `base`,
+ * relaying to its backends with its health checks. The caller holds `run`
+ * for as long as the acceptor uses it; `limit` (max_connections, all
+ * workers') and `stats` are borrowed. NULL with a message in `err`. */
+struct acceptor *acceptor_new(struct event_base *base, const struct runconf *run, struct connlimit *limit,
                               struct stats *stats, char *err, size_t errlen);
 
 /* A listening socket on `ep` that joins every worker's (SO_REUSEPORT): the
@@ -31,13 +34,13 @@ struct acceptor *acceptor_new(struct event_base *base, const struct config *cfg,
  * -1 with the reason in `err`. */
 int acceptor_listen_fd(const struct config_endpoint *ep, char *err, size_t errlen);
 
-/* A reload, on the worker's thread: listen on cfg->listen. An endpoint the
+/* A reload, on the worker's thread: listen on `run`'s cfg->listen. An endpoint the
  * acceptor has keeps its socket and queue (fds[i] is -1 for it); fds[i],
  * from acceptor_listen_fd, is taken for each one it does not have; sockets of endpoints no longer listed
  * are closed, resetting the clients queued on them. New connections go to
- * cfg's backends. `cfg` is borrowed as acceptor_new's. Returns 0, or -1
+ * its backends; `run` is then held as acceptor_new's. Returns 0, or -1
  * (out of memory) with nothing changed and the new fds closed. */
-int acceptor_reconfigure(struct acceptor *a, const struct config *cfg, int fds[CONFIG_MAX_LISTEN], char *err,
+int acceptor_reconfigure(struct acceptor *a, const struct runconf *run, int fds[CONFIG_MAX_LISTEN], char *err,
                          size_t errlen);
 
 /* Closes the listening sockets, resets open connections, frees. */

@@ -56,25 +56,35 @@ static bool backend_held_down(const struct backend *b, uint64_t now_ms)
 	return b->failed && now_ms < b->down_until;
 }
 
-long backend_pick(struct backend_pool *pool, uint64_t now_ms, uint64_t *tried)
+/* How late a backend comes in the failover: 0 up and not held down, 1 up
+ * but held down, 2 down by its active checks. */
+static int backend_rank(const struct backend *b, uint64_t now_ms, bool up)
+{
+	if (!up)
+		return 2;
+	return backend_held_down(b, now_ms) ? 1 : 0;
+}
+
+long backend_pick(struct backend_pool *pool, uint64_t now_ms, uint64_t *tried, uint64_t up_mask)
 {
 	struct backend *best = NULL;
-	bool any_up = false;
+	int rank[CONFIG_MAX_BACKENDS];
+	int first = 3; /* the best rank among the untried */
 	long total = 0;
 
-	for (size_t i = 0; i < pool->n; i++)
-		if (!(*tried & (UINT64_C(1) << i)) && !backend_held_down(&pool->b[i], now_ms))
-			any_up = true;
+	for (size_t i = 0; i < pool->n; i++) {
+		rank[i] = backend_rank(&pool->b[i], now_ms, (up_mask >> i) & 1);
+		if (!(*tried & (UINT64_C(1) << i)) && rank[i] < first)
+			first = rank[i];
+	}
 
 	/* nginx's smooth WRR over the candidates: each gains its weight, the
-	 * richest wins and pays the round's total. Held-down backends are
-	 * candidates only once no healthy untried one is left. */
+	 * richest wins and pays the round's total. The candidates are the
+	 * untried backends of the best rank left. */
 	for (size_t i = 0; i < pool->n; i++) {
 		struct backend *b = &pool->b[i];
 
-		if (*tried & (UINT64_C(1) << i))
-			continue;
-		if (any_up && backend_held_down(b, now_ms))
+		if ((*tried & (UINT64_C(1) << i)) || rank[i] != first)
 			continue;
 		b->current += (long)b->cfg.weight;
 		total += (long)b->cfg.weight;

@@ -3,9 +3,18 @@
  * Smooth weighted round-robin (as nginx does it): over any window of
  * sum(weights) picks, each backend is chosen weight times, interleaved.
  * Passive health: a backend whose connect failed is skipped for a hold-down
- * period; when every backend is held down they are all tried again anyway
- * (better a likely failure than certain refusal). Pure logic: callers pass
- * the time. One pool per worker thread; not thread-safe.
+ * period. Active health (health.h) comes in as the up mask: a backend its
+ * checks hold down is skipped while any other is left. So a connect attempt
+ * goes to, in order: an up backend not held down, an up one held down, a
+ * down one.
+ *
+ * When no backend is up each is still tried, down ones last, rather than the
+ * client refused: it has completed its handshake, and a refusal is certain
+ * failure, whereas the checks lag the truth (a backend back up is marked so
+ * only after rise x interval) and can be wrong (a backend that drops only
+ * the probes). A backend that is really down refuses or times out as it
+ * would have. Pure logic: callers pass the time and the mask. One pool per
+ * worker thread; not thread-safe.
  */
 #ifndef SYNGUARD_BACKEND_H
 #define SYNGUARD_BACKEND_H
@@ -42,8 +51,9 @@ const struct config_backend *backend_get(const struct backend_pool *pool, size_t
  * backends it already tried (bit i stands for backend i; start at 0): the
  * pick is never one of them, and is added to it. So the first call is the
  * round-robin choice and each further call is the failover, one backend at a
- * time, held-down backends last. */
-long backend_pick(struct backend_pool *pool, uint64_t now_ms, uint64_t *tried);
+ * time, held-down backends last and those not in `up_mask` (bit i: backend
+ * i is up by its active checks) after them. */
+long backend_pick(struct backend_pool *pool, uint64_t now_ms, uint64_t *tried, uint64_t up_mask);
 
 /* Report the outcome of a connect to backend `idx`. Returns true when this
  * changed the backend's health (it went down, or came back up), so the caller

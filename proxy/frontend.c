@@ -558,11 +558,11 @@ static uint64_t fe_linger_s(const struct config *cfg)
 	return 2 * (uint64_t)cfg->key_period_s > FE_LINGER_S ? 2 * (uint64_t)cfg->key_period_s : FE_LINGER_S;
 }
 
-int frontend_reconfigure(struct frontend *fe, const struct config *cfg, const uint8_t master[COOKIE_MASTER_LEN],
-                         char *err, size_t errlen)
+int frontend_reconfigure(struct frontend *fe, const struct runconf *run, char *err, size_t errlen)
 {
+	const struct config *cfg = runconf_cfg(run);
 	struct backend_pool *pool = backend_pool_new(cfg);
-	struct cookie_jar *jar = cookie_jar_new(master, cfg->key_period_s);
+	struct cookie_jar *jar = cookie_jar_new(runconf_master(run), cfg->key_period_s);
 
 	if (!pool || !jar) {
 		snprintf(err, errlen, "out of memory for the backends or cookie MACs");
@@ -575,7 +575,7 @@ int frontend_reconfigure(struct frontend *fe, const struct config *cfg, const ui
 	fe->vctx.n_listen = verdict_listen_init(cfg, fe->listen);
 	cookie_jar_free(fe->jar);
 	fe->jar = fe->vctx.jar = jar;
-	relay_ctx_reconfigure(fe->relay, cfg, pool);
+	relay_ctx_reconfigure(fe->relay, cfg, pool, runconf_health(run));
 	backend_pool_free(pool); /* the relay holds it */
 	return 0;
 fail:
@@ -589,10 +589,10 @@ void frontend_drain(struct frontend *fe)
 	fe->draining = true;
 }
 
-struct frontend *frontend_new(struct event_base *base, const struct config *cfg,
-                              const uint8_t master[COOKIE_MASTER_LEN], uint16_t *fanout, struct connlimit *limit,
-                              struct stats *stats, char *err, size_t errlen)
+struct frontend *frontend_new(struct event_base *base, const struct runconf *run, uint16_t *fanout,
+                              struct connlimit *limit, struct stats *stats, char *err, size_t errlen)
 {
+	const struct config *cfg = runconf_cfg(run);
 	struct frontend *fe = calloc(1, sizeof(*fe));
 	struct backend_pool *pool = NULL;
 	uint64_t seed;
@@ -631,14 +631,14 @@ struct frontend *frontend_new(struct event_base *base, const struct config *cfg,
 		snprintf(err, errlen, "interface %s: %s", cfg->interface, strerror(errno));
 		goto fail;
 	}
-	if (!(fe->jar = cookie_jar_new(master, cfg->key_period_s))) {
+	if (!(fe->jar = cookie_jar_new(runconf_master(run), cfg->key_period_s))) {
 		snprintf(err, errlen, "cannot set up the cookie MACs (OpenSSL's SipHash and HMAC)");
 		goto fail;
 	}
 	fe->vctx.local = fe->local;
 	fe->vctx.jar = fe->jar;
 	if (!(fe->conns = conntab_new(cfg->max_connections, seed)) || !(pool = backend_pool_new(cfg)) ||
-	    !(fe->relay = relay_ctx_new(base, cfg, pool, limit, stats))) {
+	    !(fe->relay = relay_ctx_new(base, cfg, pool, runconf_health(run), limit, stats))) {
 		snprintf(err, errlen, "out of memory for the connection table, backends or relay");
 		goto fail;
 	}

@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 #include "config.h"
-#include "cookie.h"
+#include "runconf.h"
 #include "stats.h"
 
 struct event_base;
@@ -25,19 +25,23 @@ struct connlimit;
 
 /* Everything a worker needs, opened now (so errors surface at start), on
  * the worker's loop `base`, which must be fresh: the front end sets its
- * event priorities (frontend.c says why). `fanout` joins the workers' rings (ring.h). `cfg`, `limit`
- * (max_connections, all workers') and `stats` are borrowed. NULL with a message in `err`. */
-struct frontend *frontend_new(struct event_base *base, const struct config *cfg,
-                              const uint8_t master[COOKIE_MASTER_LEN], uint16_t *fanout, struct connlimit *limit,
-                              struct stats *stats, char *err, size_t errlen);
+ * event priorities (frontend.c says why). It runs `run`'s config, key and
+ * health checks (runconf.h), which the caller holds for as long as the front
+ * end uses them. `fanout` joins the workers' rings (ring.h). `limit`
+ * (max_connections, all workers') and `stats` are borrowed. NULL with a
+ * message in `err`. */
+struct frontend *frontend_new(struct event_base *base, const struct runconf *run, uint16_t *fanout,
+                              struct connlimit *limit, struct stats *stats, char *err, size_t errlen);
+
+/* Resets open connections and releases everything. */
+void frontend_free(struct frontend *fe);
 
 /* A reload, on the worker's thread: from now on SYNs and ACKs are judged by
- * cfg's endpoints and this key, and new connections go to cfg's backends
- * (relay_ctx_reconfigure). `cfg` is borrowed as frontend_new's. Connections
+ * `run`'s endpoints and key, and new connections go to its backends
+ * (relay_ctx_reconfigure); `run` is then held as frontend_new's. Connections
  * open now run on; so does the connection table, sized at start. Returns 0,
  * or -1 with the reason in `err` and nothing changed. */
-int frontend_reconfigure(struct frontend *fe, const struct config *cfg, const uint8_t master[COOKIE_MASTER_LEN],
-                         char *err, size_t errlen);
+int frontend_reconfigure(struct frontend *fe, const struct runconf *run, char *err, size_t errlen);
 
 /* SIGTERM: stop answering SYNs (syn_draining counts them). Handshakes
  * already answered still complete, and open connections run on. */

@@ -25,6 +25,7 @@
 #include "fastpath.h"
 #include "frontend.h"
 #include "fw.h"
+#include "health.h"
 #include "keyfile.h"
 #include "log.h"
 #include "privs.h"
@@ -69,6 +70,7 @@ struct daemon {
 	struct fw *fw;
 	struct event_base *base; /* main thread: signals and the admin endpoint */
 	struct admin *admin;
+	struct health *health; /* relay mode: run's checks of the backends, on the main loop */
 	struct event *ev_tick; /* every second */
 	unsigned ticks;
 	unsigned ifindex; /* the interface's, at start */
@@ -169,6 +171,55 @@ static int daemon_start_tick(struct daemon *d)
 	return 0;
 }
 
+/* The health checks of `cfg`'s backends (relay mode), and its version for
+ * the workers: at start and at each reload. */
+static struct runconf *daemon_new_run(struct daemon *d, const struct config *cfg,
+                                      const uint8_t master[COOKIE_MASTER_LEN], char *err, size_t errlen)
+{
+	struct health *health = NULL;
+	struct runconf *run;
+
+	if (cfg->mode == CONFIG_MODE_RELAY && !(health = health_new(d->base, cfg, err, errlen)))
+		return NULL;
+	if (!(run = runconf_new(cfg, master, health)))
+		snprintf(err, errlen, "out of memory");
+	if (health) {
+		if (!run)
+			health_stop(health);
+		health_unref(health); /* run holds it */
+	}
+	return run;
+}
+
+static int daemon_start_run(struct daemon *d)
+{
+	char err[256];
+
+	if (!(d->run = daemon_new_run(d, &d->cfg, d->master, err, sizeof(err)))) {
+		log_error("health checks: %s", err);
+		return -1;
+	}
+	d->health = runconf_health(d->run);
+	return 0;
+}
+
+/* /metrics and /health carry the current health checks' view. */
+static void daemon_set_health_source(struct daemon *d)
+{
+	const struct admin_source src = { health_format_metrics, health_healthy, d->health };
+
+	if (d->admin)
+		admin_set_source(d->admin, d->health ? &src : NULL);
+}
+
+/* The probes stop; the memory goes with the last version holding it. */
+static void daemon_stop_health(struct daemon *d)
+{
+	if (d->health)
+		health_stop(d->health);
+	d->health = NULL;
+}
+
 static int daemon_start_admin(struct daemon *d)
 {
 	char err[256];
@@ -183,9 +234,12 @@ static int daemon_start_admin(struct daemon *d)
 	}
 	admin_set_build_info(d->admin, datapath_name(d->path),
 	                     d->cfg.mode == CONFIG_MODE_PROTECT ? "protect" : "relay");
+	daemon_set_health_source(d);
 	return 0;
 }
 
+/* Relay mode: one check of the backends for all workers, probing from the
+ * main loop. */
 /* A sysctl of the network namespace, or -1 if unreadable. */
 static int read_sysctl(const char *name)
 {
@@ -350,9 +404,9 @@ static void worker_on_mail(evutil_socket_t fd, short what, void *arg)
 	pthread_mutex_unlock(&w->lock);
 	if (m.run) {
 		if (w->fe)
-			rc = frontend_reconfigure(w->fe, runconf_cfg(m.run), runconf_master(m.run), err, sizeof(err));
+			rc = frontend_reconfigure(w->fe, m.run, err, sizeof(err));
 		else
-			rc = acceptor_reconfigure(w->acc, runconf_cfg(m.run), m.fds, err, sizeof(err));
+			rc = acceptor_reconfigure(w->acc, m.run, m.fds, err, sizeof(err));
 		if (rc == 0) {
 			runconf_drop(w->run);
 			w->run = m.run;
@@ -480,8 +534,8 @@ static void daemon_reload(struct daemon *d)
 		log_error("reload refused: %s; the running configuration stays in force", err);
 		goto out;
 	}
-	if (!(run = runconf_new(&next, master))) {
-		log_error("reload refused: out of memory; the running configuration stays in force");
+	if (!(run = daemon_new_run(d, &next, master, err, sizeof(err)))) {
+		log_error("reload refused: %s; the running configuration stays in force", err);
 		goto out;
 	}
 	if (daemon_reload_kernel(d, &next, master, err, sizeof(err)) < 0) {
@@ -489,6 +543,8 @@ static void daemon_reload(struct daemon *d)
 		log_error("reload failed: %s; going back to the running configuration", err);
 		if (daemon_reload_kernel(d, &d->cfg, d->master, err, sizeof(err)) < 0)
 			log_error("and could not go back: %s", err);
+		if (runconf_health(run))
+			health_stop(runconf_health(run));
 		goto out;
 	}
 	log_set_level(next.log_level);
@@ -496,9 +552,12 @@ static void daemon_reload(struct daemon *d)
 	for (unsigned w = 0; w < d->n_workers; w++)
 		daemon_post(&d->workers[w], run, fds[w], false);
 	taken = true;
+	daemon_stop_health(d);
 	runconf_drop(d->run);
 	d->run = run;
 	run = NULL;
+	d->health = runconf_health(d->run);
+	daemon_set_health_source(d);
 	d->cfg = next;
 	memcpy(d->master, master, sizeof(master));
 	log_info("reloaded %s: %zu endpoint(s), %zu backend(s), max_connections %u", d->cfg.path, d->cfg.n_listen,
@@ -673,10 +732,10 @@ static int daemon_new_workers(struct daemon *d)
 			return -1;
 		}
 		if (d->path == DATAPATH_KERNEL)
-			w->acc = acceptor_new(w->base, cfg, &d->limit, &w->stats, err, sizeof(err));
+			w->acc = acceptor_new(w->base, d->run, &d->limit, &w->stats, err, sizeof(err));
 		else
-			w->fe = frontend_new(w->base, cfg, runconf_master(d->run), cfg->workers > 1 ? &fanout : NULL,
-			                     &d->limit, &w->stats, err, sizeof(err));
+			w->fe = frontend_new(w->base, d->run, cfg->workers > 1 ? &fanout : NULL, &d->limit, &w->stats,
+			                     err, sizeof(err));
 		if (!w->fe && !w->acc) {
 			log_error("worker %u: %s", i, err);
 			return -1;
@@ -736,10 +795,6 @@ static int daemon_run(struct daemon *d)
 	if (load_master(&d->cfg, d->master) < 0)
 		return 1;
 	connlimit_init(&d->limit, d->cfg.max_connections);
-	if (!(d->run = runconf_new(&d->cfg, d->master))) {
-		log_error("out of memory");
-		return 1;
-	}
 	d->ifindex = if_nametoindex(d->cfg.interface);
 	if (d->ifindex == 0) {
 		log_error("interface %s: %s", d->cfg.interface, strerror(errno));
@@ -761,8 +816,8 @@ static int daemon_run(struct daemon *d)
 	d->all_stats[d->n_stats++] = &d->main_stats;
 	if (daemon_start_path(d, d->master) < 0)
 		goto out;
-	if (daemon_new_workers(d) == 0 && daemon_start_tick(d) == 0 && daemon_start_admin(d) == 0 &&
-	    daemon_confine(d) == 0 && daemon_start_workers(d) == 0) {
+	if (daemon_start_run(d) == 0 && daemon_new_workers(d) == 0 && daemon_start_tick(d) == 0 &&
+	    daemon_start_admin(d) == 0 && daemon_confine(d) == 0 && daemon_start_workers(d) == 0) {
 		char ep[64], to[64];
 		if (d->cfg.mode == CONFIG_MODE_PROTECT)
 			snprintf(to, sizeof(to), "protect mode: the server on this host accepts");
@@ -779,6 +834,7 @@ static int daemon_run(struct daemon *d)
 	if (d->ev_tick)
 		event_free(d->ev_tick);
 	daemon_stop_workers(d);
+	daemon_stop_health(d);
 	if (d->ready) /* a failed start says why, above; it has nothing to count */
 		daemon_print_stats(d); /* the fast path's last counts too */
 	fastpath_close(d->fastpath);

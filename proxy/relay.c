@@ -79,6 +79,7 @@ struct relay_conn {
 	int fd[2];                             /* by enum relay_side; -1 when closed */
 	struct relay_dir dir[2];               /* dir[s] carries what fd[s] sends */
 	struct backend_pool *pool;             /* the backends when it started (held) */
+	struct health *health;                 /* and their checks (a reference) */
 	long backend;                          /* the pool's index of the backend in use */
 	uint64_t tried;                        /* backends tried so far, for backend_pick */
 	struct event connect_ev;               /* backend connect completed or timed out */
@@ -92,6 +93,7 @@ struct relay_conn {
 struct relay_ctx {
 	struct event_base *base;
 	struct backend_pool *pool; /* for new connections (held) */
+	struct health *health;     /* for new connections (a reference) */
 	struct connlimit *limit;
 	struct stats *stats;
 	struct timeval connect_timeout;
@@ -179,12 +181,15 @@ static void relay_end(struct relay_conn *c, enum relay_end how)
 		else
 			relay_reset_fd(c->fd[s]);
 	}
+	if (c->relaying)
+		health_conn_closed(c->health, (size_t)c->backend);
 	LIST_REMOVE(c, entry);
 	ctx->active--;
 	connlimit_give(ctx->limit);
 	stats_dec(ctx->stats, STAT_conn_active);
 	stats_inc(ctx->stats, relay_end_stat[how]);
 	backend_pool_free(c->pool);
+	health_unref(c->health);
 	free(c);
 	if (done != NULL)
 		done(done_arg);
@@ -346,6 +351,7 @@ static void relay_open(struct relay_conn *c)
 		event_assign(&d->wr_ev, ctx->base, d->dst, EV_WRITE | EV_PERSIST, relay_dir_cb, d);
 	}
 	c->relaying = true;
+	health_conn_opened(c->health, (size_t)c->backend);
 	c->last_tick = ctx->ticks;
 	if (relay_dir_arm(&c->dir[RELAY_CLIENT]) < 0 || relay_dir_arm(&c->dir[RELAY_BACKEND]) < 0)
 		relay_end(c, RELAY_END_RESET);
@@ -360,6 +366,7 @@ static void relay_connect_failed(struct relay_conn *c, int err)
 	close(c->fd[RELAY_BACKEND]);
 	c->fd[RELAY_BACKEND] = -1;
 	stats_inc(ctx->stats, STAT_backend_connect_failed);
+	health_connect_failed(c->health, (size_t)c->backend);
 	config_endpoint_str(&be->ep, name, sizeof(name));
 	if (backend_report(c->pool, (size_t)c->backend, false, relay_now_ms()))
 		log_warn("relay: backend %s: %s; holding it down for %d ms", name, strerror(err),
@@ -398,7 +405,7 @@ static int relay_connect_next(struct relay_conn *c)
 		const struct config_backend *be;
 		int fd;
 
-		c->backend = backend_pick(c->pool, relay_now_ms(), &c->tried);
+		c->backend = backend_pick(c->pool, relay_now_ms(), &c->tried, health_up_mask(c->health));
 		if (c->backend < 0) {
 			log_debug("relay: no backend left for a client");
 			relay_end(c, RELAY_END_UNAVAILABLE);
@@ -474,6 +481,8 @@ int relay_start(struct relay_ctx *ctx, int client_fd, const struct sockaddr_stor
 	}
 	c->ctx = ctx;
 	c->pool = backend_pool_hold(ctx->pool);
+	c->health = ctx->health;
+	health_ref(c->health);
 	c->fd[RELAY_CLIENT] = client_fd;
 	c->fd[RELAY_BACKEND] = -1;
 	c->client = *client;
@@ -554,13 +563,20 @@ static void relay_pipes_close(struct relay_ctx *ctx)
 	}
 }
 
-void relay_ctx_reconfigure(struct relay_ctx *ctx, const struct config *cfg, struct backend_pool *pool)
+void relay_ctx_reconfigure(struct relay_ctx *ctx, const struct config *cfg, struct backend_pool *pool,
+                           struct health *health)
 {
 	struct backend_pool *old = ctx->pool;
+	struct health *old_health = ctx->health;
 	int old_size = ctx->pipe_size;
 
+	/* Taken before the old ones go: they may be the same. */
 	ctx->pool = backend_pool_hold(pool);
-	backend_pool_free(old); /* after: it may be the same pool */
+	backend_pool_free(old);
+	health_ref(health);
+	ctx->health = health;
+	if (old_health)
+		health_unref(old_health);
 	ctx->connect_timeout.tv_sec = cfg->connect_timeout_ms / 1000;
 	ctx->connect_timeout.tv_usec = (cfg->connect_timeout_ms % 1000) * 1000;
 	/* config bounds relay_buffer_kb to 16 MiB, well inside an int. */
@@ -571,7 +587,7 @@ void relay_ctx_reconfigure(struct relay_ctx *ctx, const struct config *cfg, stru
 }
 
 struct relay_ctx *relay_ctx_new(struct event_base *base, const struct config *cfg, struct backend_pool *pool,
-                                struct connlimit *limit, struct stats *stats)
+                                struct health *health, struct connlimit *limit, struct stats *stats)
 {
 	static const struct timeval sweep_every = { 1, 0 };
 	struct relay_ctx *ctx = calloc(1, sizeof(*ctx));
@@ -581,12 +597,13 @@ struct relay_ctx *relay_ctx_new(struct event_base *base, const struct config *cf
 	ctx->base = base;
 	ctx->limit = limit;
 	ctx->stats = stats;
-	relay_ctx_reconfigure(ctx, cfg, pool);
+	relay_ctx_reconfigure(ctx, cfg, pool, health);
 	LIST_INIT(&ctx->conns);
 	/* Always: a reload may set idle_timeout_s. */
 	event_assign(&ctx->sweep_ev, base, -1, EV_PERSIST, relay_sweep_cb, ctx);
 	if (event_add(&ctx->sweep_ev, &sweep_every) < 0) {
 		backend_pool_free(ctx->pool);
+		health_unref(ctx->health);
 		free(ctx);
 		return NULL;
 	}
@@ -604,5 +621,6 @@ void relay_ctx_free(struct relay_ctx *ctx)
 		relay_end(c, RELAY_END_RESET);
 	relay_pipes_close(ctx);
 	backend_pool_free(ctx->pool);
+	health_unref(ctx->health);
 	free(ctx);
 }

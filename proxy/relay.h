@@ -1,6 +1,7 @@
 /* relay — splice an adopted client socket to a backend, both ways.
  *
- * Per connection: a non-blocking connect to the backend the pool picks, with
+ * Per connection: a non-blocking connect to the backend the pool picks
+ * (backends the active checks hold down last: health.h's up mask), with
  * a timeout and failover to the next backend; the PROXY protocol header if
  * the backend wants one; then bytes moved with splice() through two pipes
  * (zero copy), bounded by the pipes' size so a slow reader stops the other
@@ -30,6 +31,7 @@
 
 #include "backend.h"
 #include "config.h"
+#include "health.h"
 #include "stats.h"
 
 struct event_base;
@@ -39,16 +41,19 @@ struct connlimit;
 /* Called once per connection, after both sockets are closed. */
 typedef void (*relay_done_fn)(void *arg);
 
-/* Per worker. The ctx holds `pool` (backend_pool_hold) for new connections;
- * each connection holds the pool it started with, so a reload never changes
+/* Per worker. The ctx holds `pool` (backend_pool_hold) and a reference to
+ * `health` (whose up mask orders the picks and whose per-backend counters
+ * it keeps) for new connections; each connection holds the pool and health
+ * it started with, whose indexes its backend has, so a reload never changes
  * the backends under a connect in progress. `limit` (shared by all workers)
  * and `stats` are borrowed and must outlive the ctx. */
 struct relay_ctx *relay_ctx_new(struct event_base *base, const struct config *cfg, struct backend_pool *pool,
-                                struct connlimit *limit, struct stats *stats);
+                                struct health *health, struct connlimit *limit, struct stats *stats);
 
 /* A reload: new connections get `pool` and cfg's timeouts and buffer size;
  * open ones keep theirs, except that idle_timeout_s applies to all. */
-void relay_ctx_reconfigure(struct relay_ctx *ctx, const struct config *cfg, struct backend_pool *pool);
+void relay_ctx_reconfigure(struct relay_ctx *ctx, const struct config *cfg, struct backend_pool *pool,
+                           struct health *health);
 
 /* Resets every open connection (calling their done callbacks) and frees. */
 void relay_ctx_free(struct relay_ctx *ctx);

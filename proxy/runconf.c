@@ -10,9 +10,11 @@ struct runconf {
 	_Atomic unsigned holds;
 	struct config cfg;
 	uint8_t master[COOKIE_MASTER_LEN];
+	struct health *health;
 };
 
-struct runconf *runconf_new(const struct config *cfg, const uint8_t master[COOKIE_MASTER_LEN])
+struct runconf *runconf_new(const struct config *cfg, const uint8_t master[COOKIE_MASTER_LEN],
+                            struct health *health)
 {
 	struct runconf *rc = malloc(sizeof(*rc));
 
@@ -21,6 +23,9 @@ struct runconf *runconf_new(const struct config *cfg, const uint8_t master[COOKI
 	atomic_init(&rc->holds, 1);
 	rc->cfg = *cfg;
 	memcpy(rc->master, master, COOKIE_MASTER_LEN);
+	rc->health = health;
+	if (health)
+		health_ref(health);
 	return rc;
 }
 
@@ -36,6 +41,7 @@ void runconf_drop(struct runconf *rc)
 	if (!rc || atomic_fetch_sub_explicit(&rc->holds, 1, memory_order_acq_rel) != 1)
 		return;
 	OPENSSL_cleanse(rc->master, sizeof(rc->master));
+	health_unref(rc->health);
 	free(rc);
 }
 
@@ -47,4 +53,9 @@ const struct config *runconf_cfg(const struct runconf *rc)
 const uint8_t *runconf_master(const struct runconf *rc)
 {
 	return rc->master;
+}
+
+struct health *runconf_health(const struct runconf *rc)
+{
+	return rc->health;
 }

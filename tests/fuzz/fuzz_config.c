@@ -54,6 +54,10 @@ static void check_config(const struct config *cfg)
 	FUZZ_CHECK(cfg->max_connections >= 1 && cfg->max_connections <= 1048576);
 	FUZZ_CHECK(cfg->relay_buffer_kb >= 16 && cfg->relay_buffer_kb <= 16384);
 	FUZZ_CHECK(cfg->idle_timeout_s <= 86400);
+	FUZZ_CHECK(cfg->health.interval_ms >= 100 && cfg->health.interval_ms <= 60000);
+	FUZZ_CHECK(cfg->health.timeout_ms >= 50 && cfg->health.timeout_ms <= cfg->health.interval_ms);
+	FUZZ_CHECK(cfg->health.rise >= 1 && cfg->health.rise <= 100 && cfg->health.fall >= 1 &&
+	           cfg->health.fall <= 100);
 	for (i = 0; i < cfg->n_listen; i++) {
 		FUZZ_CHECK(ep_round_trips(&cfg->listen[i]));
 		for (j = 0; j < i; j++)

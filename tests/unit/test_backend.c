@@ -1,4 +1,5 @@
-/* backend: smooth weighted round-robin, failover order, passive hold-down. */
+/* backend: smooth weighted round-robin, failover order, passive hold-down,
+ * the active checks' up mask. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +9,8 @@
 #include <cmocka.h>
 
 #include "backend.h"
+
+#define ALL_UP UINT64_MAX
 
 static struct backend_pool *pool_with_weights(const unsigned *weights, size_t n)
 {
@@ -25,7 +28,7 @@ static long pick_first(struct backend_pool *pool, uint64_t now)
 {
 	uint64_t tried = 0;
 
-	return backend_pick(pool, now, &tried);
+	return backend_pick(pool, now, &tried, ALL_UP);
 }
 
 static void test_weighted_interleaved(void **state)
@@ -61,13 +64,13 @@ static void test_failover_each_once(void **state)
 
 	(void)state;
 	for (int i = 0; i < 4; i++) {
-		long b = backend_pick(pool, 0, &tried);
+		long b = backend_pick(pool, 0, &tried, ALL_UP);
 
 		assert_in_range(b, 0, 3);
 		seen[b]++;
 	}
 	assert_int_equal(tried, 0xf);
-	assert_int_equal(backend_pick(pool, 0, &tried), -1);
+	assert_int_equal(backend_pick(pool, 0, &tried, ALL_UP), -1);
 	for (int i = 0; i < 4; i++)
 		assert_int_equal(seen[i], 1);
 	backend_pool_free(pool);
@@ -96,10 +99,10 @@ static void test_hold_down_skipped(void **state)
 	for (int i = 0; i < 30; i++)
 		assert_int_not_equal(pick_first(pool, 1000 + BACKEND_HOLD_DOWN_MS - 1), 1);
 	/* In failover, a held-down backend still comes: last. */
-	assert_int_not_equal(backend_pick(pool, 1500, &tried), 1);
-	assert_int_not_equal(backend_pick(pool, 1500, &tried), 1);
-	assert_int_equal(backend_pick(pool, 1500, &tried), 1);
-	assert_int_equal(backend_pick(pool, 1500, &tried), -1);
+	assert_int_not_equal(backend_pick(pool, 1500, &tried, ALL_UP), 1);
+	assert_int_not_equal(backend_pick(pool, 1500, &tried, ALL_UP), 1);
+	assert_int_equal(backend_pick(pool, 1500, &tried, ALL_UP), 1);
+	assert_int_equal(backend_pick(pool, 1500, &tried, ALL_UP), -1);
 	backend_pool_free(pool);
 }
 
@@ -112,9 +115,9 @@ static void test_all_held_down_tried_anyway(void **state)
 	(void)state;
 	backend_report(pool, 0, false, 0);
 	backend_report(pool, 1, false, 0);
-	assert_int_equal(backend_pick(pool, 10, &tried), 0);
-	assert_int_equal(backend_pick(pool, 10, &tried), 1);
-	assert_int_equal(backend_pick(pool, 10, &tried), -1);
+	assert_int_equal(backend_pick(pool, 10, &tried, ALL_UP), 0);
+	assert_int_equal(backend_pick(pool, 10, &tried, ALL_UP), 1);
+	assert_int_equal(backend_pick(pool, 10, &tried, ALL_UP), -1);
 	backend_pool_free(pool);
 }
 
@@ -137,6 +140,52 @@ static void test_recovery(void **state)
 	/* A failure after the hold-down ran out starts a new one. */
 	assert_true(backend_report(pool, 0, false, 8000));
 	assert_int_equal(pick_first(pool, 8001), 1);
+	backend_pool_free(pool);
+}
+
+/* Down by the active checks: never picked while another is left, after
+ * the held-down ones in failover. */
+static void test_checked_down_last(void **state)
+{
+	static const unsigned w[] = { 1, 5, 1 };
+	struct backend_pool *pool = pool_with_weights(w, 3);
+	const uint64_t up = 0x5; /* backend 1 down */
+	uint64_t tried;
+
+	(void)state;
+	for (int i = 0; i < 60; i++) {
+		tried = 0;
+		assert_int_not_equal(backend_pick(pool, 0, &tried, up), 1);
+	}
+	backend_report(pool, 0, false, 100);
+	tried = 0;
+	assert_int_equal(backend_pick(pool, 200, &tried, up), 2);
+	assert_int_equal(backend_pick(pool, 200, &tried, up), 0);
+	assert_int_equal(backend_pick(pool, 200, &tried, up), 1);
+	assert_int_equal(backend_pick(pool, 200, &tried, up), -1);
+	backend_pool_free(pool);
+}
+
+/* None up: each is still tried, by weight, rather than the client refused. */
+static void test_none_up_tried_anyway(void **state)
+{
+	static const unsigned w[] = { 2, 1 };
+	struct backend_pool *pool = pool_with_weights(w, 2);
+	size_t count[2] = { 0 };
+	uint64_t tried = 0;
+
+	(void)state;
+	for (int i = 0; i < 30; i++) {
+		tried = 0;
+		count[backend_pick(pool, 0, &tried, 0)]++;
+	}
+	assert_int_equal(count[0], 20);
+	assert_int_equal(count[1], 10);
+	tried = 0;
+	assert_in_range(backend_pick(pool, 0, &tried, 0), 0, 1);
+	assert_in_range(backend_pick(pool, 0, &tried, 0), 0, 1);
+	assert_int_equal(tried, 3);
+	assert_int_equal(backend_pick(pool, 0, &tried, 0), -1);
 	backend_pool_free(pool);
 }
 
@@ -166,6 +215,8 @@ int main(void)
 		cmocka_unit_test(test_hold_down_skipped),
 		cmocka_unit_test(test_all_held_down_tried_anyway),
 		cmocka_unit_test(test_recovery),
+		cmocka_unit_test(test_checked_down_last),
+		cmocka_unit_test(test_none_up_tried_anyway),
 		cmocka_unit_test(test_copies_config),
 	};
 

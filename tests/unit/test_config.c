@@ -145,6 +145,11 @@ static void assert_defaults(const struct config *c)
 	assert_int_equal(c->relay_buffer_kb, 256);
 	assert_int_equal(c->idle_timeout_s, 600);
 	assert_int_equal(c->drain_timeout_s, 30);
+	assert_true(c->health.enabled);
+	assert_int_equal(c->health.interval_ms, 2000);
+	assert_int_equal(c->health.timeout_ms, 1000);
+	assert_int_equal(c->health.rise, 2);
+	assert_int_equal(c->health.fall, 3);
 	assert_string_equal(c->user, "nobody");
 }
 
@@ -186,6 +191,8 @@ static void test_example_file(void **state)
 	assert_true(cfg.n_listen >= 1);
 	assert_true(cfg.n_backends >= 1);
 	assert_true(cfg.admin_enabled);
+	assert_true(cfg.health.enabled);
+	assert_int_equal(cfg.health.fall, 3);
 	assert_string_equal(cfg.user, "nobody");
 }
 
@@ -456,6 +463,42 @@ static void test_reload_check(void **state)
 	assert_string_equal(err, "test.conf: `mode` changed, which needs a restart");
 }
 
+static void test_health_check(void **state)
+{
+	(void)state;
+	load_ok(BASE "health_check = { interval_ms = 500; timeout_ms = 200; rise = 1; fall = 5; };\n");
+	assert_true(cfg.health.enabled);
+	assert_int_equal(cfg.health.interval_ms, 500);
+	assert_int_equal(cfg.health.timeout_ms, 200);
+	assert_int_equal(cfg.health.rise, 1);
+	assert_int_equal(cfg.health.fall, 5);
+	load_ok(BASE "health_check = { enabled = false; };\n");
+	assert_false(cfg.health.enabled);
+	assert_int_equal(cfg.health.interval_ms, 2000);
+	/* Left out, the timeout follows a short interval down... */
+	load_ok(BASE "health_check = { interval_ms = 200; };\n");
+	assert_int_equal(cfg.health.timeout_ms, 200);
+	/* ...and a timeout equal to the interval is the bound, accepted. */
+	load_ok(BASE "health_check = { interval_ms = 100; timeout_ms = 100; rise = 100; fall = 100; };\n");
+	assert_int_equal(cfg.health.timeout_ms, 100);
+
+	base_err("health_check = { interval_ms = 99; };",
+	         "interval_ms must be between 100 and 60000 (got 99)");
+	base_err("health_check = { interval_ms = 60001; };",
+	         "interval_ms must be between 100 and 60000 (got 60001)");
+	base_err("health_check = { timeout_ms = 49; };", "timeout_ms must be between 50 and 60000 (got 49)");
+	base_err("health_check = { rise = 0; };", "rise must be between 1 and 100 (got 0)");
+	base_err("health_check = { fall = 101; };", "fall must be between 1 and 100 (got 101)");
+	base_err("health_check = { enabled = 1; };", "enabled must be true or false");
+	base_err("health_check = { inter = 100; };", "unknown setting 'inter' in health_check");
+	base_err("health_check = 2000;", "health_check must be a group: { ... }");
+	load_err(BASE "health_check = {\n interval_ms = 1000;\n timeout_ms = 1001;\n};\n", 6,
+	         "timeout_ms must be at most interval_ms (1000) (got 1001)");
+	load_err("mode = \"protect\";\ninterface = \"eth0\";\nlisten = \"192.0.2.10:80\";\n"
+	         "health_check = { };\n",
+	         4, "health_check with mode = \"protect\": it checks backends, and protect mode has none");
+}
+
 static void test_counts(void **state)
 {
 	char text[4096];
@@ -687,6 +730,7 @@ int main(void)
 		cmocka_unit_test(test_endpoint_roundtrip),
 		cmocka_unit_test(test_datapath_and_mode),
 		cmocka_unit_test(test_reload_check),
+		cmocka_unit_test(test_health_check),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -42,6 +42,7 @@ struct fx {
 	struct stats stats;
 	struct backend_pool *pool;
 	struct connlimit limit; /* max_connections, as all workers share it */
+	struct health *health;
 	struct event_base *base;
 	struct relay_ctx *ctx;
 	pthread_t loop;
@@ -382,7 +383,11 @@ static void fx_start(struct fx *fx)
 	fx->base = event_base_new();
 	assert_non_null(fx->pool);
 	assert_non_null(fx->base);
-	fx->ctx = relay_ctx_new(fx->base, &fx->cfg, fx->pool, &fx->limit, &fx->stats);
+	/* Checks off: no probe connects to the test's backends. */
+	fx->cfg.health.enabled = false;
+	fx->health = health_new(fx->base, &fx->cfg, NULL, 0);
+	assert_non_null(fx->health);
+	fx->ctx = relay_ctx_new(fx->base, &fx->cfg, fx->pool, fx->health, &fx->limit, &fx->stats);
 	assert_non_null(fx->ctx);
 	assert_int_equal(pthread_create(&fx->loop, NULL, loop_run, fx), 0);
 	fx->loop_running = true;
@@ -516,6 +521,7 @@ static int teardown(void **state)
 	fx_stop_loop(fx);
 	relay_ctx_free(fx->ctx);
 	backend_pool_free(fx->pool);
+	health_unref(fx->health);
 	if (fx->base != NULL)
 		event_base_free(fx->base);
 	for (size_t i = 0; i < fx->n_fds; i++)
@@ -558,6 +564,21 @@ static void peers_run(struct peer *a, struct peer *b)
 	peer_join(b);
 }
 
+/* Backend `idx`'s sample of a health.h series, as /metrics shows it. */
+static unsigned long long health_value(struct fx *fx, const char *series, size_t idx)
+{
+	static char text[8192];
+	char want[128], ep[64];
+	const char *at;
+
+	health_format_metrics(fx->health, text, sizeof(text));
+	snprintf(want, sizeof(want), "\n%s{backend=\"%s\"} ", series,
+	         config_endpoint_str(&fx->cfg.backends[idx].ep, ep, sizeof(ep)));
+	at = strstr(text, want);
+	assert_non_null(at);
+	return strtoull(at + strlen(want), NULL, 10);
+}
+
 /* ---- tests ---- */
 
 static void test_echo(void **state)
@@ -568,8 +589,10 @@ static void test_echo(void **state)
 	ping_pong(c, b, "ping", "pong!");
 	assert_int_equal(fx_active(fx), 1);
 	assert_int_equal(stat_of(fx, STAT_conn_active), 1);
+	assert_int_equal(health_value(fx, "synguard_backend_connections", 0), 1);
 	close_cleanly(fx, c, b);
 	expect_ended(fx);
+	assert_int_equal(health_value(fx, "synguard_backend_connections", 0), 0);
 	assert_int_equal(stat_of(fx, STAT_backend_connect_ok), 1);
 	assert_int_equal(stat_of(fx, STAT_bytes_client_to_backend), 4);
 	assert_int_equal(stat_of(fx, STAT_bytes_backend_to_client), 5);
@@ -671,6 +694,12 @@ static void test_failover(void **state)
 	assert_int_equal(stat_of(fx, STAT_backend_connect_failed), 1);
 	assert_int_equal(stat_of(fx, STAT_backend_connect_ok), 1);
 	assert_int_equal(stat_of(fx, STAT_backend_unavailable), 0);
+	/* Per backend: the failed connect is the refusing one's, the
+	 * connection the listening one's. */
+	assert_int_equal(health_value(fx, "synguard_backend_connect_failures_total", 0), 1);
+	assert_int_equal(health_value(fx, "synguard_backend_connect_failures_total", 1), 0);
+	assert_int_equal(health_value(fx, "synguard_backend_connections", 0), 0);
+	assert_int_equal(health_value(fx, "synguard_backend_connections", 1), 1);
 }
 
 static void test_connect_timeout_failover(void **state)
@@ -992,7 +1021,7 @@ static void test_limit_all_workers(void **state)
 
 	connlimit_init(&fx->limit, 1);
 	b = fx_connect(fx, &c, NULL);
-	w.ctx = relay_ctx_new(fx->base, &fx->cfg, fx->pool, &fx->limit, &fx->stats);
+	w.ctx = relay_ctx_new(fx->base, &fx->cfg, fx->pool, fx->health, &fx->limit, &fx->stats);
 	assert_non_null(w.ctx);
 	run_in_loop(fx, reserve_in_loop, &w);
 	assert_false(w.reserved);
@@ -1010,13 +1039,14 @@ static void test_limit_all_workers(void **state)
 struct reconf_call {
 	struct config cfg;
 	struct backend_pool *pool;
+	struct health *health;
 };
 
 static void reconfigure_in_loop(struct fx *fx, void *arg)
 {
 	struct reconf_call *r = arg;
 
-	relay_ctx_reconfigure(fx->ctx, &r->cfg, r->pool);
+	relay_ctx_reconfigure(fx->ctx, &r->cfg, r->pool, r->health);
 }
 
 static void test_reconfigure(void **state)
@@ -1031,9 +1061,12 @@ static void test_reconfigure(void **state)
 	lfd2 = fx_backend(fx, BACKEND_LISTENING, CONFIG_PROXY_OFF); /* appended to fx->cfg ... */
 	r.cfg.backends[r.cfg.n_backends++] = fx->cfg.backends[fx->cfg.n_backends - 1]; /* ... and alone in r */
 	r.pool = backend_pool_new(&r.cfg);
+	r.health = health_new(fx->base, &r.cfg, NULL, 0);
 	assert_non_null(r.pool);
+	assert_non_null(r.health);
 	run_in_loop(fx, reconfigure_in_loop, &r);
-	backend_pool_free(r.pool); /* the relay holds it */
+	backend_pool_free(r.pool); /* the relay holds them */
+	health_unref(r.health);
 	c2 = fx_client(fx, 0);
 	b2 = fx_accept(fx, lfd2);
 	ping_pong(c2, b2, "new", "backend");
