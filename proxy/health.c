@@ -203,6 +203,25 @@ struct health *health_new(struct event_base *main_base, const struct config *cfg
 	return h;
 }
 
+void health_carry_over(struct health *h, const struct health *prev)
+{
+	for (size_t i = 0; i < h->n; i++) {
+		struct health_probe *p = &h->probe[i];
+		size_t j = 0;
+
+		while (j < prev->n && memcmp(&prev->probe[j].ep, &p->ep, sizeof(p->ep)) != 0)
+			j++;
+		if (j == prev->n)
+			continue;
+		p->fsm = prev->probe[j].fsm;
+		if (!p->fsm.up)
+			atomic_fetch_and(&h->up, ~(UINT64_C(1) << i));
+		atomic_store(&p->connect_failures, atomic_load(&prev->probe[j].connect_failures));
+		atomic_store(&p->check_failures, atomic_load(&prev->probe[j].check_failures));
+		atomic_store(&p->check_us, atomic_load(&prev->probe[j].check_us));
+	}
+}
+
 void health_stop(struct health *h)
 {
 	if (!h->active)

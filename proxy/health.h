@@ -53,6 +53,13 @@ enum health_change health_fsm_result(struct health_fsm *f, bool ok, unsigned ris
  * reference. NULL with a message in `err`. */
 struct health *health_new(struct event_base *main_base, const struct config *cfg, char *err, size_t errlen);
 
+/* Main thread, right after health_new (a reload): each backend `prev` also
+ * checks (the same address and port) starts where it was there, up or down
+ * with its streak, and keeps its failure counts; so a reload neither sends
+ * clients to a backend known to be down nor resets counters. The open
+ * connections gauge starts at 0: prev's connections keep counting in prev. */
+void health_carry_over(struct health *h, const struct health *prev);
+
 /* Main thread: stop probing, close its sockets and free its events. The
  * up mask and counters stay readable (frozen) until the last unref. */
 void health_stop(struct health *h);

@@ -181,6 +181,8 @@ static struct runconf *daemon_new_run(struct daemon *d, const struct config *cfg
 
 	if (cfg->mode == CONFIG_MODE_RELAY && !(health = health_new(d->base, cfg, err, errlen)))
 		return NULL;
+	if (health && d->health) /* a reload: the backends it keeps stay as checked */
+		health_carry_over(health, d->health);
 	if (!(run = runconf_new(cfg, master, health)))
 		snprintf(err, errlen, "out of memory");
 	if (health) {

@@ -156,6 +156,52 @@ static void test_probes(void **state)
 	event_base_free(base);
 }
 
+/* A reload's checks start where the running ones are for the backends they
+ * share: a backend down stays down, counts go on; a new one starts up. */
+static void test_carry_over(void **state)
+{
+	static struct config cfg, next;
+	struct event_base *base = event_base_new();
+	uint16_t up_port = 0, down_port = 0, new_port = 0;
+	int up_fd = listen_on(&up_port), down_fd = listen_on(&down_port), new_fd = listen_on(&new_port);
+	char err[128], line[160];
+	struct health *h, *h2;
+
+	(void)state;
+	close(down_fd);
+	config_defaults(&cfg);
+	cfg.health.interval_ms = 100;
+	cfg.health.timeout_ms = 50;
+	cfg.health.fall = 2;
+	add_backend(&cfg, up_port);
+	add_backend(&cfg, down_port);
+	h = health_new(base, &cfg, err, sizeof(err));
+	assert_non_null(h);
+	run_ms(base, 500);
+	assert_int_equal(health_up_mask(h), 1);
+
+	/* The reload lists them the other way round, and a third. */
+	next = cfg;
+	next.health.enabled = false; /* no probe moves what is checked here */
+	next.n_backends = 0;
+	add_backend(&next, down_port);
+	add_backend(&next, up_port);
+	add_backend(&next, new_port);
+	h2 = health_new(base, &next, err, sizeof(err));
+	assert_non_null(h2);
+	health_carry_over(h2, h);
+	assert_int_equal(health_up_mask(h2), 6);
+	snprintf(line, sizeof(line), "synguard_backend_check_failures_total{backend=\"127.0.0.1:%u\"} 0\n",
+	         down_port);
+	assert_false(metrics_have(h2, line)); /* its failures came along */
+	health_stop(h);
+	health_unref(h);
+	health_unref(h2);
+	close(up_fd);
+	close(new_fd);
+	event_base_free(base);
+}
+
 /* Checks disabled: nothing probed (a closed port stays up), the passive
  * counters still kept. */
 static struct health *disabled_health(struct event_base *base, struct config *cfg)
@@ -251,6 +297,7 @@ int main(void)
 		cmocka_unit_test(test_fsm_fall_and_rise),
 		cmocka_unit_test(test_fsm_one),
 		cmocka_unit_test(test_probes),
+		cmocka_unit_test(test_carry_over),
 		cmocka_unit_test(test_disabled_and_counters),
 		cmocka_unit_test(test_metrics_promtool),
 		cmocka_unit_test(test_metrics_truncated),
