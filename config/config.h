@@ -23,6 +23,7 @@
 #define CONFIG_KEY_PERIOD_MAX 60 /* seconds: cookies live at most twice that */
 #define CONFIG_USER_MAX 32       /* as useradd's */
 #define CONFIG_USER_DEFAULT "nobody"
+#define CONFIG_NAME_MAX 24 /* an instance's name: "synguard-" NAME fits nft's and BPF's name limits */
 
 enum config_proxy_protocol {
 	CONFIG_PROXY_OFF = 0,
@@ -67,6 +68,9 @@ struct config_backend {
 
 struct config {
 	char path[CONFIG_PATH_MAX];  /* the file this came from */
+	/* This instance's, unique in its network namespace: names its nft
+	 * table. `name`, or derived from the file's name (config_name_derive). */
+	char name[CONFIG_NAME_MAX + 1];
 	char interface[IF_NAMESIZE]; /* where clients' packets arrive */
 	struct config_endpoint listen[CONFIG_MAX_LISTEN];
 	size_t n_listen;
@@ -88,6 +92,11 @@ struct config {
 	enum config_mode mode;
 	char user[CONFIG_USER_MAX + 1]; /* who to run as after set-up: a name, or a uid in digits */
 };
+
+/* The default instance name for the file at `path`: its base name without
+ * ".conf", A-Z lowered, other characters than a-z 0-9 _ - made '_', cut to
+ * CONFIG_NAME_MAX; "synguard" if nothing is left. */
+void config_name_derive(const char *path, char name[CONFIG_NAME_MAX + 1]);
 
 /* Defaults for every optional setting; required ones left empty. */
 void config_defaults(struct config *cfg);

@@ -570,6 +570,56 @@ static void test_user(void **state)
 	base_err("user = 65534;", "user must be a string");
 }
 
+static void test_name(void **state)
+{
+	static const char *const good[] = { "web", "a", "api_2-b", "abcdefghijklmnopqrstuvwx" /* 24 */ };
+	static const char *const bad[] = { "",       "Web",     "a.b", "a b",
+		                           "web;x",  "caf\xc3\xa9", "a/b", "abcdefghijklmnopqrstuvwxy" /* 25 */ };
+	char line[256], msg[256];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof good / sizeof good[0]; i++) {
+		snprintf(line, sizeof line, BASE "name = \"%s\";\n", good[i]);
+		load_ok(line);
+		assert_string_equal(cfg.name, good[i]);
+	}
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		snprintf(line, sizeof line, "name = \"%s\";", bad[i]);
+		snprintf(msg, sizeof msg, "name '%s' is not a valid instance name (1 to 24 of a-z 0-9 _ -)",
+		         bad[i]);
+		base_err(line, msg);
+	}
+	base_err("name = 1;", "name must be a string");
+	/* Without one: the file's name's. */
+	load_ok(BASE);
+	assert_string_equal(cfg.name, "test");
+}
+
+static void test_name_derive(void **state)
+{
+	static const struct {
+		const char *path, *name;
+	} cases[] = {
+		{ "/etc/synguard/web.conf", "web" },
+		{ "synguard.conf", "synguard" },
+		{ "/etc/synguard/Shop.API.conf", "shop_api" },
+		{ "/etc/synguard/web", "web" },
+		{ "/etc/synguard/web.conf.orig", "web_conf_orig" },
+		{ "/x/caf\xc3\xa9 2.conf", "caf___2" },
+		{ "/x/abcdefghijklmnopqrstuvwxyz.conf", "abcdefghijklmnopqrstuvwx" },
+		{ "/x/.conf", "synguard" },
+		{ "/x/", "synguard" },
+	};
+	char name[CONFIG_NAME_MAX + 1];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		config_name_derive(cases[i].path, name);
+		assert_string_equal(name, cases[i].name);
+	}
+}
+
 static void test_unreadable_file(void **state)
 {
 	(void)state;
@@ -634,6 +684,8 @@ int main(void)
 		cmocka_unit_test(test_admin_checks),
 		cmocka_unit_test(test_interface_and_key_file),
 		cmocka_unit_test(test_user),
+		cmocka_unit_test(test_name),
+		cmocka_unit_test(test_name_derive),
 		cmocka_unit_test(test_unreadable_file),
 		cmocka_unit_test(test_endpoint_roundtrip),
 		cmocka_unit_test(test_datapath_and_mode),
