@@ -450,6 +450,8 @@ static int daemon_run(struct daemon *d)
 		return 1;
 	}
 	raise_fd_limit(&d->cfg);
+	log_info("instance %s (%s): nftables table inet " FW_TABLE_PREFIX "%s on the ring and xdp paths",
+	         d->cfg.name, d->cfg.path, d->cfg.name);
 	signal(SIGPIPE, SIG_IGN);
 	if (evthread_use_pthreads() < 0 || !(d->base = event_base_new())) {
 		log_error("cannot create the main event loop");
