@@ -133,6 +133,8 @@ assert_cmp "b's exit status after SIGTERM" "$SG_EXIT_RC" == 0
 tables_are "b stopped" $(table_of "$FIRST" a)
 serves a "b stopped"
 start b "$SECOND"
+# shellcheck disable=SC2046
+tables_are "b restarted" $(table_of "$FIRST" a) b
 
 # Under a running instance's name: refused, naming it (the ring path's table;
 # on the auto run, an explicit datapath = "xdp" beside a's XDP program).
@@ -141,12 +143,12 @@ if [[ $SG_AUTO == 1 ]]; then
 	sg_write_config "$SG_TMP/c.conf"
 	SG_INSTANCE=c DATAPATH_OVERRIDE=xdp sg_config_edit "$SG_TMP/c.conf"
 	want="xdp data path: XDP program id [0-9]+ \(xdp_syn: another synguard's\) already attached to p0, held by process ${PID[a]} "
-	conf=$SG_TMP/c.conf
+	conf=$SG_TMP/c.conf REFUSED="datapath = \"xdp\" beside a refused, naming a's XDP program"
 else
 	sg_write_config "$SG_TMP/other/b.conf"
 	SG_INSTANCE=c sg_config_edit "$SG_TMP/other/b.conf"
 	want="another synguard instance named b runs in this network namespace"
-	conf=$SG_TMP/other/b.conf
+	conf=$SG_TMP/other/b.conf REFUSED="a second 'b' refused by name"
 fi
 rc=0
 in_proxy timeout 10 "$SYNGUARD" -c "$conf" 2>"$SG_TMP/refused.log" >/dev/null </dev/null || rc=$?
@@ -163,4 +165,4 @@ serves a "b killed"
 stop a TERM
 tables_are "both stopped"
 
-sg_pass "a ($FIRST path) and b ($SECOND path), 2 workers each (${FANOUT%, }), each served 10/10 on its own port and admin port while the other ran, was stopped (TERM) and restarted; tables synguard-a/-b each its own, the stopped one's gone; a second 'b' refused by name; b's table gone after SIGKILL"
+sg_pass "a ($FIRST path) and b ($SECOND path), 2 workers each (${FANOUT%, }), each served 10/10 on its own port and admin port while the other ran, was stopped (TERM) and restarted; tables synguard-a/-b each its own, the stopped one's gone; $REFUSED; b's table gone after SIGKILL"

@@ -541,6 +541,28 @@ static void test_interface_and_key_file(void **state)
 	assert_string_equal(cfg.interface, "abcdefghijklmno");
 }
 
+/* A string setting `key` stored in `field` (of cfg): each of `good` loads
+ * and is stored as is, each of `bad` fails with `invalid` (its %s the value). */
+static void string_setting(const char *key, const char *field, const char *const *good, size_t ngood,
+                           const char *const *bad, size_t nbad, const char *invalid)
+{
+	char line[256], msg[256], wrong[64];
+
+	for (size_t i = 0; i < ngood; i++) {
+		snprintf(line, sizeof line, BASE "%s = \"%s\";\n", key, good[i]);
+		load_ok(line);
+		assert_string_equal(field, good[i]);
+	}
+	for (size_t i = 0; i < nbad; i++) {
+		snprintf(line, sizeof line, "%s = \"%s\";", key, bad[i]);
+		snprintf(msg, sizeof msg, invalid, bad[i]);
+		base_err(line, msg);
+	}
+	snprintf(line, sizeof line, "%s = 1;", key);
+	snprintf(wrong, sizeof wrong, "%s must be a string", key);
+	base_err(line, wrong);
+}
+
 static void test_user(void **state)
 {
 	static const char
@@ -550,24 +572,10 @@ static void test_user(void **state)
 		                           "sg proxy", "root;",
 		                           "a/b",      "caf\xc3\xa9",
 		                           "a$",       "abcdefghijklmnopqrstuvwxyz0123456" /* 33 */ };
-	char line[256], msg[256];
-	size_t i;
 
 	(void)state;
-	for (i = 0; i < sizeof good / sizeof good[0]; i++) {
-		snprintf(line, sizeof line, BASE "user = \"%s\";\n", good[i]);
-		load_ok(line);
-		assert_string_equal(cfg.user, good[i]);
-	}
-	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		snprintf(line, sizeof line, "user = \"%s\";", bad[i]);
-		snprintf(msg, sizeof msg,
-		         "user '%s' is not a valid user name (1 to 32 of A-Z a-z 0-9 _ . -, not starting "
-		         "with -)",
-		         bad[i]);
-		base_err(line, msg);
-	}
-	base_err("user = 65534;", "user must be a string");
+	string_setting("user", cfg.user, good, sizeof good / sizeof good[0], bad, sizeof bad / sizeof bad[0],
+	               "user '%s' is not a valid user name (1 to 32 of A-Z a-z 0-9 _ . -, not starting with -)");
 }
 
 static void test_name(void **state)
@@ -575,22 +583,10 @@ static void test_name(void **state)
 	static const char *const good[] = { "web", "a", "api_2-b", "abcdefghijklmnopqrstuvwx" /* 24 */ };
 	static const char *const bad[] = { "",       "Web",     "a.b", "a b",
 		                           "web;x",  "caf\xc3\xa9", "a/b", "abcdefghijklmnopqrstuvwxy" /* 25 */ };
-	char line[256], msg[256];
-	size_t i;
 
 	(void)state;
-	for (i = 0; i < sizeof good / sizeof good[0]; i++) {
-		snprintf(line, sizeof line, BASE "name = \"%s\";\n", good[i]);
-		load_ok(line);
-		assert_string_equal(cfg.name, good[i]);
-	}
-	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		snprintf(line, sizeof line, "name = \"%s\";", bad[i]);
-		snprintf(msg, sizeof msg, "name '%s' is not a valid instance name (1 to 24 of a-z 0-9 _ -)",
-		         bad[i]);
-		base_err(line, msg);
-	}
-	base_err("name = 1;", "name must be a string");
+	string_setting("name", cfg.name, good, sizeof good / sizeof good[0], bad, sizeof bad / sizeof bad[0],
+	               "name '%s' is not a valid instance name (1 to 24 of a-z 0-9 _ -)");
 	/* Without one: the file's name's. */
 	load_ok(BASE);
 	assert_string_equal(cfg.name, "test");
