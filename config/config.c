@@ -338,8 +338,8 @@ static int config_parse_name(struct config_parse *p, const config_setting_t *s,
 	for (c = str; *c != '\0' && config_name_char(*c); c++)
 		;
 	if (*c != '\0' || c == str || c - str > CONFIG_NAME_MAX)
-		return config_error(p, s, "name '%s' is not a valid instance name (1 to %d of a-z 0-9 _ -)", str,
-		                    CONFIG_NAME_MAX);
+		return config_error(p, s, "name '%s' is not a valid instance name (1 to %d of a-z 0-9 _ -)",
+		                    str, CONFIG_NAME_MAX);
 	strcpy(cfg->name, str);
 	return 0;
 }

@@ -67,7 +67,7 @@ struct config_backend {
 };
 
 struct config {
-	char path[CONFIG_PATH_MAX];  /* the file this came from */
+	char path[CONFIG_PATH_MAX]; /* the file this came from */
 	/* This instance's, unique in its network namespace: names its nft
 	 * table. `name`, or derived from the file's name (config_name_derive). */
 	char name[CONFIG_NAME_MAX + 1];

@@ -227,8 +227,8 @@ static void fastpath_attach_error(const struct fastpath *fp, const char *ifname,
 	snprintf(err, errlen,
 	         "XDP program id %u (%s%s) already attached to %s, held by %s: an interface runs one XDP "
 	         "program",
-	         q.prog_id, info.name, strcmp(info.name, "xdp_syn") == 0 ? ": another synguard's" : "", ifname,
-	         holder[0] ? holder : "no process seen here");
+	         q.prog_id, info.name, strcmp(info.name, "xdp_syn") == 0 ? ": another synguard's" : "",
+	         ifname, holder[0] ? holder : "no process seen here");
 }
 
 static int fastpath_attach(struct fastpath *fp, const char *ifname, enum config_xdp_attach how, char *err,

@@ -184,8 +184,8 @@ int fw_install(struct fw *fw, const struct config *cfg, char *err, size_t errlen
 int fw_update(struct fw *fw, const struct config *cfg, char *err, size_t errlen)
 {
 	if (!fw->name[0] || strcmp(fw->name, cfg->name) != 0) {
-		snprintf(err, errlen, "nftables: no table " FW_TABLE_PREFIX "%s installed to update%s%s", cfg->name,
-		         fw->name[0] ? "; the installed one is " FW_TABLE_PREFIX : "", fw->name);
+		snprintf(err, errlen, "nftables: no table " FW_TABLE_PREFIX "%s installed to update%s%s",
+		         cfg->name, fw->name[0] ? "; the installed one is " FW_TABLE_PREFIX : "", fw->name);
 		return -1;
 	}
 	return fw_run_script(fw, cfg, FW_SCRIPT_UPDATE, err, errlen);

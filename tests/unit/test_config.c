@@ -574,15 +574,17 @@ static void test_user(void **state)
 		                           "a$",       "abcdefghijklmnopqrstuvwxyz0123456" /* 33 */ };
 
 	(void)state;
-	string_setting("user", cfg.user, good, sizeof good / sizeof good[0], bad, sizeof bad / sizeof bad[0],
-	               "user '%s' is not a valid user name (1 to 32 of A-Z a-z 0-9 _ . -, not starting with -)");
+	string_setting(
+	        "user", cfg.user, good, sizeof good / sizeof good[0], bad, sizeof bad / sizeof bad[0],
+	        "user '%s' is not a valid user name (1 to 32 of A-Z a-z 0-9 _ . -, not starting with -)");
 }
 
 static void test_name(void **state)
 {
 	static const char *const good[] = { "web", "a", "api_2-b", "abcdefghijklmnopqrstuvwx" /* 24 */ };
-	static const char *const bad[] = { "",       "Web",     "a.b", "a b",
-		                           "web;x",  "caf\xc3\xa9", "a/b", "abcdefghijklmnopqrstuvwxy" /* 25 */ };
+	static const char
+	        *const bad[] = { "",      "Web",         "a.b", "a b",
+		                 "web;x", "caf\xc3\xa9", "a/b", "abcdefghijklmnopqrstuvwxy" /* 25 */ };
 
 	(void)state;
 	string_setting("name", cfg.name, good, sizeof good / sizeof good[0], bad, sizeof bad / sizeof bad[0],

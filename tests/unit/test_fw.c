@@ -61,13 +61,14 @@ static const char *const expected_script =
 
 static const char *const expected_update =
         "flush chain inet synguard-fw-test prerouting\n"
-        "add rule inet synguard-fw-test prerouting iifname \"eth0\" ip daddr 192.0.2.10 tcp dport 80 jump guard\n"
-        "add rule inet synguard-fw-test prerouting iifname \"eth0\" ip6 daddr 2001:db8::10 tcp dport 443 jump "
-        "guard\n"
-        "add rule inet synguard-fw-test prerouting iifname \"eth0\" meta nfproto ipv4 tcp dport 8080 jump "
-        "guard\n"
-        "add rule inet synguard-fw-test prerouting iifname \"eth0\" meta nfproto ipv6 tcp dport 8443 jump "
-        "guard\n";
+        "add rule inet synguard-fw-test prerouting "
+        "iifname \"eth0\" ip daddr 192.0.2.10 tcp dport 80 jump guard\n"
+        "add rule inet synguard-fw-test prerouting "
+        "iifname \"eth0\" ip6 daddr 2001:db8::10 tcp dport 443 jump guard\n"
+        "add rule inet synguard-fw-test prerouting "
+        "iifname \"eth0\" meta nfproto ipv4 tcp dport 8080 jump guard\n"
+        "add rule inet synguard-fw-test prerouting "
+        "iifname \"eth0\" meta nfproto ipv6 tcp dport 8443 jump guard\n";
 
 static void load_cfg(struct config *cfg)
 {
