@@ -17,6 +17,17 @@ SG_PATHS_WHY="the ring run shows the tables; SG_DATAPATH=auto shows the XDP fall
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
+# On the auto run the first instance runs the auto path (kernel, or xdp),
+# the second the ring path. Otherwise both run SG_DATAPATH; the XDP program
+# is one per interface, so both on the xdp or kernel path cannot be.
+FIRST=$SG_DATAPATH SECOND=$SG_DATAPATH
+if [[ $SG_AUTO == 1 ]]; then
+	SECOND=ring
+elif [[ $SG_DATAPATH != ring ]]; then
+	sg_skip "both instances on the $SG_DATAPATH path cannot attach an XDP program each: run on ring, or SG_DATAPATH=auto"
+	exit 77
+fi
+
 PORT_B=8080
 SG_BACKEND_ENDPOINTS=("$SG_BACKEND_IP:$SG_PORT" "$SG_BACKEND_IP:$PORT_B")
 sg_setup
@@ -71,16 +82,6 @@ tables_are() { # WHEN NAMES...
 	done
 }
 
-# On the auto run the first instance runs the auto path (kernel, or xdp),
-# the second the ring path. Otherwise both run SG_DATAPATH; the XDP program
-# is one per interface, so both on the xdp or kernel path cannot be.
-FIRST=$SG_DATAPATH SECOND=$SG_DATAPATH
-if [[ $SG_AUTO == 1 ]]; then
-	SECOND=ring
-elif [[ $SG_DATAPATH != ring ]]; then
-	sg_skip "both instances on the $SG_DATAPATH path cannot attach an XDP program each: run on ring, or SG_DATAPATH=auto"
-	exit 77
-fi
 # What a table each path has: the kernel path none.
 table_of() { [[ $1 == kernel ]] || echo "$2"; }
 
