@@ -60,7 +60,8 @@ static const char *const config_modes[] = { "relay", "protect", NULL };
 
 static config_parser config_parse_uint, config_parse_enum, config_parse_interface, config_parse_listen,
         config_parse_backends, config_parse_backend_address, config_parse_cookie, config_parse_key_file,
-        config_parse_admin, config_parse_user, config_parse_xdp, config_parse_bool, config_parse_health;
+        config_parse_admin, config_parse_user, config_parse_xdp, config_parse_bool, config_parse_health,
+        config_parse_name;
 
 static const struct config_keyword config_top_keywords[] = {
 	{ .name = "interface", .parse = config_parse_interface, .required = true },
@@ -122,6 +123,7 @@ static const struct config_keyword config_top_keywords[] = {
 	{ .name = "xdp", .parse = config_parse_xdp },
 	{ .name = "user", .parse = config_parse_user },
 	{ .name = "health_check", .parse = config_parse_health },
+	{ .name = "name", .parse = config_parse_name },
 	{ .name = NULL },
 };
 
@@ -362,6 +364,47 @@ static int config_parse_user(struct config_parse *p, const config_setting_t *s,
 		                    str, CONFIG_USER_MAX);
 	strcpy(cfg->user, str);
 	return 0;
+}
+
+/* Instance names go into nft table names and log lines: a-z 0-9 _ -. */
+static bool config_name_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+}
+
+static int config_parse_name(struct config_parse *p, const config_setting_t *s,
+                             const struct config_keyword *kw, void *base)
+{
+	struct config *cfg = base;
+	const char *str, *c;
+
+	if ((str = config_string(p, s, kw->name)) == NULL)
+		return -1;
+	for (c = str; *c != '\0' && config_name_char(*c); c++)
+		;
+	if (*c != '\0' || c == str || c - str > CONFIG_NAME_MAX)
+		return config_error(p, s, "name '%s' is not a valid instance name (1 to %d of a-z 0-9 _ -)",
+		                    str, CONFIG_NAME_MAX);
+	strcpy(cfg->name, str);
+	return 0;
+}
+
+void config_name_derive(const char *path, char name[CONFIG_NAME_MAX + 1])
+{
+	const char *b = strrchr(path, '/');
+	size_t len, n = 0;
+
+	b = b != NULL ? b + 1 : path;
+	len = strlen(b);
+	if (len >= 5 && strcmp(b + len - 5, ".conf") == 0)
+		len -= 5;
+	for (; n < len && n < CONFIG_NAME_MAX; n++) {
+		char c = (char)tolower((unsigned char)b[n]);
+		name[n] = config_name_char(c) ? c : '_';
+	}
+	name[n] = '\0';
+	if (n == 0)
+		strcpy(name, "synguard");
 }
 
 static int config_parse_key_file(struct config_parse *p, const config_setting_t *s,
@@ -639,6 +682,8 @@ static int config_load(config_t *lc, bool read_ok, const char *name, struct conf
 		rc = config_group(&p, config_root_setting(lc), config_top_keywords, cfg, NULL);
 		if (rc == 0)
 			rc = config_check_mode(&p, config_root_setting(lc));
+		if (rc == 0 && cfg->name[0] == '\0')
+			config_name_derive(name, cfg->name);
 	}
 	config_destroy(lc);
 	return rc;
@@ -724,6 +769,8 @@ int config_reload_check(const struct config *old, const struct config *new, char
 
 	if (strcmp(old->interface, new->interface) != 0)
 		what = "interface";
+	else if (strcmp(old->name, new->name) != 0)
+		what = "name";
 	else if (old->workers != new->workers)
 		what = "workers";
 	else if (old->datapath != new->datapath)
@@ -732,8 +779,6 @@ int config_reload_check(const struct config *old, const struct config *new, char
 		what = "xdp_attach";
 	else if (old->mode != new->mode)
 		what = "mode";
-	else if (old->mss != new->mss)
-		what = "mss";
 	else if (strcmp(old->user, new->user) != 0)
 		what = "user";
 	else if (old->admin_enabled != new->admin_enabled ||

@@ -23,6 +23,7 @@
 #define CONFIG_KEY_PERIOD_MAX 60 /* seconds: cookies live at most twice that */
 #define CONFIG_USER_MAX 32       /* as useradd's */
 #define CONFIG_USER_DEFAULT "nobody"
+#define CONFIG_NAME_MAX 24 /* an instance's name: "synguard-" NAME fits nft's and BPF's name limits */
 
 enum config_proxy_protocol {
 	CONFIG_PROXY_OFF = 0,
@@ -76,7 +77,10 @@ struct config_health {
 };
 
 struct config {
-	char path[CONFIG_PATH_MAX];  /* the file this came from */
+	char path[CONFIG_PATH_MAX]; /* the file this came from */
+	/* This instance's, unique in its network namespace: names its nft
+	 * table. `name`, or derived from the file's name (config_name_derive). */
+	char name[CONFIG_NAME_MAX + 1];
 	char interface[IF_NAMESIZE]; /* where clients' packets arrive */
 	struct config_endpoint listen[CONFIG_MAX_LISTEN];
 	size_t n_listen;
@@ -101,6 +105,11 @@ struct config {
 	char user[CONFIG_USER_MAX + 1]; /* who to run as after set-up: a name, or a uid in digits */
 };
 
+/* The default instance name for the file at `path`: its base name without
+ * ".conf", A-Z lowered, other characters than a-z 0-9 _ - made '_', cut to
+ * CONFIG_NAME_MAX; "synguard" if nothing is left. */
+void config_name_derive(const char *path, char name[CONFIG_NAME_MAX + 1]);
+
 /* Defaults for every optional setting; required ones left empty. */
 void config_defaults(struct config *cfg);
 
@@ -115,7 +124,7 @@ int config_load_string(const char *text, const char *name, struct config *cfg, c
 
 /* May the daemon running `old` switch to `new` (SIGHUP)? Returns 0, or -1
  * naming in `err` the first setting that only a restart can change
- * (interface, workers, datapath, xdp_attach, mode, mss, user, admin). */
+ * (interface, name, workers, datapath, xdp_attach, mode, user, admin). */
 int config_reload_check(const struct config *old, const struct config *new, char *err, size_t errlen);
 
 /* The index of `ep` in cfg->listen, or cfg->n_listen if it is not there. */

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
+#include <dirent.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <linux/ethtool.h>
@@ -10,6 +11,7 @@
 #include <linux/sockios.h>
 #include <errno.h>
 #include <event2/event.h>
+#include <fcntl.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -60,34 +62,14 @@ static struct xdp_endpoint fastpath_endpoint_key(const struct config_endpoint *e
 	return key;
 }
 
-int fastpath_set_endpoints(struct fastpath *fp, const struct config *cfg)
+static bool fastpath_protects(const struct config *cfg, const struct xdp_endpoint *key)
 {
-	struct bpf_map *map = fp->skel->maps.endpoints;
-	struct xdp_endpoint key, next;
-	uint8_t one = 1;
-	bool more;
-
-	/* The new ones first: an endpoint listed before and after is never
-	 * missing. Then the ones no longer listed go. */
 	for (size_t i = 0; i < cfg->n_listen; i++) {
-		key = fastpath_endpoint_key(&cfg->listen[i]);
-		if (bpf_map__update_elem(map, &key, sizeof(key), &one, sizeof(one), BPF_ANY) < 0)
-			return -1;
+		struct xdp_endpoint k = fastpath_endpoint_key(&cfg->listen[i]);
+		if (memcmp(&k, key, sizeof(k)) == 0)
+			return true;
 	}
-	more = bpf_map__get_next_key(map, NULL, &next, sizeof(next)) == 0;
-	while (more) {
-		bool listed = false;
-
-		key = next;
-		more = bpf_map__get_next_key(map, &key, &next, sizeof(next)) == 0;
-		for (size_t i = 0; i < cfg->n_listen && !listed; i++) {
-			struct xdp_endpoint want = fastpath_endpoint_key(&cfg->listen[i]);
-			listed = memcmp(&want, &key, sizeof(key)) == 0;
-		}
-		if (!listed)
-			bpf_map__delete_elem(map, &key, sizeof(key), 0);
-	}
-	return 0;
+	return false;
 }
 
 static int fastpath_params(struct fastpath *fp, struct xdp_params *p)
@@ -157,6 +139,98 @@ static bool fastpath_is_veth(const char *ifname)
 	return veth;
 }
 
+/* Does process `pid` hold BPF program `id` (a link or program descriptor
+ * whose fdinfo names it)? */
+static bool fastpath_holds(long pid, uint32_t id)
+{
+	char path[64], line[128], want[32];
+	struct dirent *fe;
+	bool found = false;
+	DIR *fds;
+
+	snprintf(path, sizeof(path), "/proc/%ld/fdinfo", pid);
+	if (!(fds = opendir(path)))
+		return false;
+	snprintf(want, sizeof(want), "prog_id:\t%u\n", id);
+	while (!found && (fe = readdir(fds)) != NULL) {
+		int fd = fe->d_name[0] == '.' ? -1 : openat(dirfd(fds), fe->d_name, O_RDONLY | O_CLOEXEC);
+		FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+
+		if (!f) {
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		while (!found && fgets(line, sizeof(line), f))
+			found = strcmp(line, want) == 0;
+		fclose(f);
+	}
+	closedir(fds);
+	return found;
+}
+
+/* Who holds BPF program `id`: "process PID (COMMAND LINE)" into buf, or ""
+ * if no process here does (one in another PID namespace, say). */
+static void fastpath_holder(uint32_t id, char *buf, size_t len)
+{
+	DIR *proc = opendir("/proc");
+	struct dirent *de;
+	char path[64], cmd[160];
+	size_t n = 0;
+	long pid = 0;
+	FILE *f;
+
+	buf[0] = '\0';
+	while (proc && pid == 0 && (de = readdir(proc)) != NULL) {
+		char *end;
+		long p = strtol(de->d_name, &end, 10);
+		if (p > 0 && *end == '\0' && fastpath_holds(p, id))
+			pid = p;
+	}
+	if (proc)
+		closedir(proc);
+	if (pid == 0)
+		return;
+	snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
+	if ((f = fopen(path, "re"))) {
+		n = fread(cmd, 1, sizeof(cmd) - 1, f);
+		fclose(f);
+	}
+	for (size_t i = 0; i + 1 < n; i++)
+		if (cmd[i] == '\0')
+			cmd[i] = ' ';
+	cmd[n] = '\0';
+	snprintf(buf, len, "process %ld (%s)", pid, cmd);
+}
+
+/* The XDP attach failed with `e`: an interface runs one XDP program, so say
+ * which one is there and who holds it, or else what the kernel said. */
+static void fastpath_attach_error(const struct fastpath *fp, const char *ifname, int e, char *err,
+                                  size_t errlen)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	struct bpf_prog_info info = { 0 };
+	uint32_t ilen = sizeof(info);
+	char holder[256];
+	int fd;
+
+	if (bpf_xdp_query(fp->ifindex, 0, &q) < 0 || q.prog_id == 0) {
+		snprintf(err, errlen, "cannot attach XDP to %s: %s", ifname, strerror(e));
+		return;
+	}
+	fd = bpf_prog_get_fd_by_id(q.prog_id);
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &ilen) < 0)
+		snprintf(info.name, sizeof(info.name), "?");
+	if (fd >= 0)
+		close(fd);
+	fastpath_holder(q.prog_id, holder, sizeof(holder));
+	snprintf(err, errlen,
+	         "XDP program id %u (%s%s) already attached to %s, held by %s: an interface runs one XDP "
+	         "program",
+	         q.prog_id, info.name, strcmp(info.name, "xdp_syn") == 0 ? ": another synguard's" : "",
+	         ifname, holder[0] ? holder : "no process seen here");
+}
+
 static int fastpath_attach(struct fastpath *fp, const char *ifname, enum config_xdp_attach how, char *err,
                            size_t errlen)
 {
@@ -177,7 +251,7 @@ static int fastpath_attach(struct fastpath *fp, const char *ifname, enum config_
 	}
 	fp->xdp_link = bpf_link_create(bpf_program__fd(fp->skel->progs.xdp_syn), fp->ifindex, BPF_XDP, &opts);
 	if (fp->xdp_link < 0) {
-		snprintf(err, errlen, "cannot attach XDP to %s: %s", ifname, strerror(errno));
+		fastpath_attach_error(fp, ifname, errno, err, errlen);
 		return -1;
 	}
 	if (!fp->tc)
@@ -241,16 +315,12 @@ struct fastpath *fastpath_open(const struct config *cfg, const struct fastpath_o
 		if (fastpath_open_tc(fp, err, errlen) < 0)
 			goto fail;
 	}
-	if (fastpath_set_endpoints(fp, cfg) < 0) {
-		snprintf(err, errlen, "XDP endpoint map: %s", strerror(errno));
-		goto fail;
-	}
 	if (o->ifname && fastpath_read_mac(o->ifname, &p) < 0) {
 		snprintf(err, errlen, "link-layer address of %s: %s", o->ifname, strerror(errno));
 		goto fail;
 	}
-	if (fastpath_store(fp, &p) < 0) {
-		snprintf(err, errlen, "XDP parameters: %s", strerror(errno));
+	if (fastpath_store(fp, &p) < 0 || fastpath_set_endpoints(fp, cfg) < 0) {
+		snprintf(err, errlen, "XDP parameters or endpoint map: %s", strerror(errno));
 		goto fail;
 	}
 	if (!o->ifname)
@@ -343,6 +413,34 @@ int fastpath_set_local(struct fastpath *fp, const struct localaddr *local)
 	return rc;
 }
 
+int fastpath_set_endpoints(struct fastpath *fp, const struct config *cfg)
+{
+	struct bpf_map *map = fp->skel->maps.endpoints;
+	struct xdp_endpoint key, next;
+	struct xdp_params p;
+	uint8_t one = 1;
+	bool more;
+
+	/* The new endpoints first, then the old ones go: one kept in both is
+	 * never missing, so its SYNs never reach the kernel meanwhile. */
+	for (size_t i = 0; i < cfg->n_listen; i++) {
+		key = fastpath_endpoint_key(&cfg->listen[i]);
+		if (bpf_map__update_elem(map, &key, sizeof(key), &one, sizeof(one), BPF_ANY) < 0)
+			return -1;
+	}
+	more = bpf_map__get_next_key(map, NULL, &next, sizeof(next)) == 0;
+	while (more) {
+		key = next;
+		more = bpf_map__get_next_key(map, &key, &next, sizeof(next)) == 0;
+		if (!fastpath_protects(cfg, &key) && bpf_map__delete_elem(map, &key, sizeof(key), 0) < 0)
+			return -1;
+	}
+	if (fastpath_params(fp, &p) < 0)
+		return -1;
+	p.mss = cfg->mss;
+	return fastpath_store(fp, &p);
+}
+
 int fastpath_set_key(struct fastpath *fp, uint64_t epoch, const uint8_t key[COOKIE_EPOCH_KEY_LEN])
 {
 	struct xdp_params p;
@@ -398,7 +496,8 @@ int fastpath_run_tc(struct fastpath *fp, const uint8_t *in, size_t len, struct f
 	r->tsval = ctx.cb[TC_CB_TSVAL];
 	r->tstamp_ok = (ctx.cb[TC_CB_TS] & 1) != 0;
 	r->assign_rc = (int8_t)(ctx.cb[TC_CB_TS] >> 8);
-	return (int)opts.retval;
+	r->action = (int)opts.retval;
+	return 0;
 }
 
 /* Counter `stat` of a per-CPU array `map`, summed over CPUs. */

@@ -74,13 +74,15 @@ int fastpath_set_mac(struct fastpath *fp, const uint8_t mac[6]);
  * previous set. Returns 0, or -1 if the map could not hold them all. */
 int fastpath_set_local(struct fastpath *fp, const struct localaddr *local);
 
+/* Answer SYNs to cfg's listen endpoints, with cfg's MSS, instead of those
+ * given so far (fastpath_open()'s, or a reload's); the TC program follows
+ * too. Endpoints in both sets are never missing meanwhile. Returns 0, or -1
+ * with errno (the set may then be part old, part new). */
+int fastpath_set_endpoints(struct fastpath *fp, const struct config *cfg);
+
 /* Hold `key` as epoch `epoch`'s; the newest epoch held makes the cookies.
  * Returns 0 or -1. */
 int fastpath_set_key(struct fastpath *fp, uint64_t epoch, const uint8_t key[COOKIE_EPOCH_KEY_LEN]);
-
-/* Protect cfg->listen's endpoints from now on (a reload): the new ones are
- * added before the old ones go. Returns 0, or -1 with errno. */
-int fastpath_set_endpoints(struct fastpath *fp, const struct config *cfg);
 
 /* A reload: keys derived from `master` every `period_s` seconds from now
  * on, replacing the old ones at once (cookies made with them no longer
@@ -99,6 +101,9 @@ int fastpath_run(struct fastpath *fp, const uint8_t *in, size_t len, uint8_t *ou
 /* What the TC program decided about one frame (BPF_PROG_TEST_RUN, in the
  * current network namespace, whose listeners it sees). */
 struct fastpath_tc_result {
+	/* TC_ACT_OK, TC_ACT_SHOT, or TC_ACT_UNSPEC: not judged, the next
+	 * program on the interface (another instance's) decides. */
+	int action;
 	uint32_t verdict; /* enum tc_verdict (bpf/xdp_shared.h) */
 	/* With TC_V_VALID and TC_V_ASSIGN_FAILED, what the kernel was given: */
 	uint16_t mss;
@@ -109,8 +114,7 @@ struct fastpath_tc_result {
 };
 
 /* Run the TC program (opened with kernel_acks) once on the Ethernet frame
- * `in`: its TC action (TC_ACT_OK, TC_ACT_SHOT) with `r` filled, or -1 with
- * errno. */
+ * `in`: 0 with `r` filled, or -1 with errno. */
 int fastpath_run_tc(struct fastpath *fp, const uint8_t *in, size_t len, struct fastpath_tc_result *r);
 
 /* What the programs counted, summed over CPUs. */

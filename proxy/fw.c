@@ -38,38 +38,65 @@ static int fw_match_daddr(const struct config_endpoint *ep, char *buf, size_t ca
 	return fw_append(buf, cap, off, "%s daddr %s ", v4 ? "ip" : "ip6", addr);
 }
 
-size_t fw_ruleset(const struct config *cfg, char *buf, size_t cap)
+/* One "iifname ... jump guard" line per endpoint, each after `lead`. */
+static int fw_rules(const struct config *cfg, const char *lead, char *buf, size_t cap, size_t *off)
 {
+	for (size_t i = 0; i < cfg->n_listen; i++) {
+		const struct config_endpoint *ep = &cfg->listen[i];
+		if (fw_append(buf, cap, off, "%siifname \"%s\" ", lead, cfg->interface) < 0 ||
+		    fw_match_daddr(ep, buf, cap, off) < 0 ||
+		    fw_append(buf, cap, off, "tcp dport %u jump guard\n", netaddr_port(&ep->addr)) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static size_t fw_install_script(const struct config *cfg, char *buf, size_t cap)
+{
+	const char *t = cfg->name;
 	size_t off = 0;
 
-	/* "add" then "delete" makes the delete succeed whether or not a stale
-	 * table from a crashed run exists; nft applies the file atomically. */
+	/* "add" then "delete" makes the delete succeed whether or not an
+	 * ownerless table of the name exists (made by hand, or by a synguard
+	 * before tables had owners); an owned one fails the "add", untouched. */
 	if (fw_append(buf, cap, &off,
-	              "add table inet " FW_TABLE "\n"
-	              "delete table inet " FW_TABLE "\n"
-	              "table inet " FW_TABLE " {\n"
+	              "add table inet " FW_TABLE_PREFIX "%s\n"
+	              "delete table inet " FW_TABLE_PREFIX "%s\n"
+	              "table inet " FW_TABLE_PREFIX "%s {\n"
+	              "\tflags owner\n"
 	              "\tchain guard {\n"
 	              "\t\tsocket mark 0x%08x accept\n"
 	              "\t\tcounter drop\n"
 	              "\t}\n"
 	              "\tchain prerouting {\n"
 	              "\t\ttype filter hook prerouting priority raw; policy accept;\n",
-	              FW_MARK_LIVE) < 0)
-		return 0;
-	for (size_t i = 0; i < cfg->n_listen; i++) {
-		const struct config_endpoint *ep = &cfg->listen[i];
-		if (fw_append(buf, cap, &off, "\t\tiifname \"%s\" ", cfg->interface) < 0 ||
-		    fw_match_daddr(ep, buf, cap, &off) < 0 ||
-		    fw_append(buf, cap, &off, "tcp dport %u jump guard\n", netaddr_port(&ep->addr)) < 0)
-			return 0;
-	}
-	if (fw_append(buf, cap, &off, "\t}\n}\n") < 0)
+	              t, t, t, FW_MARK_LIVE) < 0 ||
+	    fw_rules(cfg, "\t\t", buf, cap, &off) < 0 || fw_append(buf, cap, &off, "\t}\n}\n") < 0)
 		return 0;
 	return off;
 }
 
+static size_t fw_update_script(const struct config *cfg, char *buf, size_t cap)
+{
+	char lead[96];
+	size_t off = 0;
+
+	snprintf(lead, sizeof(lead), "add rule inet " FW_TABLE_PREFIX "%s prerouting ", cfg->name);
+	if (fw_append(buf, cap, &off, "flush chain inet " FW_TABLE_PREFIX "%s prerouting\n", cfg->name) < 0 ||
+	    fw_rules(cfg, lead, buf, cap, &off) < 0)
+		return 0;
+	return off;
+}
+
+size_t fw_ruleset(const struct config *cfg, enum fw_script what, char *buf, size_t cap)
+{
+	return what == FW_SCRIPT_INSTALL ? fw_install_script(cfg, buf, cap) : fw_update_script(cfg, buf, cap);
+}
+
 struct fw {
+	/* Its netlink socket owns the table: open from fw_new() to fw_free(). */
 	struct nft_ctx *nft;
+	char name[CONFIG_NAME_MAX + 1]; /* the installed table's instance name; "" when none */
 };
 
 struct fw *fw_new(char *err, size_t errlen)
@@ -108,18 +135,71 @@ static int fw_run(struct fw *fw, const char *script, char *err, size_t errlen)
 	return -1;
 }
 
-int fw_install(struct fw *fw, const struct config *cfg, char *err, size_t errlen)
+/* The install failed: if a table of the name exists with an owner, that is
+ * another live instance (a dead one's is gone with its socket): say so. */
+static void fw_explain_owned(struct fw *fw, const struct config *cfg, char *err, size_t errlen)
+{
+	char cmd[64], who[64] = "";
+	const char *out, *pn;
+
+	snprintf(cmd, sizeof(cmd), "list table inet " FW_TABLE_PREFIX "%s", cfg->name);
+	if (nft_run_cmd_from_buffer(fw->nft, cmd) != 0) {
+		nft_ctx_get_error_buffer(fw->nft); /* empty it for the next run */
+		return;
+	}
+	out = nft_ctx_get_output_buffer(fw->nft);
+	if (!out || !strstr(out, "flags owner"))
+		return;
+	/* nft lists the owner's process name: "table inet X { # progname synguard". */
+	if ((pn = strstr(out, "# progname ")) != NULL)
+		snprintf(who, sizeof(who), " (process %.*s)", (int)strcspn(pn + 11, " \n"), pn + 11);
+	snprintf(err, errlen,
+	         "another synguard instance named %s runs in this network namespace: its nftables table "
+	         "inet " FW_TABLE_PREFIX "%s is held by a live process%s; give this one another name",
+	         cfg->name, cfg->name, who);
+}
+
+static int fw_run_script(struct fw *fw, const struct config *cfg, enum fw_script what, char *err,
+                         size_t errlen)
 {
 	char script[8192];
 
-	if (fw_ruleset(cfg, script, sizeof(script)) == 0) {
+	if (fw_ruleset(cfg, what, script, sizeof(script)) == 0) {
 		snprintf(err, errlen, "nftables: ruleset too large");
 		return -1;
 	}
 	return fw_run(fw, script, err, errlen);
 }
 
+int fw_install(struct fw *fw, const struct config *cfg, char *err, size_t errlen)
+{
+	if (fw_run_script(fw, cfg, FW_SCRIPT_INSTALL, err, errlen) < 0) {
+		fw_explain_owned(fw, cfg, err, errlen);
+		return -1;
+	}
+	strcpy(fw->name, cfg->name);
+	return 0;
+}
+
+int fw_update(struct fw *fw, const struct config *cfg, char *err, size_t errlen)
+{
+	if (!fw->name[0] || strcmp(fw->name, cfg->name) != 0) {
+		snprintf(err, errlen, "nftables: no table " FW_TABLE_PREFIX "%s installed to update%s%s",
+		         cfg->name, fw->name[0] ? "; the installed one is " FW_TABLE_PREFIX : "", fw->name);
+		return -1;
+	}
+	return fw_run_script(fw, cfg, FW_SCRIPT_UPDATE, err, errlen);
+}
+
 int fw_remove(struct fw *fw, char *err, size_t errlen)
 {
-	return fw_run(fw, "add table inet " FW_TABLE "\ndelete table inet " FW_TABLE "\n", err, errlen);
+	char cmd[64];
+
+	if (!fw->name[0])
+		return 0;
+	snprintf(cmd, sizeof(cmd), "delete table inet " FW_TABLE_PREFIX "%s\n", fw->name);
+	if (fw_run(fw, cmd, err, errlen) < 0)
+		return -1;
+	fw->name[0] = '\0';
+	return 0;
 }

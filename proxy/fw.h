@@ -7,6 +7,12 @@
  * so synguard still sees them. An adopted socket carries FW_MARK_REPAIR while
  * it is being built (its packets stay dropped) and FW_MARK_LIVE from then on.
  * A TIME_WAIT socket carries no mark and so does not swallow a reused port.
+ *
+ * Each instance has its own table, inet synguard-NAME (config.h's name), made
+ * with nftables' owner flag: only the netlink socket of fw's handle may change
+ * it, and the kernel deletes it when that socket closes, so also when the
+ * process is killed. A table of the same name that exists at install time is
+ * therefore another live instance's, and installing is refused.
  */
 #ifndef SYNGUARD_FW_H
 #define SYNGUARD_FW_H
@@ -16,14 +22,18 @@
 
 #include "config.h"
 
-#define FW_TABLE "synguard"
+#define FW_TABLE_PREFIX "synguard-"
 #define FW_MARK_REPAIR 0x53470001u
 #define FW_MARK_LIVE 0x53470002u
 
-/* The nft script that (re)creates the table: pure, for tests. It replaces
- * any table of the same name atomically. Returns the length written, or 0 if
- * `cap` is too small. */
-size_t fw_ruleset(const struct config *cfg, char *buf, size_t cap);
+enum fw_script {
+	FW_SCRIPT_INSTALL, /* create the table (replacing an ownerless one of the same name) */
+	FW_SCRIPT_UPDATE,  /* replace the rules of an installed table for cfg's endpoints */
+};
+
+/* The nft script for cfg's table: pure, for tests; nft applies each as one
+ * transaction. Returns the length written, or 0 if `cap` is too small. */
+size_t fw_ruleset(const struct config *cfg, enum fw_script what, char *buf, size_t cap);
 
 struct fw;
 
@@ -33,11 +43,18 @@ struct fw;
  * for the removal at exit. NULL with a message in `err`. */
 struct fw *fw_new(char *err, size_t errlen);
 
-/* Install the table. Returns 0, or -1 with nft's message in `err`. */
+/* Install cfg's table. Returns 0, or -1 with nft's message in `err` (or,
+ * when another live instance holds the table, one that says so). */
 int fw_install(struct fw *fw, const struct config *cfg, char *err, size_t errlen);
 
-/* Remove the table if it exists; needs CAP_NET_ADMIN only. Returns 0, or -1
- * with a message. */
+/* Guard cfg's endpoints instead of the installed ones (a reload), with no
+ * moment where neither set is guarded; cfg's name must be the installed
+ * table's. Needs CAP_NET_ADMIN only. Returns 0, or -1 with a message (the
+ * old rules then stay). */
+int fw_update(struct fw *fw, const struct config *cfg, char *err, size_t errlen);
+
+/* Remove the installed table, if any; needs CAP_NET_ADMIN only. Returns 0,
+ * or -1 with a message. */
 int fw_remove(struct fw *fw, char *err, size_t errlen);
 
 void fw_free(struct fw *fw);

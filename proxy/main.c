@@ -497,7 +497,7 @@ static int daemon_reload_kernel(struct daemon *d, const struct config *next, con
 	bool rekey = CRYPTO_memcmp(master, d->master, COOKIE_MASTER_LEN) != 0 ||
 	             next->key_period_s != d->cfg.key_period_s;
 
-	if (d->fw && fw_install(d->fw, next, err, errlen) < 0)
+	if (d->fw && fw_update(d->fw, next, err, errlen) < 0)
 		return -1;
 	if (!d->fastpath)
 		return 0;
@@ -803,6 +803,8 @@ static int daemon_run(struct daemon *d)
 		return 1;
 	}
 	raise_fd_limit(&d->cfg);
+	log_info("instance %s (%s): nftables table inet " FW_TABLE_PREFIX "%s on the ring and xdp paths",
+	         d->cfg.name, d->cfg.path, d->cfg.name);
 	signal(SIGPIPE, SIG_IGN);
 	if (evthread_use_pthreads() < 0 || !(d->base = event_base_new())) {
 		log_error("cannot create the main event loop");

@@ -239,6 +239,11 @@ static __always_inline int judge(struct __sk_buff *skb, const struct hdrs *h, co
 	return decide(skb, TC_STAT_VALID, TC_V_VALID, TC_ACT_OK);
 }
 
+/* What the program does not judge goes on to the next program on the
+ * interface's tcx chain (another synguard instance's, on other endpoints),
+ * or, at its end, to the stack; TC_ACT_OK would end the chain here. */
+#define TC_NEXT TC_ACT_UNSPEC
+
 SEC("tc")
 int tc_ack(struct __sk_buff *skb)
 {
@@ -249,16 +254,16 @@ int tc_ack(struct __sk_buff *skb)
 
 	if (!dissect((void *)(long)skb->data, (void *)(long)skb->data_end, &h, &s) ||
 	    (s.flags & (TH_SYN | TH_RST | TH_ACK)) != TH_ACK)
-		return TC_ACT_OK;
+		return TC_NEXT;
 	how = protected(&s);
 	if (!how || (how == PROTECTED_WILDCARD && !is_local(s.family, s.daddr)))
-		return TC_ACT_OK;
+		return TC_NEXT;
 	sk = lookup_socket(skb, &s);
 	if (!sk) {
 		count(TC_STAT_NO_LISTENER);
-		return TC_ACT_OK;
+		return TC_NEXT;
 	}
-	action = sk->state == BPF_TCP_LISTEN ? judge(skb, &h, &s, sk) : TC_ACT_OK;
+	action = sk->state == BPF_TCP_LISTEN ? judge(skb, &h, &s, sk) : TC_NEXT;
 	bpf_sk_release(sk);
 	return action;
 }

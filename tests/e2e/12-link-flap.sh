@@ -41,8 +41,7 @@ wait_exit "$SG_PID" 5 || sg_fail "synguard still running 5 s after p0 was delete
 wait "$SG_PID" 2>/dev/null && rc=0 || rc=$?
 assert_cmp "exit status when the interface is gone" "$rc" == 1
 grep -q 'interface p0 is gone' "$SG_LOG" || sg_fail "no log line saying why it stopped"
-tables=$(in_proxy nft list tables | grep -cx 'table inet synguard' || true)
-assert_cmp "synguard nft tables left" "$tables" == 0
+assert_cmp "synguard nft tables left" "$(sg_tables)" == 0
 SG_PID=""
 
 sg_pass "down: ${cpu_pct}% CPU, logged; up: served (${DL_MBPS} Mbit/s download); deleted: stopped, table removed"

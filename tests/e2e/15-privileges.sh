@@ -50,7 +50,6 @@ check_threads() { # UID GID
 	assert_cmp "threads checked (main + 2 workers)" "$n" == 3
 }
 
-sg_tables() { in_proxy nft list tables | grep -cx 'table inet synguard' || true; }
 
 # Stop with TERM: exit 0, no error logged, the table gone. (lib.sh's cleanup
 # fails the test if the sandbox denied any of its system calls.)

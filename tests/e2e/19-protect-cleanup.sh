@@ -17,7 +17,6 @@ if ! sg_has_counters; then
 fi
 sg_protect_setup curl
 
-sg_tables() { in_proxy nft list tables | grep -c 'synguard' || true; }
 
 serves() { # WHEN
 	local out

@@ -714,6 +714,10 @@ sg_write_config() {
 		"$SG_CONFIG_TEMPLATE" >"$out"
 }
 
+# How many nftables tables of synguard instances (inet synguard-NAME) the
+# proxy namespace has.
+sg_tables() { in_proxy nft list tables | grep -c '^table inet synguard-' || true; }
+
 # The last N lines of synguard's log, its counters left out.
 sg_log_tail() {
 	grep -vE '(^| )stats [a-z_]+ [0-9]+$' "$SG_LOG" | tail -n "$1"
@@ -735,11 +739,15 @@ sg_xdp_napi_on_cpu() {
 	done
 }
 
+# SG_INSTANCE names the config file (default synguard: synguard.conf, so
+# the instance is named "synguard"); a test that defines sg_config_edit
+# gets the rendered file passed to it before the start.
 sg_start() {
 	SG_STARTS=$((SG_STARTS + 1))
-	SG_CONF=$SG_TMP/synguard.conf
+	SG_CONF=$SG_TMP/${SG_INSTANCE:-synguard}.conf
 	SG_LOG=$SG_TMP/synguard-$SG_STARTS.log
 	sg_write_config "$SG_CONF"
+	if declare -F sg_config_edit >/dev/null; then sg_config_edit "$SG_CONF"; fi
 	local pin=()
 	[[ -n $SG_CPU ]] && pin=(taskset -c "$SG_CPU")
 	# Config check first: a bad config is reported as such, not as "not ready".

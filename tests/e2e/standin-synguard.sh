@@ -2,7 +2,9 @@
 # standin-synguard.sh — a stand-in for synguard (SG_E2E_STANDIN=1), so the e2e
 # harness can be debugged without the daemon. It speaks synguard's interface
 # (-c FILE, -t, "ready" log line, SIGUSR1/exit counters, SIGTERM cleans up,
-# its own nft table `inet synguard` replaced if stale) but relays with socat
+# its own nft table `inet synguard-NAME`, NAME the config file's, replaced if
+# stale: without nftables' owner flag, which only a process holding its
+# netlink socket can set, a SIGKILL leaves it) but relays with socat
 # through an ordinary listening socket: the kernel, not synguard, handles the
 # handshakes, SYN cookies included. Its counters are all zero.
 set -euo pipefail
@@ -38,8 +40,9 @@ trap 'stop=1' TERM INT
 trap print_stats USR1
 
 # Like synguard: a table of our own, replacing one a killed instance left.
-if nft delete table inet synguard 2>/dev/null; then log warn "replaced a stale table inet synguard"; fi
-nft add table inet synguard
+table=synguard-$(basename "$conf" .conf)
+if nft delete table inet "$table" 2>/dev/null; then log warn "replaced a stale table inet $table"; fi
+nft add table inet "$table"
 
 # -t 30: after one side's EOF keep relaying the other way (half-close) for up
 # to 30 s, not socat's default 0.5 s.
@@ -55,6 +58,6 @@ while ((!stop)) && kill -0 "$socat_pid" 2>/dev/null; do
 done
 kill "$socat_pid" 2>/dev/null || true
 wait "$socat_pid" 2>/dev/null || true
-nft delete table inet synguard
+nft delete table inet "$table"
 print_stats
 log info "exiting"

@@ -429,7 +429,7 @@ static void test_reload_check(void **state)
 		{ "eth0", "workers = 2;", "workers" },
 		{ "eth0", "datapath = \"ring\";", "datapath" },
 		{ "eth0", "xdp_attach = \"native\";", "xdp_attach" },
-		{ "eth0", "mss = 1400;", "mss" },
+		{ "eth0", "name = \"other\";", "name" },
 		{ "eth0", "user = \"daemon\";", "user" },
 		{ "eth0", "admin = \"127.0.0.1:9100\";", "admin" },
 	};
@@ -443,7 +443,7 @@ static void test_reload_check(void **state)
 	load_ok("interface = \"eth0\";\nlisten = [ \"192.0.2.10:80\", \"192.0.2.10:443\" ];\n"
 	        "backends = ( { address = \"10.0.0.9:80\"; weight = 7; proxy_protocol = \"v2\"; } );\n"
 	        "max_connections = 5;\nconnect_timeout_ms = 300;\nidle_timeout_s = 9;\n"
-	        "drain_timeout_s = 1;\nlog_level = \"debug\";\n"
+	        "drain_timeout_s = 1;\nlog_level = \"debug\";\nmss = 1400;\n"
 	        "cookie = { key_period = 7; key_file = \"/etc/synguard/other.key\"; };\n");
 	assert_int_equal(config_reload_check(&old, &cfg, err, sizeof err), 0);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -633,6 +633,28 @@ static void test_interface_and_key_file(void **state)
 	assert_string_equal(cfg.interface, "abcdefghijklmno");
 }
 
+/* A string setting `key` stored in `field` (of cfg): each of `good` loads
+ * and is stored as is, each of `bad` fails with `invalid` (its %s the value). */
+static void string_setting(const char *key, const char *field, const char *const *good, size_t ngood,
+                           const char *const *bad, size_t nbad, const char *invalid)
+{
+	char line[256], msg[256], wrong[64];
+
+	for (size_t i = 0; i < ngood; i++) {
+		snprintf(line, sizeof line, BASE "%s = \"%s\";\n", key, good[i]);
+		load_ok(line);
+		assert_string_equal(field, good[i]);
+	}
+	for (size_t i = 0; i < nbad; i++) {
+		snprintf(line, sizeof line, "%s = \"%s\";", key, bad[i]);
+		snprintf(msg, sizeof msg, invalid, bad[i]);
+		base_err(line, msg);
+	}
+	snprintf(line, sizeof line, "%s = 1;", key);
+	snprintf(wrong, sizeof wrong, "%s must be a string", key);
+	base_err(line, wrong);
+}
+
 static void test_user(void **state)
 {
 	static const char
@@ -642,24 +664,50 @@ static void test_user(void **state)
 		                           "sg proxy", "root;",
 		                           "a/b",      "caf\xc3\xa9",
 		                           "a$",       "abcdefghijklmnopqrstuvwxyz0123456" /* 33 */ };
-	char line[256], msg[256];
-	size_t i;
 
 	(void)state;
-	for (i = 0; i < sizeof good / sizeof good[0]; i++) {
-		snprintf(line, sizeof line, BASE "user = \"%s\";\n", good[i]);
-		load_ok(line);
-		assert_string_equal(cfg.user, good[i]);
+	string_setting(
+	        "user", cfg.user, good, sizeof good / sizeof good[0], bad, sizeof bad / sizeof bad[0],
+	        "user '%s' is not a valid user name (1 to 32 of A-Z a-z 0-9 _ . -, not starting with -)");
+}
+
+static void test_name(void **state)
+{
+	static const char *const good[] = { "web", "a", "api_2-b", "abcdefghijklmnopqrstuvwx" /* 24 */ };
+	static const char
+	        *const bad[] = { "",      "Web",         "a.b", "a b",
+		                 "web;x", "caf\xc3\xa9", "a/b", "abcdefghijklmnopqrstuvwxy" /* 25 */ };
+
+	(void)state;
+	string_setting("name", cfg.name, good, sizeof good / sizeof good[0], bad, sizeof bad / sizeof bad[0],
+	               "name '%s' is not a valid instance name (1 to 24 of a-z 0-9 _ -)");
+	/* Without one: the file's name's. */
+	load_ok(BASE);
+	assert_string_equal(cfg.name, "test");
+}
+
+static void test_name_derive(void **state)
+{
+	static const struct {
+		const char *path, *name;
+	} cases[] = {
+		{ "/etc/synguard/web.conf", "web" },
+		{ "synguard.conf", "synguard" },
+		{ "/etc/synguard/Shop.API.conf", "shop_api" },
+		{ "/etc/synguard/web", "web" },
+		{ "/etc/synguard/web.conf.orig", "web_conf_orig" },
+		{ "/x/caf\xc3\xa9 2.conf", "caf___2" },
+		{ "/x/abcdefghijklmnopqrstuvwxyz.conf", "abcdefghijklmnopqrstuvwx" },
+		{ "/x/.conf", "synguard" },
+		{ "/x/", "synguard" },
+	};
+	char name[CONFIG_NAME_MAX + 1];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		config_name_derive(cases[i].path, name);
+		assert_string_equal(name, cases[i].name);
 	}
-	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		snprintf(line, sizeof line, "user = \"%s\";", bad[i]);
-		snprintf(msg, sizeof msg,
-		         "user '%s' is not a valid user name (1 to 32 of A-Z a-z 0-9 _ . -, not starting "
-		         "with -)",
-		         bad[i]);
-		base_err(line, msg);
-	}
-	base_err("user = 65534;", "user must be a string");
 }
 
 static void test_unreadable_file(void **state)
@@ -726,6 +774,8 @@ int main(void)
 		cmocka_unit_test(test_admin_checks),
 		cmocka_unit_test(test_interface_and_key_file),
 		cmocka_unit_test(test_user),
+		cmocka_unit_test(test_name),
+		cmocka_unit_test(test_name_derive),
 		cmocka_unit_test(test_unreadable_file),
 		cmocka_unit_test(test_endpoint_roundtrip),
 		cmocka_unit_test(test_datapath_and_mode),

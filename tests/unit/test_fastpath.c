@@ -424,6 +424,37 @@ static void test_wildcard_only_for_local_addresses(void **state)
 	f->fp = saved;
 }
 
+/* A reload's endpoint list: SYNs to an endpoint it drops go on to the
+ * kernel, those to the one it keeps are answered with its MSS; back to the
+ * fixture's list, all three are answered again. */
+static void test_set_endpoints(void **state)
+{
+	struct fixture *f = need_root(state);
+	struct config cfg;
+	struct pkt_tcp sa;
+	uint8_t out[256];
+	size_t out_len = sizeof(out);
+
+	config_defaults(&cfg);
+	cfg.mss = 1300;
+	protect(&cfg, sample_curl4_syn, sizeof(sample_curl4_syn));
+	assert_int_equal(fastpath_set_endpoints(f->fp, &cfg), 0);
+	assert_int_equal(run_verdict(f, sample_curl6_syn, sizeof(sample_curl6_syn)), XDP_PASS);
+	assert_int_equal(run_verdict(f, sample_hping_syn, sizeof(sample_hping_syn)), XDP_PASS);
+	assert_int_equal(fastpath_run(f->fp, sample_curl4_syn, sizeof(sample_curl4_syn), out, &out_len),
+	                 XDP_TX);
+	assert_int_equal(pkt_parse_eth(out, out_len, &sa), PKT_OK);
+	assert_int_equal(sa.opt.mss, 1300);
+
+	cfg.mss = OUR_MSS;
+	protect(&cfg, sample_hping_syn, sizeof(sample_hping_syn));
+	protect(&cfg, sample_curl6_syn, sizeof(sample_curl6_syn));
+	assert_int_equal(fastpath_set_endpoints(f->fp, &cfg), 0);
+	check_synack(f, sample_curl4_syn, sizeof(sample_curl4_syn));
+	check_synack(f, sample_hping_syn, sizeof(sample_hping_syn));
+	check_synack(f, sample_curl6_syn, sizeof(sample_curl6_syn));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -437,6 +468,7 @@ int main(void)
 		cmocka_unit_test(test_hostile_syns_refused),
 		cmocka_unit_test(test_hostile_syns6_refused),
 		cmocka_unit_test(test_wildcard_only_for_local_addresses),
+		cmocka_unit_test(test_set_endpoints),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

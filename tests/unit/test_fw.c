@@ -40,10 +40,12 @@ static const char *const conf_text =
         "listen = [ \"192.0.2.10:80\", \"[2001:db8::10]:443\", \"0.0.0.0:8080\", \"[::]:8443\" ];\n"
         "backends = ( { address = \"10.0.0.2:8080\"; } );\n";
 
+/* Named after the file: fw-test. */
 static const char *const expected_script =
-        "add table inet synguard\n"
-        "delete table inet synguard\n"
-        "table inet synguard {\n"
+        "add table inet synguard-fw-test\n"
+        "delete table inet synguard-fw-test\n"
+        "table inet synguard-fw-test {\n"
+        "\tflags owner\n"
         "\tchain guard {\n"
         "\t\tsocket mark 0x53470002 accept\n"
         "\t\tcounter drop\n"
@@ -57,6 +59,17 @@ static const char *const expected_script =
         "\t}\n"
         "}\n";
 
+static const char *const expected_update =
+        "flush chain inet synguard-fw-test prerouting\n"
+        "add rule inet synguard-fw-test prerouting "
+        "iifname \"eth0\" ip daddr 192.0.2.10 tcp dport 80 jump guard\n"
+        "add rule inet synguard-fw-test prerouting "
+        "iifname \"eth0\" ip6 daddr 2001:db8::10 tcp dport 443 jump guard\n"
+        "add rule inet synguard-fw-test prerouting "
+        "iifname \"eth0\" meta nfproto ipv4 tcp dport 8080 jump guard\n"
+        "add rule inet synguard-fw-test prerouting "
+        "iifname \"eth0\" meta nfproto ipv6 tcp dport 8443 jump guard\n";
+
 static void load_cfg(struct config *cfg)
 {
 	char err[CONFIG_ERR_MAX];
@@ -64,20 +77,26 @@ static void load_cfg(struct config *cfg)
 	if (config_load_string(conf_text, "fw-test.conf", cfg, err, sizeof err) != 0)
 		fail_msg("config: %s", err);
 	assert_int_equal(cfg->n_listen, 4);
+	assert_string_equal(cfg->name, "fw-test");
 }
 
 /* The script for `cfg` in a fresh heap string (fails the test if it does
  * not fit in 64 KiB). */
-static char *script_for(const struct config *cfg, size_t *len)
+static char *script_of(const struct config *cfg, enum fw_script what, size_t *len)
 {
 	size_t cap = 65536;
 	char *buf = malloc(cap);
 
 	assert_non_null(buf);
-	*len = fw_ruleset(cfg, buf, cap);
+	*len = fw_ruleset(cfg, what, buf, cap);
 	assert_true(*len > 0);
 	assert_int_equal(strlen(buf), *len);
 	return buf;
+}
+
+static char *script_for(const struct config *cfg, size_t *len)
+{
+	return script_of(cfg, FW_SCRIPT_INSTALL, len);
 }
 
 static size_t count_lines_equal(const char *text, const char *line)
@@ -108,6 +127,9 @@ static void test_ruleset_exact(void **state)
 	assert_string_equal(s, expected_script);
 	assert_int_equal(len, strlen(expected_script));
 	free(s);
+	s = script_of(&cfg, FW_SCRIPT_UPDATE, &len);
+	assert_string_equal(s, expected_update);
+	free(s);
 }
 
 /* The same facts line by line, so a failure says which one broke. */
@@ -121,12 +143,13 @@ static void test_ruleset_lines(void **state)
 	load_cfg(&cfg);
 	s = script_for(&cfg, &len);
 
-	/* The prelude that replaces a stale table comes first, in this order. */
-	assert_true(strncmp(s, "add table inet synguard\ndelete table inet synguard\ntable inet synguard {\n",
-	                    strlen("add table inet synguard\ndelete table inet synguard\ntable inet synguard "
-	                           "{\n")) == 0);
-	assert_int_equal(count_lines_equal(s, "add table inet synguard"), 1);
-	assert_int_equal(count_lines_equal(s, "delete table inet synguard"), 1);
+	/* The prelude that replaces an ownerless table comes first, in this
+	 * order, and the new one has an owner. */
+	const char *prelude = "add table inet synguard-fw-test\ndelete table inet synguard-fw-test\n"
+	                      "table inet synguard-fw-test {\n\tflags owner\n";
+	assert_true(strncmp(s, prelude, strlen(prelude)) == 0);
+	assert_int_equal(count_lines_equal(s, "add table inet synguard-fw-test"), 1);
+	assert_int_equal(count_lines_equal(s, "delete table inet synguard-fw-test"), 1);
 
 	/* Live sockets pass, everything else to a protected port is dropped,
 	 * and the accept comes before the drop. */
@@ -205,6 +228,7 @@ static void test_ruleset_hand_filled(void **state)
 
 	(void)state;
 	config_defaults(&cfg);
+	strcpy(cfg.name, "web");
 	strcpy(cfg.interface, "ens1f0np0");
 	set_v4(&cfg.listen[0], "203.0.113.255", 1);
 	set_v4(&cfg.listen[1], "10.0.0.1", 65535);
@@ -234,10 +258,12 @@ static void test_ruleset_hand_filled(void **state)
 	assert_non_null(strstr(s, "203.0.113.255"));
 	assert_null(strstr(s, "10.0.0.1"));
 	assert_null(strstr(s, "ip6"));
+	assert_non_null(strstr(s, "table inet synguard-web {\n"));
 	free(s);
 }
 
-/* The largest config there can be fits the 8 KiB fw_install() uses. */
+/* The largest config there can be fits the 8 KiB fw_install() and
+ * fw_update() use, with either script. */
 static void test_ruleset_largest_fits_install_buffer(void **state)
 {
 	static struct config cfg;
@@ -245,34 +271,37 @@ static void test_ruleset_largest_fits_install_buffer(void **state)
 
 	(void)state;
 	config_defaults(&cfg);
+	memset(cfg.name, 'n', CONFIG_NAME_MAX);
+	cfg.name[CONFIG_NAME_MAX] = '\0';
 	memset(cfg.interface, 'x', IF_NAMESIZE - 1);
 	cfg.interface[IF_NAMESIZE - 1] = '\0';
 	for (size_t i = 0; i < CONFIG_MAX_LISTEN; i++)
 		set_v6(&cfg.listen[i], "ffff:ffff:ffff:ffff:ffff:ffff:ffff:fff0", (uint16_t)(65535 - i));
 	cfg.n_listen = CONFIG_MAX_LISTEN;
-	size_t len = fw_ruleset(&cfg, buf, sizeof buf);
-	assert_true(len > 0);
-	assert_true(len < sizeof buf);
-	assert_int_equal(strlen(buf), len);
+	for (int what = FW_SCRIPT_INSTALL; what <= FW_SCRIPT_UPDATE; what++) {
+		size_t len = fw_ruleset(&cfg, (enum fw_script)what, buf, sizeof buf);
+		assert_true(len > 0);
+		assert_true(len < sizeof buf);
+		assert_int_equal(strlen(buf), len);
+	}
 }
 
 /* ---- short buffers ---- */
 
-static void test_ruleset_every_cap(void **state)
+static void every_cap(enum fw_script what)
 {
 	struct config cfg;
 	size_t len;
 	char *full, *buf;
 
-	(void)state;
 	load_cfg(&cfg);
-	full = script_for(&cfg, &len);
+	full = script_of(&cfg, what, &len);
 	buf = malloc(len + 64);
 	assert_non_null(buf);
 
 	for (size_t cap = 0; cap <= len + 1; cap++) {
 		memset(buf, GUARD, len + 64);
-		size_t got = fw_ruleset(&cfg, buf, cap);
+		size_t got = fw_ruleset(&cfg, what, buf, cap);
 		if (cap <= len) {
 			if (got != 0)
 				fail_msg("cap %zu of %zu: returned %zu, want 0", cap, len, got);
@@ -286,10 +315,17 @@ static void test_ruleset_every_cap(void **state)
 	}
 	/* A cap well above the length changes nothing. */
 	memset(buf, GUARD, len + 64);
-	assert_int_equal(fw_ruleset(&cfg, buf, len + 64), len);
+	assert_int_equal(fw_ruleset(&cfg, what, buf, len + 64), len);
 	assert_string_equal(buf, full);
 	free(buf);
 	free(full);
+}
+
+static void test_ruleset_every_cap(void **state)
+{
+	(void)state;
+	every_cap(FW_SCRIPT_INSTALL);
+	every_cap(FW_SCRIPT_UPDATE);
 }
 
 /* ---- nft itself, in a network namespace of our own ---- */
@@ -387,6 +423,14 @@ static void test_nft_accepts_script(void **state)
 	load_cfg(&cfg);
 	s = script_for(&cfg, &len);
 	assert_int_equal(nft_check(nft, s), 0);
+	/* The update script runs on an installed table. */
+	char *u = script_of(&cfg, FW_SCRIPT_UPDATE, &len);
+	char *both = malloc(strlen(s) + strlen(u) + 1);
+	assert_non_null(both);
+	strcat(strcpy(both, s), u);
+	assert_int_equal(nft_check(nft, both), 0);
+	free(both);
+	free(u);
 
 	/* Negative control: nft -c does reject a broken script, so the check
 	 * above means something. */
@@ -434,12 +478,15 @@ static size_t count_substr(const char *s, const char *sub)
 		}                                                                                          \
 	} while (0)
 
+#define TABLE "inet synguard-fw-test"
+
 /* The body of test_install_remove, in a forked child that has left the
  * host's network namespace. Exits 0 when every check passed. */
 static void child_install_remove(const struct config *cfg)
 {
 	char err[512] = "";
-	struct fw *fw;
+	struct fw *fw, *fw2;
+	struct config other = *cfg, fewer = *cfg;
 	char *list;
 
 	if (unshare(CLONE_NEWNET) != 0)
@@ -447,45 +494,91 @@ static void child_install_remove(const struct config *cfg)
 	fw = fw_new(err, sizeof err);
 	CHILD_CHECK(fw != NULL);
 
-	/* Nothing there yet: removing is still fine. */
-	CHILD_CHECK(child_nft("list table inet synguard") == NULL);
+	/* Nothing installed yet: removing is still fine. */
+	CHILD_CHECK(child_nft("list table " TABLE) == NULL);
 	CHILD_CHECK(fw_remove(fw, err, sizeof err) == 0);
 
+	/* An ownerless table of the name (made by hand, or by an older
+	 * synguard) with an extra chain and rule is replaced whole. */
+	CHILD_CHECK(child_nft("add table " TABLE "\n"
+	                      "add chain " TABLE " stale\n"
+	                      "add chain " TABLE " prerouting\n"
+	                      "add rule " TABLE " prerouting tcp dport 9999 jump stale\n") != NULL);
 	CHILD_CHECK(fw_install(fw, cfg, err, sizeof err) == 0);
-	list = child_nft("list table inet synguard");
+	list = child_nft("list table " TABLE);
 	CHILD_CHECK(list != NULL);
+	CHILD_CHECK(strstr(list, "flags owner") != NULL);
+	CHILD_CHECK(strstr(list, "stale") == NULL);
+	CHILD_CHECK(strstr(list, "9999") == NULL);
 	CHILD_CHECK(strstr(list, "socket mark 0x53470002 accept") != NULL);
 	CHILD_CHECK(strstr(list, "drop") != NULL);
 	CHILD_CHECK(strstr(list, "hook prerouting priority raw") != NULL);
 	CHILD_CHECK(strstr(list, "ip daddr 192.0.2.10 tcp dport 80 jump guard") != NULL);
 	CHILD_CHECK(strstr(list, "ip6 daddr 2001:db8::10 tcp dport 443 jump guard") != NULL);
 	CHILD_CHECK(count_substr(list, "jump guard") == cfg->n_listen);
-	free(list);
-
-	/* A stale table (a crashed run) with an extra chain and rule is replaced
-	 * whole, not added to. */
-	CHILD_CHECK(child_nft("add chain inet synguard stale\n"
-	                      "add rule inet synguard prerouting tcp dport 9999 jump stale\n") != NULL);
-	list = child_nft("list table inet synguard");
-	CHILD_CHECK(list && strstr(list, "stale") != NULL);
-	free(list);
-	CHILD_CHECK(fw_install(fw, cfg, err, sizeof err) == 0);
-	list = child_nft("list table inet synguard");
-	CHILD_CHECK(list != NULL);
-	CHILD_CHECK(strstr(list, "stale") == NULL);
-	CHILD_CHECK(strstr(list, "9999") == NULL);
-	CHILD_CHECK(count_substr(list, "jump guard") == cfg->n_listen);
 	CHILD_CHECK(count_substr(list, "socket mark") == 1);
 	free(list);
 
+	/* Owned: another handle (another instance) can neither change nor
+	 * delete it, and installing the same name there is refused by name. */
+	CHILD_CHECK(child_nft("add rule " TABLE " prerouting tcp dport 9999 drop\n") == NULL);
+	CHILD_CHECK(child_nft("delete table " TABLE "\n") == NULL);
+	fw2 = fw_new(err, sizeof err);
+	CHILD_CHECK(fw2 != NULL);
+	CHILD_CHECK(fw_install(fw2, cfg, err, sizeof err) == -1);
+	CHILD_CHECK(strstr(err, "another synguard instance named fw-test runs in this network namespace") ==
+	            err);
+	CHILD_CHECK(strstr(err, "inet synguard-fw-test") != NULL);
+	list = child_nft("list table " TABLE);
+	CHILD_CHECK(list != NULL && count_substr(list, "jump guard") == cfg->n_listen);
+	free(list);
+
+	/* Another name lives beside it; removing it leaves the first alone. */
+	strcpy(other.name, "other");
+	other.n_listen = 1;
+	CHILD_CHECK(fw_install(fw2, &other, err, sizeof err) == 0);
+	list = child_nft("list tables");
+	CHILD_CHECK(list && strstr(list, "table " TABLE "\n") && strstr(list, "table inet synguard-other\n"));
+	free(list);
+	CHILD_CHECK(fw_remove(fw2, err, sizeof err) == 0);
+	list = child_nft("list tables");
+	CHILD_CHECK(list && strstr(list, "table " TABLE "\n") && !strstr(list, "synguard-other"));
+	free(list);
+
+	/* An update replaces the endpoints' rules and nothing else; a failed
+	 * one keeps the old rules; another name's is refused. */
+	fewer.n_listen = 1;
+	CHILD_CHECK(fw_update(fw, &fewer, err, sizeof err) == 0);
+	list = child_nft("list table " TABLE);
+	CHILD_CHECK(list != NULL && count_substr(list, "jump guard") == 1);
+	CHILD_CHECK(strstr(list, "ip daddr 192.0.2.10 tcp dport 80 jump guard") != NULL);
+	CHILD_CHECK(strstr(list, "socket mark 0x53470002 accept") != NULL);
+	CHILD_CHECK(strstr(list, "flags owner") != NULL);
+	free(list);
+	strcpy(fewer.interface, "eth\"0");
+	CHILD_CHECK(fw_update(fw, &fewer, err, sizeof err) == -1);
+	CHILD_CHECK(fw_update(fw, &other, err, sizeof err) == -1);
+	CHILD_CHECK(strstr(err, "no table synguard-other installed") != NULL);
+	CHILD_CHECK(fw_update(fw, cfg, err, sizeof err) == 0);
+	list = child_nft("list table " TABLE);
+	CHILD_CHECK(list != NULL && count_substr(list, "jump guard") == cfg->n_listen);
+	free(list);
+
 	CHILD_CHECK(fw_remove(fw, err, sizeof err) == 0);
-	CHILD_CHECK(child_nft("list table inet synguard") == NULL);
+	CHILD_CHECK(child_nft("list table " TABLE) == NULL);
 	/* Other tables are none of fw's business. */
 	CHILD_CHECK(child_nft("add table inet other\n") != NULL);
 	CHILD_CHECK(fw_remove(fw, err, sizeof err) == 0);
 	list = child_nft("list tables");
 	CHILD_CHECK(list && strstr(list, "table inet other") != NULL);
 	free(list);
+
+	/* A handle closed without removing (a killed process's socket) takes
+	 * its table with it. */
+	CHILD_CHECK(fw_install(fw2, cfg, err, sizeof err) == 0);
+	CHILD_CHECK(child_nft("list table " TABLE) != NULL);
+	fw_free(fw2);
+	CHILD_CHECK(child_nft("list table " TABLE) == NULL);
 	fw_free(fw);
 	_exit(0);
 }
@@ -524,7 +617,7 @@ static void child_install_error(const struct config *cfg)
 	CHILD_CHECK(strlen(err) > 10);
 	CHILD_CHECK(strchr(err, '\n') == NULL);
 	/* Atomic: nothing was installed. */
-	CHILD_CHECK(child_nft("list table inet synguard") == NULL);
+	CHILD_CHECK(child_nft("list table " TABLE) == NULL);
 	/* The handle's error buffer starts empty for the next command: the
 	 * same failure says the same thing, not twice. */
 	CHILD_CHECK(fw_install(fw, cfg, again, sizeof again) == -1);
