@@ -16,7 +16,6 @@ sg_setup curl sha256sum
 # kernel's buffers after synguard handed it over.
 in_client sysctl -qw net.ipv4.tcp_rmem="4096 32768 65536"
 in_proxy sysctl -qw net.ipv4.tcp_wmem="4096 32768 65536"
-tables() { in_proxy nft list tables | grep -c 'synguard' || true; }
 
 # slow_download TAG — 10 MB at 2 MB/s (5 s) in the background.
 slow_download() {
@@ -47,7 +46,7 @@ grep -q 'SIGTERM: draining' "$SG_LOG" || sg_fail "no 'draining' line in the log"
 grep -q 'drained: every connection has finished' "$SG_LOG" || sg_fail "no 'drained' line in the log"
 drained_syns=$(sg_stat_cached syn_draining)
 assert_cmp "syn_draining" "$drained_syns" ">=" 1
-assert_cmp "nft tables of synguard's after the drain" "$(tables)" == 0
+assert_cmp "nft tables of synguard's after the drain" "$(sg_tables)" == 0
 
 # 2: a second TERM stops at once; the download is reset.
 sg_start
@@ -61,7 +60,7 @@ stop_ms=$(($(now_ms) - t0))
 wait_exit "$DL_PID" 10 || sg_fail "the download did not end after the second SIGTERM"
 wait $DL_PID && rc=0 || rc=$?
 assert_cmp "curl exit for the download cut by a second SIGTERM (nonzero)" "$rc" "!=" 0
-assert_cmp "nft tables of synguard's after a second SIGTERM" "$(tables)" == 0
+assert_cmp "nft tables of synguard's after a second SIGTERM" "$(sg_tables)" == 0
 
 # 3: drain_timeout_s = 1 ends the drain with the download reset.
 printf 'drain_timeout_s = 1;\n' >>"$SG_TMP/extra.conf"
