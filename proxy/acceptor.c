@@ -121,17 +121,20 @@ static void acceptor_close(struct acceptor_listener *l)
 	l->fd = -1;
 }
 
-/* l takes `fd` (closed by acceptor_close whatever happens) and serves it. */
+/* l takes `fd` (closed by acceptor_close whatever happens; -1: none) and
+ * serves it. */
 static int acceptor_serve(struct acceptor *a, struct acceptor_listener *l, int fd)
 {
 	l->a = a;
 	l->fd = fd;
+	l->ev = NULL;
+	if (fd < 0)
+		return -1;
 	l->ev = event_new(a->base, fd, EV_READ | EV_PERSIST, acceptor_on_listen, l);
 	return l->ev && event_add(l->ev, NULL) == 0 ? 0 : -1;
 }
 
-int acceptor_reconfigure(struct acceptor *a, const struct runconf *run, int fds[CONFIG_MAX_LISTEN], char *err,
-                         size_t errlen)
+int acceptor_reconfigure(struct acceptor *a, const struct runconf *run, char *err, size_t errlen)
 {
 	const struct config *cfg = runconf_cfg(run);
 	struct acceptor_listener old[CONFIG_MAX_LISTEN];
@@ -139,16 +142,13 @@ int acceptor_reconfigure(struct acceptor *a, const struct runconf *run, int fds[
 	size_t n_old = a->n;
 
 	if (!pool) {
-		for (size_t i = 0; i < cfg->n_listen; i++)
-			if (fds[i] >= 0)
-				close(fds[i]);
 		snprintf(err, errlen, "out of memory for the backends");
 		return -1;
 	}
 	memcpy(old, a->l, sizeof(old));
 	for (a->n = 0; a->n < cfg->n_listen; a->n++) {
 		size_t j = config_listen_index(a->cfg, &cfg->listen[a->n]);
-		int fd = fds[a->n];
+		int fd;
 
 		if (j < n_old) { /* kept: the same socket, and the connections queued on it */
 			if (old[j].ev)
@@ -156,12 +156,12 @@ int acceptor_reconfigure(struct acceptor *a, const struct runconf *run, int fds[
 			fd = old[j].fd;
 			old[j].ev = NULL;
 			old[j].fd = -1;
+		} else {
+			fd = acceptor_listen_fd(&cfg->listen[a->n], err, errlen);
 		}
-		if (acceptor_serve(a, &a->l[a->n], fd) < 0) {
-			char ep[64];
-			log_error("cannot serve %s: out of memory; its clients wait until a reload or restart",
-			          config_endpoint_str(&cfg->listen[a->n], ep, sizeof(ep)));
-		}
+		if (fd < 0 || acceptor_serve(a, &a->l[a->n], fd) < 0)
+			log_error("a worker does not serve %s: the others take its clients",
+			          fd < 0 ? err : "an endpoint (out of memory)");
 	}
 	for (size_t j = 0; j < n_old; j++) /* endpoints removed: their queued clients are reset */
 		acceptor_close(&old[j]);

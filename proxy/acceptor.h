@@ -28,22 +28,21 @@ struct connlimit;
 struct acceptor *acceptor_new(struct event_base *base, const struct runconf *run, struct connlimit *limit,
                               struct stats *stats, char *err, size_t errlen);
 
-/* A listening socket on `ep` that joins every worker's (SO_REUSEPORT): the
- * main thread opens one per worker for an endpoint a reload adds, so that
- * a port that cannot be had refuses the reload. Returns the descriptor, or
- * -1 with the reason in `err`. */
-int acceptor_listen_fd(const struct config_endpoint *ep, char *err, size_t errlen);
-
-/* A reload, on the worker's thread: listen on `run`'s cfg->listen. An endpoint the
- * acceptor has keeps its socket and queue (fds[i] is -1 for it); fds[i],
- * from acceptor_listen_fd, is taken for each one it does not have; sockets of endpoints no longer listed
- * are closed, resetting the clients queued on them. New connections go to
- * its backends; `run` is then held as acceptor_new's. Returns 0, or -1
- * (out of memory) with nothing changed and the new fds closed. */
-int acceptor_reconfigure(struct acceptor *a, const struct runconf *run, int fds[CONFIG_MAX_LISTEN], char *err,
-                         size_t errlen);
-
 /* Closes the listening sockets, resets open connections, frees. */
 void acceptor_free(struct acceptor *a);
+
+/* A listening socket on `ep` that joins every worker's (SO_REUSEPORT).
+ * Returns the descriptor, or -1 with the reason in `err`. */
+int acceptor_listen_fd(const struct config_endpoint *ep, char *err, size_t errlen);
+
+/* A reload, on the worker's thread: listen on `run`'s endpoints. An
+ * endpoint the acceptor has keeps its socket and queue; one it lacks gets a
+ * new socket (one that cannot be had is logged, and the other workers take
+ * all of its clients; the main thread tried each before the reload, so only
+ * a race can cause it); sockets of endpoints no longer listed are closed,
+ * resetting the clients queued on them. New connections go to its
+ * backends; `run` is then held as acceptor_new's. Returns 0, or -1 (out of
+ * memory) with nothing changed. */
+int acceptor_reconfigure(struct acceptor *a, const struct runconf *run, char *err, size_t errlen);
 
 #endif

@@ -54,6 +54,37 @@ static size_t conntab_bucket(const struct conntab *t, const struct cookie_tuple 
 	return (size_t)h & t->mask;
 }
 
+int conntab_grow(struct conntab *t, size_t expected)
+{
+	size_t n = t->mask + 1;
+	struct conntab_entry **old = t->buckets;
+	size_t old_n = n;
+
+	while (n < expected && n < ((size_t)1 << 20))
+		n <<= 1;
+	if (n == old_n)
+		return 0;
+	t->buckets = calloc(n, sizeof(*t->buckets));
+	if (!t->buckets) {
+		t->buckets = old;
+		return -1;
+	}
+	t->mask = n - 1;
+	for (size_t i = 0; i < old_n; i++) {
+		struct conntab_entry *e = old[i], *next;
+
+		for (; e; e = next) {
+			size_t b = conntab_bucket(t, &e->key);
+
+			next = e->next;
+			e->next = t->buckets[b];
+			t->buckets[b] = e;
+		}
+	}
+	free(old);
+	return 0;
+}
+
 struct conntab_entry *conntab_find(const struct conntab *t, const struct cookie_tuple *key)
 {
 	struct conntab_entry *e = t->buckets[conntab_bucket(t, key)];

@@ -30,6 +30,11 @@ struct conntab_entry {
 struct conntab *conntab_new(size_t expected, uint64_t seed);
 void conntab_free(struct conntab *t);
 
+/* Sized for about `expected` entries from now on, if that is more than
+ * before (a reload raised max_connections): linked entries move along.
+ * Returns 0, or -1 (out of memory) with the table as it was. */
+int conntab_grow(struct conntab *t, size_t expected);
+
 struct conntab_entry *conntab_find(const struct conntab *t, const struct cookie_tuple *key);
 
 /* Link `e` (key and cookie filled in; the key must not be linked yet). */

@@ -568,6 +568,10 @@ int frontend_reconfigure(struct frontend *fe, const struct runconf *run, char *e
 		snprintf(err, errlen, "out of memory for the backends or cookie MACs");
 		goto fail;
 	}
+	if (conntab_grow(fe->conns, cfg->max_connections) < 0) {
+		snprintf(err, errlen, "out of memory for the connection table");
+		goto fail;
+	}
 	if (ring_set_filter(fe->ring, cfg, err, errlen) < 0)
 		goto fail;
 	fe->cfg = cfg;

@@ -39,7 +39,7 @@ void frontend_free(struct frontend *fe);
 /* A reload, on the worker's thread: from now on SYNs and ACKs are judged by
  * `run`'s endpoints and key, and new connections go to its backends
  * (relay_ctx_reconfigure); `run` is then held as frontend_new's. Connections
- * open now run on; so does the connection table, sized at start. Returns 0,
+ * open now run on; the connection table grows for a larger max_connections. Returns 0,
  * or -1 with the reason in `err` and nothing changed. */
 int frontend_reconfigure(struct frontend *fe, const struct runconf *run, char *err, size_t errlen);
 

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <event2/thread.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <net/if.h>
 #include <pthread.h>
@@ -37,11 +38,10 @@
 
 #define MAX_WORKERS 64
 
-/* What the main thread asks of a worker: the next version of the config
- * (with the listening sockets a reload opened for it), and to drain. */
+/* What the main thread asks of a worker: the next version of the config,
+ * and to drain. */
 struct worker_mail {
 	struct runconf *run; /* NULL: none */
-	int fds[CONFIG_MAX_LISTEN];
 	bool drain;
 };
 
@@ -61,11 +61,11 @@ struct worker {
 struct daemon {
 	struct config cfg; /* the version in force, the main thread's */
 	uint8_t master[COOKIE_MASTER_LEN];
-	struct runconf *run;     /* cfg and master, as handed to the workers */
-	struct connlimit limit;  /* max_connections, all workers' */
-	bool ready;              /* it got to serving */
-	bool draining;           /* SIGTERM came: finishing what is open */
-	unsigned drain_ticks;    /* seconds since */
+	struct runconf *run;    /* cfg and master, as handed to the workers */
+	struct connlimit limit; /* max_connections, all workers' */
+	bool ready;             /* it got to serving */
+	bool draining;          /* SIGTERM came: finishing what is open */
+	unsigned drain_ticks;   /* seconds since */
 	struct privs_user user; /* cfg.user, resolved */
 	struct fw *fw;
 	struct event_base *base; /* main thread: signals and the admin endpoint */
@@ -120,7 +120,7 @@ static void daemon_drain_tick(struct daemon *d)
 	size_t open = connlimit_open(&d->limit);
 
 	d->drain_ticks++;
-	if (open == 0) {
+	if (open == 0 && d->drain_ticks >= 2) {
 		log_info("drained: every connection has finished");
 		event_base_loopbreak(d->base);
 	} else if (d->drain_ticks >= d->cfg.drain_timeout_s) {
@@ -368,17 +368,12 @@ static int daemon_start_path(struct daemon *d, const uint8_t master[COOKIE_MASTE
 }
 
 /* Hand `w` its mail: the main thread only fills the box and wakes it. */
-static void daemon_post(struct worker *w, struct runconf *run, const int fds[CONFIG_MAX_LISTEN], bool drain)
+static void daemon_post(struct worker *w, struct runconf *run, bool drain)
 {
 	pthread_mutex_lock(&w->lock);
 	if (run) {
 		/* A reload the worker has not taken yet is superseded. */
 		runconf_drop(w->mail.run);
-		for (size_t i = 0; i < CONFIG_MAX_LISTEN; i++) {
-			if (w->mail.fds[i] >= 0)
-				close(w->mail.fds[i]);
-			w->mail.fds[i] = fds[i];
-		}
 		w->mail.run = runconf_hold(run);
 	}
 	w->mail.drain |= drain;
@@ -401,14 +396,12 @@ static void worker_on_mail(evutil_socket_t fd, short what, void *arg)
 	m = w->mail;
 	w->mail.run = NULL;
 	w->mail.drain = false;
-	for (size_t i = 0; i < CONFIG_MAX_LISTEN; i++)
-		w->mail.fds[i] = -1;
 	pthread_mutex_unlock(&w->lock);
 	if (m.run) {
 		if (w->fe)
 			rc = frontend_reconfigure(w->fe, m.run, err, sizeof(err));
 		else
-			rc = acceptor_reconfigure(w->acc, m.run, m.fds, err, sizeof(err));
+			rc = acceptor_reconfigure(w->acc, m.run, err, sizeof(err));
 		if (rc == 0) {
 			runconf_drop(w->run);
 			w->run = m.run;
@@ -428,11 +421,12 @@ static void worker_on_mail(evutil_socket_t fd, short what, void *arg)
 static int daemon_reload_master(const struct daemon *d, const struct config *next,
                                 uint8_t master[COOKIE_MASTER_LEN], char *err, size_t errlen)
 {
-	if (next->key_file[0] && access(next->key_file, R_OK) < 0 && errno == EACCES &&
+	if (next->key_file[0] && faccessat(AT_FDCWD, next->key_file, R_OK, 0) < 0 && errno == EACCES &&
 	    strcmp(next->key_file, d->cfg.key_file) == 0) {
-		log_warn("reload: user %s cannot read the key file %s: the running key stays (a restart reads "
-		         "it again)",
-		         d->cfg.user, next->key_file);
+		log_warn(
+		        "reload: user %s cannot read the key file %s: the running key stays (a restart reads "
+		        "it again)",
+		        d->cfg.user, next->key_file);
 		memcpy(master, d->master, COOKIE_MASTER_LEN);
 		return 0;
 	}
@@ -443,29 +437,24 @@ static int daemon_reload_master(const struct daemon *d, const struct config *nex
 	return keyfile_load(next->key_file, master, err, errlen);
 }
 
-/* On the kernel path, every worker listens on each endpoint `next` adds:
- * opened here, before anything changes, so that a port that cannot be had
- * refuses the reload. fds[w][i] is -1 for endpoints kept. */
-static int daemon_reload_listeners(const struct daemon *d, const struct config *next,
-                                   int fds[MAX_WORKERS][CONFIG_MAX_LISTEN], char *err, size_t errlen)
+/* On the kernel path the workers will listen on each endpoint `next` adds:
+ * tried here first (the workers' sockets join it with SO_REUSEPORT), so that
+ * a port that cannot be had refuses the reload before anything changes. */
+static int daemon_reload_check_ports(const struct daemon *d, const struct config *next, char *err,
+                                     size_t errlen)
 {
-	for (unsigned w = 0; w < d->n_workers && d->workers[w].acc; w++)
-		for (size_t i = 0; i < next->n_listen; i++)
-			if (config_listen_index(&d->cfg, &next->listen[i]) == d->cfg.n_listen &&
-			    (fds[w][i] = acceptor_listen_fd(&next->listen[i], err, errlen)) < 0)
-				return -1;
-	return 0;
-}
+	if (d->path != DATAPATH_KERNEL || d->n_workers == 0)
+		return 0;
+	for (size_t i = 0; i < next->n_listen; i++) {
+		int fd;
 
-/* Forget the sockets in `fds`, closing them unless the workers took them. */
-static void daemon_forget_listeners(int fds[MAX_WORKERS][CONFIG_MAX_LISTEN], bool taken)
-{
-	for (unsigned w = 0; w < MAX_WORKERS; w++)
-		for (size_t i = 0; i < CONFIG_MAX_LISTEN; i++) {
-			if (fds[w][i] >= 0 && !taken)
-				close(fds[w][i]);
-			fds[w][i] = -1;
-		}
+		if (config_listen_index(&d->cfg, &next->listen[i]) < d->cfg.n_listen)
+			continue;
+		if ((fd = acceptor_listen_fd(&next->listen[i], err, errlen)) < 0)
+			return -1;
+		close(fd);
+	}
+	return 0;
 }
 
 /* Room for max_connections: each connection holds two sockets and two
@@ -483,16 +472,18 @@ static int daemon_reload_fd_check(const struct config *next, char *err, size_t e
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= daemon_fd_budget(next))
 		return 0;
-	snprintf(err, errlen, "max_connections = %u needs %llu open files, and the limit is %llu (a restart "
-	         "raises it)", next->max_connections, (unsigned long long)daemon_fd_budget(next),
+	snprintf(err, errlen,
+	         "max_connections = %u needs %llu open files, and the limit is %llu (a restart "
+	         "raises it)",
+	         next->max_connections, (unsigned long long)daemon_fd_budget(next),
 	         (unsigned long long)rl.rlim_cur);
 	return -1;
 }
 
 /* The kernel's half of a reload: the firewall table and the programs' maps
  * follow `next` (and its key, when it changed). */
-static int daemon_reload_kernel(struct daemon *d, const struct config *next, const uint8_t master[COOKIE_MASTER_LEN],
-                                char *err, size_t errlen)
+static int daemon_reload_kernel(struct daemon *d, const struct config *next,
+                                const uint8_t master[COOKIE_MASTER_LEN], char *err, size_t errlen)
 {
 	bool rekey = CRYPTO_memcmp(master, d->master, COOKIE_MASTER_LEN) != 0 ||
 	             next->key_period_s != d->cfg.key_period_s;
@@ -516,23 +507,20 @@ static int daemon_reload_kernel(struct daemon *d, const struct config *next, con
 static void daemon_reload(struct daemon *d)
 {
 	static struct config next; /* large; the main thread's */
-	static int fds[MAX_WORKERS][CONFIG_MAX_LISTEN];
 	uint8_t master[COOKIE_MASTER_LEN];
 	struct runconf *run = NULL;
 	char err[CONFIG_ERR_MAX];
-	bool taken = false;
 
 	if (d->draining) {
 		log_warn("SIGHUP while stopping: ignored");
 		return;
 	}
 	log_info("SIGHUP: reloading %s", d->cfg.path);
-	daemon_forget_listeners(fds, true); /* all -1, the first time too */
 	if (config_load_file(d->cfg.path, &next, err, sizeof(err)) < 0 ||
 	    config_reload_check(&d->cfg, &next, err, sizeof(err)) < 0 ||
 	    daemon_reload_fd_check(&next, err, sizeof(err)) < 0 ||
 	    daemon_reload_master(d, &next, master, err, sizeof(err)) < 0 ||
-	    daemon_reload_listeners(d, &next, fds, err, sizeof(err)) < 0) {
+	    daemon_reload_check_ports(d, &next, err, sizeof(err)) < 0) {
 		log_error("reload refused: %s; the running configuration stays in force", err);
 		goto out;
 	}
@@ -552,8 +540,7 @@ static void daemon_reload(struct daemon *d)
 	log_set_level(next.log_level);
 	connlimit_set_max(&d->limit, next.max_connections);
 	for (unsigned w = 0; w < d->n_workers; w++)
-		daemon_post(&d->workers[w], run, fds[w], false);
-	taken = true;
+		daemon_post(&d->workers[w], run, false);
 	daemon_stop_health(d);
 	runconf_drop(d->run);
 	d->run = run;
@@ -562,11 +549,10 @@ static void daemon_reload(struct daemon *d)
 	daemon_set_health_source(d);
 	d->cfg = next;
 	memcpy(d->master, master, sizeof(master));
-	log_info("reloaded %s: %zu endpoint(s), %zu backend(s), max_connections %u", d->cfg.path, d->cfg.n_listen,
-	         d->cfg.n_backends, d->cfg.max_connections);
+	log_info("reloaded %s: %zu endpoint(s), %zu backend(s), max_connections %u", d->cfg.path,
+	         d->cfg.n_listen, d->cfg.n_backends, d->cfg.max_connections);
 out:
 	runconf_drop(run);
-	daemon_forget_listeners(fds, taken);
 	OPENSSL_cleanse(master, sizeof(master));
 }
 
@@ -575,7 +561,8 @@ static void daemon_drain(struct daemon *d)
 {
 	size_t open = connlimit_open(&d->limit);
 
-	if (d->n_workers == 0 || d->cfg.drain_timeout_s == 0) { /* protect mode: the connections are the server's */
+	if (d->n_workers == 0 ||
+	    d->cfg.drain_timeout_s == 0) { /* protect mode: the connections are the server's */
 		log_info("SIGTERM: stopping");
 		event_base_loopbreak(d->base);
 		return;
@@ -587,7 +574,7 @@ static void daemon_drain(struct daemon *d)
 	if (d->fastpath && fastpath_drain(d->fastpath) < 0)
 		log_warn("the XDP program could not be told to stop answering SYNs: %s", strerror(errno));
 	for (unsigned w = 0; w < d->n_workers; w++)
-		daemon_post(&d->workers[w], NULL, NULL, true);
+		daemon_post(&d->workers[w], NULL, true);
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -725,8 +712,6 @@ static int daemon_new_workers(struct daemon *d)
 		d->all_stats[d->n_stats++] = &w->stats;
 		d->n_workers = i + 1;
 		pthread_mutex_init(&w->lock, NULL);
-		for (size_t j = 0; j < CONFIG_MAX_LISTEN; j++)
-			w->mail.fds[j] = -1;
 		w->run = runconf_hold(d->run);
 		w->base = event_base_new();
 		if (!w->base || !(w->ev_mail = event_new(w->base, -1, 0, worker_on_mail, w))) {
@@ -736,8 +721,8 @@ static int daemon_new_workers(struct daemon *d)
 		if (d->path == DATAPATH_KERNEL)
 			w->acc = acceptor_new(w->base, d->run, &d->limit, &w->stats, err, sizeof(err));
 		else
-			w->fe = frontend_new(w->base, d->run, cfg->workers > 1 ? &fanout : NULL, &d->limit, &w->stats,
-			                     err, sizeof(err));
+			w->fe = frontend_new(w->base, d->run, cfg->workers > 1 ? &fanout : NULL, &d->limit,
+			                     &w->stats, err, sizeof(err));
 		if (!w->fe && !w->acc) {
 			log_error("worker %u: %s", i, err);
 			return -1;
@@ -775,9 +760,6 @@ static void daemon_stop_workers(struct daemon *d)
 			event_base_free(w->base);
 		runconf_drop(w->run);
 		runconf_drop(w->mail.run);
-		for (size_t j = 0; j < CONFIG_MAX_LISTEN; j++)
-			if (w->mail.fds[j] >= 0)
-				close(w->mail.fds[j]);
 		pthread_mutex_destroy(&w->lock);
 	}
 }
@@ -839,7 +821,7 @@ static int daemon_run(struct daemon *d)
 		event_free(d->ev_tick);
 	daemon_stop_workers(d);
 	daemon_stop_health(d);
-	if (d->ready) /* a failed start says why, above; it has nothing to count */
+	if (d->ready)                  /* a failed start says why, above; it has nothing to count */
 		daemon_print_stats(d); /* the fast path's last counts too */
 	fastpath_close(d->fastpath);
 	if (d->fw && fw_remove(d->fw, err, sizeof(err)) < 0) {

@@ -66,6 +66,7 @@ struct relay_dir {
 	int src, dst;
 	int pipe[2];    /* [0] read end, [1] write end */
 	size_t cap;     /* the pipe's size in bytes */
+	int asked;      /* the pipe_size it was made for */
 	size_t pending; /* bytes in the pipe */
 	enum relay_dir_state state;
 	enum stats_id stat; /* bytes taken from src */
@@ -147,7 +148,8 @@ static void relay_pipe_put(struct relay_ctx *ctx, struct relay_dir *d)
 {
 	if (d->pipe[0] < 0)
 		return;
-	if (d->pending == 0 && ctx->n_pipes < RELAY_PIPE_POOL) {
+	/* Of the size asked now only: a reload may have changed it. */
+	if (d->pending == 0 && d->asked == ctx->pipe_size && ctx->n_pipes < RELAY_PIPE_POOL) {
 		struct relay_pipe *p = &ctx->pipes[ctx->n_pipes++];
 
 		p->fd[0] = d->pipe[0];
@@ -440,6 +442,7 @@ static int relay_pipe_get(struct relay_ctx *ctx, struct relay_dir *d)
 {
 	int size = ctx->pipe_size, sz;
 
+	d->asked = size;
 	if (ctx->n_pipes > 0) {
 		const struct relay_pipe *p = &ctx->pipes[--ctx->n_pipes];
 

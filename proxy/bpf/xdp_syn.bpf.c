@@ -299,13 +299,13 @@ int xdp_syn(struct xdp_md *ctx)
 	pr = bpf_map_lookup_elem(&params, &key);
 	if (!pr)
 		return refuse(ADMIT_PASS);
-	if (pr->draining) {
-		count(XDP_STAT_DRAINING);
-		return XDP_DROP;
-	}
 	verdict = admit(ctx, &h, &s, &o, pr, how);
 	if (verdict != ADMIT_OK)
 		return refuse(verdict);
+	if (pr->draining) { /* ours, but stopping: no new connection */
+		count(XDP_STAT_DRAINING);
+		return XDP_DROP;
+	}
 	k = &pr->slot[pr->current % XDP_KEYSLOTS];
 	if (!k->ready)
 		return refuse(ADMIT_PASS);

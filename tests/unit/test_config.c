@@ -455,7 +455,8 @@ static void test_reload_check(void **state)
 		         cases[i].interface, cases[i].extra);
 		load_ok(text);
 		assert_int_equal(config_reload_check(&old, &cfg, err, sizeof err), -1);
-		snprintf(want, sizeof want, "test.conf: `%s` changed, which needs a restart", cases[i].setting);
+		snprintf(want, sizeof want, "test.conf: `%s` changed, which needs a restart",
+		         cases[i].setting);
 		assert_string_equal(err, want);
 	}
 	load_ok("mode = \"protect\";\ninterface = \"eth0\";\nlisten = \"192.0.2.10:80\";\n");

@@ -323,6 +323,40 @@ static void test_many(void **state)
 
 /* The seed changes which keys share a chain (else clients could aim many
  * connections at one chain), never what is found. */
+/* A reload raising max_connections: a table made for 1 grows, every entry
+ * still found and removable, and spread out (not one chain per old bucket). */
+static void test_grow(void **state)
+{
+	enum { N = 20000 };
+	struct conntab *t = conntab_new(1, 42);
+	struct conntab_entry *e = calloc(N, sizeof *e);
+	size_t chained = 0;
+
+	(void)state;
+	assert_non_null(t);
+	assert_non_null(e);
+	for (uint32_t i = 0; i < N; i++) {
+		key_n(&e[i].key, i);
+		conntab_insert(t, &e[i]);
+	}
+	assert_int_equal(conntab_grow(t, 10), 0); /* smaller: nothing to do */
+	assert_int_equal(conntab_grow(t, N), 0);
+	assert_int_equal(conntab_count(t), N);
+	for (uint32_t i = 0; i < N; i++) {
+		assert_ptr_equal(conntab_find(t, &e[i].key), &e[i]);
+		chained += e[i].next != NULL;
+	}
+	if (chained > N * 2 / 5)
+		fail_msg("%zu of %d entries chained after growing", chained, (int)N);
+	for (uint32_t i = 0; i < N; i += 2)
+		conntab_remove(t, &e[i]);
+	assert_int_equal(conntab_count(t), N / 2);
+	assert_null(conntab_find(t, &e[0].key));
+	assert_ptr_equal(conntab_find(t, &e[1].key), &e[1]);
+	conntab_free(t);
+	free(e);
+}
+
 static void test_seed(void **state)
 {
 	enum { N = 512 };
@@ -374,6 +408,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_insert_find_remove),
+		cmocka_unit_test(test_grow),
 		cmocka_unit_test(test_family_distinguishes),
 		cmocka_unit_test(test_single_field_differences),
 		cmocka_unit_test(test_chains_remove_middle),

@@ -1059,7 +1059,8 @@ static void test_reconfigure(void **state)
 	r.cfg = fx->cfg;
 	r.cfg.n_backends = 0;
 	lfd2 = fx_backend(fx, BACKEND_LISTENING, CONFIG_PROXY_OFF); /* appended to fx->cfg ... */
-	r.cfg.backends[r.cfg.n_backends++] = fx->cfg.backends[fx->cfg.n_backends - 1]; /* ... and alone in r */
+	r.cfg.backends[r.cfg.n_backends++] =
+	        fx->cfg.backends[fx->cfg.n_backends - 1]; /* ... and alone in r */
 	r.pool = backend_pool_new(&r.cfg);
 	r.health = health_new(fx->base, &r.cfg, NULL, 0);
 	assert_non_null(r.pool);
