@@ -28,7 +28,12 @@ for ((i = 0; i < 100; i++)); do
 	sleep 0.05
 done
 
+# A key file only root can read (0600 root, as --gen-key makes it), so a
+# reload as `user` cannot read it again.
+"$SYNGUARD" --gen-key "$SG_TMP/cookie.key" >/dev/null
+sg_config_edit() { sed -i "s|^cookie = .*|cookie = { key_period = 30; key_file = \"$SG_TMP/cookie.key\"; };|" "$1"; }
 sg_start
+grep -q "cookie key loaded from $SG_TMP/cookie.key" "$SG_LOG" || sg_fail "the key file was not loaded at start"
 # As in /etc/synguard: the file (not the key) readable by the configured user.
 chmod 711 "$SG_TMP"
 chmod 644 "$SG_CONF"
@@ -89,6 +94,8 @@ assert_cmp "B's share before any reload (%)" "$(share_b 0)" == 0
 # 1: B added with weight 3.
 conf_set "$A, $B"
 hup "backends A:1, B:3" "reloaded .*2 backend"
+grep -q "reload: user nobody cannot read the key file $SG_TMP/cookie.key: the running key stays" "$SG_LOG" ||
+	sg_fail "no warning that the key file cannot be read again: $(sg_log_tail 3 | tr '\n' ' ')"
 n1=$(lines)
 sleep 2
 assert_cmp "requests in 2 s after the weight change" "$(($(lines) - n1))" ">=" 10
