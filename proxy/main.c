@@ -24,6 +24,7 @@
 #include "fw.h"
 #include "keyfile.h"
 #include "log.h"
+#include "preflight.h"
 #include "privs.h"
 #include "report.h"
 #include "sandbox.h"
@@ -436,9 +437,10 @@ static int daemon_run(struct daemon *d)
 	struct event *sigs[3] = { NULL, NULL, NULL };
 	const int signums[3] = { SIGINT, SIGTERM, SIGUSR1 };
 	char err[CONFIG_ERR_MAX];
+	bool ready = false; /* the counters mean something only from here */
 	int rc = 1;
 
-	if (privs_check(err, sizeof(err)) < 0) {
+	if (preflight_check(&d->cfg, &d->user, err, sizeof(err)) < 0) {
 		log_error("%s", err);
 		return 1;
 	}
@@ -475,6 +477,7 @@ static int daemon_run(struct daemon *d)
 		log_info("ready: protecting %zu endpoint(s) on %s (first %s), %s, %u worker(s)",
 		         d->cfg.n_listen, d->cfg.interface,
 		         config_endpoint_str(&d->cfg.listen[0], ep, sizeof(ep)), to, d->n_workers);
+		ready = true;
 		event_base_dispatch(d->base);
 		rc = d->exit_code;
 	}
@@ -482,7 +485,8 @@ static int daemon_run(struct daemon *d)
 	if (d->ev_tick)
 		event_free(d->ev_tick);
 	daemon_stop_workers(d);
-	daemon_print_stats(d); /* the fast path's last counts too */
+	if (ready)
+		daemon_print_stats(d); /* the fast path's last counts too */
 	fastpath_close(d->fastpath);
 	if (d->fw && fw_remove(d->fw, err, sizeof(err)) < 0) {
 		log_error("cannot remove the nftables table: %s", err);
@@ -547,6 +551,10 @@ int main(int argc, char **argv)
 	}
 	if (privs_resolve(d.cfg.user, &d.user, err, sizeof(err)) < 0) {
 		fprintf(stderr, "synguard: %s: user \"%s\": %s\n", path, d.cfg.user, err);
+		return 1;
+	}
+	if (test_only && preflight_check(&d.cfg, &d.user, err, sizeof(err)) < 0) {
+		fprintf(stderr, "synguard: %s: %s\n", path, err);
 		return 1;
 	}
 	if (test_only) {
