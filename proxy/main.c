@@ -24,6 +24,7 @@
 #include "fw.h"
 #include "keyfile.h"
 #include "log.h"
+#include "notify.h"
 #include "preflight.h"
 #include "privs.h"
 #include "report.h"
@@ -85,6 +86,15 @@ static void daemon_print_stats(struct daemon *d)
 	fflush(stderr);
 }
 
+/* systemd's status line (systemctl status), from the counters `v`. */
+static void daemon_notify_status(const struct daemon *d, const uint64_t v[STAT_COUNT])
+{
+	char line[192];
+
+	notify_status("%s", report_status(&d->report, d->cfg.n_listen, datapath_name(d->path),
+	                                  v[STAT_conn_active], line, sizeof(line)));
+}
+
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
@@ -103,6 +113,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	if (++d->ticks % REPORT_INTERVAL_S == 0) {
 		stats_sum(v, d->all_stats, d->n_stats);
 		report_tick(&d->report, v);
+		daemon_notify_status(d, v);
 	}
 }
 
@@ -431,6 +442,16 @@ static void daemon_stop_workers(struct daemon *d)
 	}
 }
 
+/* Tell systemd: started, and the first status line. */
+static void daemon_notify_ready(const struct daemon *d)
+{
+	uint64_t v[STAT_COUNT];
+
+	stats_sum(v, d->all_stats, d->n_stats);
+	daemon_notify_status(d, v);
+	notify_ready();
+}
+
 static int daemon_run(struct daemon *d)
 {
 	uint8_t master[COOKIE_MASTER_LEN];
@@ -478,6 +499,7 @@ static int daemon_run(struct daemon *d)
 		         d->cfg.n_listen, d->cfg.interface,
 		         config_endpoint_str(&d->cfg.listen[0], ep, sizeof(ep)), to, d->n_workers);
 		ready = true;
+		daemon_notify_ready(d);
 		event_base_dispatch(d->base);
 		rc = d->exit_code;
 	}
@@ -515,6 +537,7 @@ int main(int argc, char **argv)
 	bool test_only = false;
 	int opt;
 
+	log_init();
 	while ((opt = getopt_long(argc, argv, "c:tVh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
