@@ -183,7 +183,7 @@ static void test_example_file(void **state)
 	assert_true(cfg.n_listen >= 1);
 	assert_true(cfg.n_backends >= 1);
 	assert_true(cfg.admin_enabled);
-	assert_string_equal(cfg.user, "nobody");
+	assert_string_equal(cfg.user, "synguard"); /* the installed units' user */
 }
 
 /* Write `text` to a temporary file; its name goes in `path`. */
