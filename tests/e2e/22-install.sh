@@ -34,7 +34,6 @@ read -r PREFIX SBINDIR MANDIR SYSCONFDIR < <(meson introspect "$BUILD" --buildop
 import json, sys
 o = {x["name"]: x["value"] for x in json.load(sys.stdin)}
 print(o["prefix"], o["sbindir"], o["mandir"], o["sysconfdir"])')
-[[ $PREFIX != /usr ]] || sg_fail "prefix /usr: this test mounts the install over the prefix, which would hide the host's /usr"
 abs() { [[ $1 == /* ]] && echo "$1" || echo "$PREFIX/$1"; }
 UNITDIR=$(dirname "$(find "$DEST" -name synguard.service -print -quit)")
 [[ $UNITDIR != . ]] || sg_fail "no synguard.service installed under $DEST"
@@ -49,9 +48,10 @@ UNIT=$DEST$UNITDIR/synguard.service
 BIN=$DEST$(abs "$SBINDIR")/synguard
 say "ok: installed under $DEST (prefix $PREFIX)"
 
-# systemd-analyze verify at the real prefix: the install mounted over it in
-# a private mount namespace, the man pages of Documentation= found there.
-out=$(unshare -m --propagation private sh -c 'mount --bind "$1$2" "$2" &&
+# systemd-analyze verify at the real prefix: the install laid over it (an
+# overlay: the host's files stay visible) in a private mount namespace, the
+# man pages of Documentation= found there.
+out=$(unshare -m --propagation private sh -c 'mount -t overlay sg22 -o "lowerdir=$1$2:$2" "$2" &&
 	MANPATH="$3:/usr/share/man" systemd-analyze verify "$4/synguard.service" "$4/synguard@.service" 2>&1' \
 	- "$DEST" "$PREFIX" "$(abs "$MANDIR")" "$UNITDIR") || sg_fail "systemd-analyze verify failed: $out"
 assert_eq "systemd-analyze verify: messages" "$out" ""
