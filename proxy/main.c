@@ -65,13 +65,14 @@ struct daemon {
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: synguard -c FILE        run in the foreground, protecting what FILE says\n"
-	             "       synguard -t -c FILE     check FILE and exit\n"
+	             "       synguard -t -c FILE     check FILE, and what starting it needs, and exit\n"
 	             "       synguard --gen-key PATH write a new random cookie key to PATH (mode 0600)\n"
 	             "       synguard --version | --help\n"
 	             "\n"
 	             "Signals: TERM/INT stop, USR1 prints the counters to stderr.\n"
-	             "Run it as root (it sets up with CAP_NET_ADMIN and CAP_NET_RAW, then becomes\n"
-	             "the configured user with only the capabilities it still needs) with nftables.\n");
+	             "Run it as root, or as the configured user with the capabilities set-up needs\n"
+	             "(CAP_NET_ADMIN, CAP_NET_RAW, CAP_BPF, CAP_PERFMON, CAP_NET_BIND_SERVICE: the\n"
+	             "systemd unit's); it keeps only those it still needs. See synguard(8).\n");
 }
 
 static void daemon_print_stats(struct daemon *d)

@@ -51,6 +51,7 @@ say "ok: installed under $DEST (prefix $PREFIX)"
 # systemd-analyze verify at the real prefix: the install laid over it (an
 # overlay: the host's files stay visible) in a private mount namespace, the
 # man pages of Documentation= found there.
+# shellcheck disable=SC2016 # $1.. are the inner shell's arguments
 out=$(unshare -m --propagation private sh -c 'mount -t overlay sg22 -o "lowerdir=$1$2:$2" "$2" &&
 	MANPATH="$3:/usr/share/man" systemd-analyze verify "$4/synguard.service" "$4/synguard@.service" 2>&1' \
 	- "$DEST" "$PREFIX" "$(abs "$MANDIR")" "$UNITDIR") || sg_fail "systemd-analyze verify failed: $out"
@@ -70,10 +71,10 @@ for page in man8/synguard.8 man5/synguard.conf.5; do
 done
 CONF5=$(LC_ALL=C.UTF-8 groff -man -Tutf8 "$DEST$(abs "$MANDIR")/man5/synguard.conf.5" 2>/dev/null | sed 's/.\x08//g')
 n=0
-for setting in $(sed -nE 's/^[[:space:]]*([a-z_]+) = .*/\1/p' "$SG_ROOT/config/synguard.conf.example" | sort -u); do
+while read -r setting; do
 	grep -qE "^ +$setting( |$)" <<<"$CONF5" || sg_fail "synguard.conf(5) does not document '$setting'"
 	n=$((n + 1))
-done
+done < <(sed -nE 's/^[[:space:]]*([a-z_]+) = .*/\1/p' "$SG_ROOT/config/synguard.conf.example" | sort -u)
 SG8=$(LC_ALL=C.UTF-8 groff -man -Tutf8 "$DEST$(abs "$MANDIR")/man8/synguard.8" 2>/dev/null | sed 's/.\x08//g')
 for opt in --config --test --gen-key --version --help TERM HUP USR1 CAP_NET_BIND_SERVICE JOURNAL_STREAM; do
 	grep -q -- "$opt" <<<"$SG8" || sg_fail "synguard(8) does not mention $opt"
@@ -107,8 +108,15 @@ grep -qx 'User=synguard' "$UNIT" || sg_fail "$UNIT does not run as User=synguard
 # A system user of our own, standing in for the unit's `synguard`.
 SG_USER=sg22-$$-$RANDOM
 useradd --system --no-create-home --shell /usr/sbin/nologin "$SG_USER"
-# -f: even while a process of it still runs (the trap's sg_cleanup kills those).
-trap 'sg22_rc=$?; userdel -f "$SG_USER" 2>/dev/null; (exit $sg22_rc); sg_cleanup' EXIT
+# -f: even while a process of it still runs (sg_cleanup kills those), which
+# then gets the exit status it would have had.
+install_cleanup() {
+	local rc=$?
+	userdel -f "$SG_USER" 2>/dev/null
+	(exit "$rc")
+	sg_cleanup
+}
+trap install_cleanup EXIT
 read -r USER_UID USER_GID < <(getent passwd "$SG_USER" | awk -F: '{print $3, $4}')
 ETC=$SG_TMP/etc
 mkdir -m 755 "$ETC"
@@ -137,11 +145,23 @@ start_as_unit() {
 	SG_LOG=$SG_TMP/synguard-$SG_STARTS.log
 	: >"$SG_LOG"
 	as_unit "$CAPS"
+	# shellcheck disable=SC2094 # its own stderr is what JOURNAL_STREAM names
 	NOTIFY_SOCKET=$NOTIFY JOURNAL_STREAM=$(stat -c '%d:%i' "$SG_LOG") \
 		"${AS_UNIT[@]}" "$BIN" -c "$1" 2>"$SG_LOG" >/dev/null </dev/null &
 	SG_PID=$!
 	SG_PIDS+=("$SG_PID")
 	SG_STARTED+=("$SG_PID")
+}
+
+# retry N CMD... — CMD until it succeeds, at most N tries 0.1 s apart.
+retry() {
+	local n=$1 i
+	shift
+	for ((i = 0; i < n; i++)); do
+		"$@" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
 }
 
 # systemd's end of sd_notify: every datagram, one file per message.
@@ -155,7 +175,7 @@ with open(sys.argv[2], "a") as out:
     while True:
         out.write(s.recv(4096).decode().replace("\n", " ") + "\n")
         out.flush()' "$NOTIFY" "$SG_TMP/notified"
-for ((i = 0; i < 50; i++)); do [[ -S $NOTIFY ]] && break || sleep 0.1; done
+retry 50 test -S "$NOTIFY" || sg_fail "the notify socket $NOTIFY did not appear"
 
 CONF=$ETC/synguard.conf
 write_conf "$CONF"
@@ -176,10 +196,9 @@ say "ok: port $SG_PORT served by the installed synguard as $SG_USER with $CAPS"
 KEPT=$(printf '%016x' $(((1 << 10) | (1 << 12) | (1 << 24))))
 HAVE=$(awk '/^CapPrm:/ {print $2}' /proc/self/status)
 KEPT=$(printf '%016x' $((16#$KEPT & 16#$HAVE)))
-got=$(awk '/^(Uid|CapPrm|CapEff|CapAmb|NoNewPrivs):/ { sub(/:$/, "", $1); printf "%s %s; ", $1, $2 }' "/proc/$SG_PID/status")
-assert_eq "running: ids and capabilities" "$got" "Uid $USER_UID; CapPrm $KEPT; CapEff $KEPT; CapAmb 0000000000000000; NoNewPrivs 1; "
-for ((i = 0; i < 20; i++)); do grep -q '^READY=1' "$SG_TMP/notified" 2>/dev/null && break || sleep 0.1; done
-grep -q '^READY=1' "$SG_TMP/notified" || sg_fail "no READY=1 on NOTIFY_SOCKET: $(cat "$SG_TMP/notified" 2>/dev/null)"
+got=$(awk '/^(Uid|Gid|CapPrm|CapEff|CapAmb|NoNewPrivs):/ { sub(/:$/, "", $1); printf "%s %s; ", $1, $2 }' "/proc/$SG_PID/status")
+assert_eq "running: ids and capabilities" "$got" "Uid $USER_UID; Gid $USER_GID; CapPrm $KEPT; CapEff $KEPT; CapAmb 0000000000000000; NoNewPrivs 1; "
+retry 20 grep -q '^READY=1' "$SG_TMP/notified" || sg_fail "no READY=1 on NOTIFY_SOCKET: $(cat "$SG_TMP/notified" 2>/dev/null)"
 STATUS=$(grep -m 1 '^STATUS=' "$SG_TMP/notified" || true)
 assert_eq "status line" "$STATUS" "STATUS=protecting 2 endpoint(s), data path $SG_DATAPATH, 0 conns, no flood"
 sg_stop TERM
@@ -223,7 +242,7 @@ s.listen()
 time.sleep(30)'
 write_conf "$ETC/admin.conf"
 echo "admin = \"$ADMIN\";" >>"$ETC/admin.conf"
-for ((i = 0; i < 50; i++)); do in_proxy ss -Hltn "sport = :9100" | grep -q . && break || sleep 0.1; done
+retry 50 in_proxy sh -c 'ss -Hltn "sport = :9100" | grep -q .' || sg_fail "nothing listens on $ADMIN"
 start_as_unit "$ETC/admin.conf"
 wait_exit "$SG_PID" 10 || sg_fail "a start with its admin port taken did not end within 10 s"
 stop_pid "$SG_PID" TERM 1
