@@ -83,8 +83,9 @@ say "ok: man pages render without warnings; synguard.conf(5) documents all $n se
 
 # ---------------------------------------------------------------- as the unit
 
-# The unit's capabilities, those this host grants (a container may withhold
-# some, as systemd then would), in setpriv's syntax.
+# The unit's capabilities, those this host grants, in setpriv's syntax: a
+# container may withhold some, which systemd (>= 246, systemd/systemd#15959)
+# then leaves out of the ambient set.
 UNIT_CAPS=$(sed -n 's/^AmbientCapabilities=//p' "$UNIT")
 [[ $UNIT_CAPS == "$(sed -n 's/^CapabilityBoundingSet=//p' "$UNIT")" ]] ||
 	sg_fail "AmbientCapabilities and CapabilityBoundingSet differ in $UNIT"
