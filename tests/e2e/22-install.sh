@@ -5,7 +5,9 @@
 # pages render without a warning and document every setting of the example
 # config; the installed binary, run as the unit runs it — a system user of
 # its own (made here, deleted on exit), exactly the unit's ambient
-# capabilities and bounding set, no_new_privs, its LimitNOFILE — protects
+# capabilities and bounding set, no_new_privs, its LimitNOFILE, the file
+# system as its ProtectSystem=strict, ProtectHome=, PrivateTmp= and
+# PrivateDevices= leave it (tests/e2e/unit_fs.sh) — protects
 # port 80 on the default data path: curl through it gets the page, it tells
 # systemd READY=1 and its status, logs with journal priorities, and after
 # TERM nothing of it is left. `-t` refuses, naming it, a missing interface, a
@@ -131,10 +133,12 @@ write_conf() {
 }
 
 # as_unit CAPS: AS_UNIT becomes the command line that runs a program as the
-# unit runs ExecStart (in the proxy namespace). An array, not a function: run
+# unit runs ExecStart (in the proxy namespace), its file system hardened as
+# the unit's ProtectSystem=strict, ProtectHome=, PrivateTmp= and
+# PrivateDevices= harden it (unit_fs.sh). An array, not a function: run
 # in the background, the PID we keep is then the program's.
 as_unit() {
-	AS_UNIT=(ip netns exec "$NS_PROXY" prlimit --nofile="$NOFILE:$NOFILE" setpriv --reuid "$SG_USER"
+	AS_UNIT=("$SG_E2E_DIR/unit_fs.sh" "$SG_TMP" ip netns exec "$NS_PROXY" prlimit --nofile="$NOFILE:$NOFILE" setpriv --reuid "$SG_USER"
 		--regid "$SG_USER" --init-groups --inh-caps "-all,$1" --ambient-caps "-all,$1"
 		--bounding-set "-all,$1" --no-new-privs)
 }
