@@ -91,6 +91,10 @@ static int keyfile_parse(int fd, const char *path, uint8_t master[COOKIE_MASTER_
 		return keyfile_fail(err, errlen, path,
 		                    "mode %04o lets group or others at the key; chmod 600 it",
 		                    (unsigned)(st.st_mode & 07777));
+	/* Anyone else who owns it could change it, or chmod it open. */
+	if (st.st_uid != geteuid() && st.st_uid != 0)
+		return keyfile_fail(err, errlen, path, "owned by uid %u, neither root nor this user (uid %u)",
+		                    (unsigned)st.st_uid, (unsigned)geteuid());
 	len = keyfile_read(fd, buf, sizeof(buf));
 	if (len < 0)
 		ret = keyfile_fail(err, errlen, path, "cannot read: %s", strerror(errno));

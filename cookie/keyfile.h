@@ -2,8 +2,8 @@
  *
  * Format: 64 hexadecimal characters (32 bytes), optionally followed by one
  * newline; nothing else. The file must be a regular file not readable or
- * writable by group or others (like an SSH private key): a leaked key lets
- * anyone forge ACKs.
+ * writable by group or others (like an SSH private key), owned by root or by
+ * the user reading it: a leaked key lets anyone forge ACKs.
  */
 #ifndef SYNGUARD_KEYFILE_H
 #define SYNGUARD_KEYFILE_H

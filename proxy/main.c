@@ -29,6 +29,8 @@
 #include "health.h"
 #include "keyfile.h"
 #include "log.h"
+#include "notify.h"
+#include "preflight.h"
 #include "privs.h"
 #include "report.h"
 #include "runconf.h"
@@ -88,7 +90,7 @@ struct daemon {
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: synguard -c FILE        run in the foreground, protecting what FILE says\n"
-	             "       synguard -t -c FILE     check FILE and exit\n"
+	             "       synguard -t -c FILE     check FILE, and what starting it needs, and exit\n"
 	             "       synguard --gen-key PATH write a new random cookie key to PATH (mode 0600)\n"
 	             "       synguard top [-a HOST:PORT | -c FILE] [--once]  a live view of a running one\n"
 	             "       synguard --version | --help\n"
@@ -96,8 +98,9 @@ static void usage(FILE *out)
 	             "Signals: HUP reloads FILE (and the key file); TERM stops taking new connections\n"
 	             "and lets open ones finish for drain_timeout_s, a second TERM or INT stops at once;\n"
 	             "USR1 prints the counters to stderr.\n"
-	             "Run it as root (it sets up with CAP_NET_ADMIN and CAP_NET_RAW, then becomes\n"
-	             "the configured user with only the capabilities it still needs) with nftables.\n");
+	             "Run it as root, or as the configured user with the capabilities set-up needs\n"
+	             "(CAP_NET_ADMIN, CAP_NET_RAW, CAP_BPF, CAP_PERFMON, CAP_NET_BIND_SERVICE: the\n"
+	             "systemd unit's); it keeps only those it still needs. See synguard(8).\n");
 }
 
 static void daemon_print_stats(struct daemon *d)
@@ -130,6 +133,15 @@ static void daemon_drain_tick(struct daemon *d)
 	}
 }
 
+/* systemd's status line (systemctl status), from the counters `v`. */
+static void daemon_notify_status(const struct daemon *d, const uint64_t v[STAT_COUNT])
+{
+	char line[192];
+
+	notify_status("%s", report_status(&d->report, d->cfg.n_listen, datapath_name(d->path),
+	                                  v[STAT_conn_active], line, sizeof(line)));
+}
+
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
@@ -149,6 +161,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 		stats_sum(v, d->all_stats, d->n_stats);
 		report_tick(&d->report, v);
 		atomic_store(&d->main_stats.v[STAT_flood], (uint64_t)d->report.flood);
+		daemon_notify_status(d, v);
 	}
 	if (d->draining)
 		daemon_drain_tick(d);
@@ -516,6 +529,7 @@ static void daemon_reload(struct daemon *d)
 		return;
 	}
 	log_info("SIGHUP: reloading %s", d->cfg.path);
+	notify_reloading();
 	if (config_load_file(d->cfg.path, &next, err, sizeof(err)) < 0 ||
 	    config_reload_check(&d->cfg, &next, err, sizeof(err)) < 0 ||
 	    daemon_reload_fd_check(&next, err, sizeof(err)) < 0 ||
@@ -552,6 +566,7 @@ static void daemon_reload(struct daemon *d)
 	log_info("reloaded %s: %zu endpoint(s), %zu backend(s), max_connections %u", d->cfg.path,
 	         d->cfg.n_listen, d->cfg.n_backends, d->cfg.max_connections);
 out:
+	notify_ready(); /* done, whichever way it went */
 	runconf_drop(run);
 	OPENSSL_cleanse(master, sizeof(master));
 }
@@ -561,8 +576,9 @@ static void daemon_drain(struct daemon *d)
 {
 	size_t open = connlimit_open(&d->limit);
 
-	if (d->n_workers == 0 ||
-	    d->cfg.drain_timeout_s == 0) { /* protect mode: the connections are the server's */
+	notify_stopping();
+	/* Protect mode: the connections are the server's, not ours to drain. */
+	if (d->n_workers == 0 || d->cfg.drain_timeout_s == 0) {
 		log_info("SIGTERM: stopping");
 		event_base_loopbreak(d->base);
 		return;
@@ -596,6 +612,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 		}
 		/* fall through */
 	default:
+		notify_stopping();
 		log_info("signal %d: stopping now", (int)sig);
 		event_base_loopbreak(d->base);
 	}
@@ -764,6 +781,16 @@ static void daemon_stop_workers(struct daemon *d)
 	}
 }
 
+/* Tell systemd: started, and the first status line. */
+static void daemon_notify_ready(const struct daemon *d)
+{
+	uint64_t v[STAT_COUNT];
+
+	stats_sum(v, d->all_stats, d->n_stats);
+	daemon_notify_status(d, v);
+	notify_ready();
+}
+
 static int daemon_run(struct daemon *d)
 {
 	enum { N_SIGNALS = 4 };
@@ -772,7 +799,7 @@ static int daemon_run(struct daemon *d)
 	char err[CONFIG_ERR_MAX];
 	int rc = 1;
 
-	if (privs_check(err, sizeof(err)) < 0) {
+	if (preflight_check(&d->cfg, &d->user, err, sizeof(err)) < 0) {
 		log_error("%s", err);
 		return 1;
 	}
@@ -813,6 +840,7 @@ static int daemon_run(struct daemon *d)
 		         d->cfg.n_listen, d->cfg.interface,
 		         config_endpoint_str(&d->cfg.listen[0], ep, sizeof(ep)), to, d->n_workers);
 		d->ready = true;
+		daemon_notify_ready(d);
 		event_base_dispatch(d->base);
 		rc = d->exit_code;
 	}
@@ -852,6 +880,7 @@ int main(int argc, char **argv)
 	bool test_only = false;
 	int opt;
 
+	log_init();
 	if (argc > 1 && strcmp(argv[1], "top") == 0)
 		return top_main(argc - 1, argv + 1);
 	while ((opt = getopt_long(argc, argv, "c:tVh", longopts, NULL)) != -1) {
@@ -890,6 +919,10 @@ int main(int argc, char **argv)
 	}
 	if (privs_resolve(d.cfg.user, &d.user, err, sizeof(err)) < 0) {
 		fprintf(stderr, "synguard: %s: user \"%s\": %s\n", path, d.cfg.user, err);
+		return 1;
+	}
+	if (test_only && preflight_check(&d.cfg, &d.user, err, sizeof(err)) < 0) {
+		fprintf(stderr, "synguard: %s: %s\n", path, err);
 		return 1;
 	}
 	if (test_only) {

@@ -8,16 +8,72 @@
 #include <string.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
+#include <unistd.h>
+
+#include "netaddr.h"
 
 #define PRIVS_N(a) (sizeof(a) / sizeof((a)[0]))
 
 static const cap_value_t privs_wanted[] = { CAP_NET_ADMIN, CAP_NET_BIND_SERVICE, CAP_SYS_RESOURCE };
-/* Held only while privs_drop() works: the switch and the bounding set. */
-static const cap_value_t privs_switching[] = { CAP_SETUID, CAP_SETGID, CAP_SETPCAP };
+/* Held only while privs_drop() works: the bounding set (first: alone when
+ * there is no switch), the switch. */
+static const cap_value_t privs_switching[] = { CAP_SETPCAP, CAP_SETUID, CAP_SETGID };
 
-int privs_check(char *err, size_t errlen)
+static void privs_add(struct privs_caps *c, cap_value_t v)
 {
-	static const cap_value_t need[] = { CAP_NET_ADMIN, CAP_NET_RAW, CAP_SETUID, CAP_SETGID, CAP_SETPCAP };
+	if (c->n < PRIVS_CAPS_MAX)
+		c->v[c->n++] = v;
+}
+
+static bool privs_privileged_port(const struct config_endpoint *ep)
+{
+	return netaddr_port(&ep->addr) < 1024;
+}
+
+void privs_needed(const struct config *cfg, const struct privs_user *cur, const struct privs_user *u,
+                  struct privs_caps *need)
+{
+	bool ring = cfg->datapath != CONFIG_DATAPATH_KERNEL, bpf = cfg->datapath != CONFIG_DATAPATH_RING;
+	bool low = cfg->admin_enabled && privs_privileged_port(&cfg->admin);
+
+	need->n = 0;
+	privs_add(need, CAP_NET_ADMIN);
+	if (ring)
+		privs_add(need, CAP_NET_RAW);
+	if (bpf) {
+		privs_add(need, CAP_BPF);
+		privs_add(need, CAP_PERFMON);
+	}
+	for (size_t i = 0; cfg->mode == CONFIG_MODE_RELAY && i < cfg->n_listen; i++)
+		low = low || privs_privileged_port(&cfg->listen[i]);
+	if (low)
+		privs_add(need, CAP_NET_BIND_SERVICE);
+	if (cur->uid != u->uid || cur->gid != u->gid) {
+		privs_add(need, CAP_SETUID);
+		privs_add(need, CAP_SETGID);
+		privs_add(need, CAP_SETPCAP);
+	}
+}
+
+/* The calling process: who it is now (real and effective ids alike). */
+static bool privs_current(struct privs_user *cur)
+{
+	cur->uid = geteuid();
+	cur->gid = getegid();
+	return getuid() == cur->uid && getgid() == cur->gid;
+}
+
+static bool privs_has(cap_t caps, cap_value_t c, cap_flag_t flag)
+{
+	cap_flag_value_t v = CAP_CLEAR;
+
+	return cap_get_flag(caps, c, flag, &v) == 0 && v == CAP_SET;
+}
+
+int privs_check(const struct config *cfg, const struct privs_user *u, char *err, size_t errlen)
+{
+	struct privs_caps need;
+	struct privs_user cur;
 	char missing[256] = "";
 	cap_t caps = cap_get_proc();
 
@@ -25,11 +81,13 @@ int privs_check(char *err, size_t errlen)
 		snprintf(err, errlen, "cannot read capabilities: %s", strerror(errno));
 		return -1;
 	}
-	for (size_t i = 0; i < PRIVS_N(need); i++) {
-		cap_flag_value_t v = CAP_CLEAR;
-		cap_get_flag(caps, need[i], CAP_EFFECTIVE, &v);
-		if (v != CAP_SET) {
-			char *name = cap_to_name(need[i]);
+	/* Real and effective ids that differ count as "not `u` yet". */
+	if (!privs_current(&cur))
+		cur.uid = (uid_t)-1;
+	privs_needed(cfg, &cur, u, &need);
+	for (size_t i = 0; i < need.n; i++) {
+		if (!privs_has(caps, need.v[i], CAP_EFFECTIVE)) {
+			char *name = cap_to_name(need.v[i]);
 			size_t len = strlen(missing);
 			snprintf(missing + len, sizeof(missing) - len, "%s%s", len ? ", " : "",
 			         name ? name : "?");
@@ -112,29 +170,33 @@ int privs_drop(const struct privs_user *u, char *err, size_t errlen)
 	cap_value_t keep[PRIVS_N(privs_wanted)];
 	cap_t caps = cap_get_proc();
 	const char *step = "read capabilities";
+	struct privs_user cur;
+	/* Started as `u` (a unit's User=): no switch, no CAP_SETUID needed. */
+	bool is_u = privs_current(&cur) && cur.uid == u->uid && cur.gid == u->gid;
+	bool bound = false;
 	int n_keep = 0, rc = -1;
 
 	if (!caps)
 		goto out;
-	for (size_t i = 0; i < PRIVS_N(privs_wanted); i++) {
-		cap_flag_value_t v = CAP_CLEAR;
-		if (cap_get_flag(caps, privs_wanted[i], CAP_PERMITTED, &v) == 0 && v == CAP_SET)
+	for (size_t i = 0; i < PRIVS_N(privs_wanted); i++)
+		if (privs_has(caps, privs_wanted[i], CAP_PERMITTED))
 			keep[n_keep++] = privs_wanted[i];
-	}
+	bound = !is_u || privs_has(caps, CAP_SETPCAP, CAP_PERMITTED);
 	step = "narrow capabilities";
-	if (privs_set(caps, keep, n_keep, privs_switching, (int)PRIVS_N(privs_switching)) < 0)
+	if (privs_set(caps, keep, n_keep, privs_switching,
+	              is_u ? (int)bound : (int)PRIVS_N(privs_switching)) < 0)
 		goto out;
 	step = "clear the bounding set";
-	if (privs_clear_bound(keep, (size_t)n_keep) < 0)
+	if (bound && privs_clear_bound(keep, (size_t)n_keep) < 0)
 		goto out;
 	/* libcap raises CAP_SETGID / CAP_SETUID for the switch, keeps the
 	 * permitted set across setuid() (PR_SET_KEEPCAPS) and lowers the
 	 * effective set after. */
 	step = "switch group";
-	if (cap_setgroups(u->gid, 1, &u->gid) < 0)
+	if (!is_u && cap_setgroups(u->gid, 1, &u->gid) < 0)
 		goto out;
 	step = "switch user";
-	if (cap_setuid(u->uid) < 0)
+	if (!is_u && cap_setuid(u->uid) < 0)
 		goto out;
 	step = "drop capabilities";
 	if (privs_set(caps, keep, n_keep, NULL, 0) < 0)

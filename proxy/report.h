@@ -23,6 +23,8 @@ struct report {
 	unsigned flood_ticks;
 	uint64_t flood_syns; /* during the current flood */
 	uint64_t flood_bad_acks;
+	uint64_t syn_rate; /* per second, over the last interval */
+	uint64_t bad_rate;
 };
 
 /* Start from the counters as they are now. */
@@ -30,5 +32,11 @@ void report_init(struct report *r, const uint64_t now[STAT_COUNT]);
 
 /* One interval has passed; `now` are the counters at its end. */
 void report_tick(struct report *r, const uint64_t now[STAT_COUNT]);
+
+/* One line for systemd's STATUS= (systemctl status), from the last interval:
+ * "protecting 2 endpoint(s), data path kernel, 12 conns, no flood", or "...,
+ * flood: 93k SYN/s, 1200 bad ACK/s". Returns `buf`, truncated to `len`. */
+const char *report_status(const struct report *r, size_t n_endpoints, const char *datapath, uint64_t conns,
+                          char *buf, size_t len);
 
 #endif

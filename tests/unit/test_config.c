@@ -193,7 +193,7 @@ static void test_example_file(void **state)
 	assert_true(cfg.admin_enabled);
 	assert_true(cfg.health.enabled);
 	assert_int_equal(cfg.health.fall, 3);
-	assert_string_equal(cfg.user, "nobody");
+	assert_string_equal(cfg.user, "synguard"); /* the installed units' user */
 }
 
 /* Write `text` to a temporary file; its name goes in `path`. */

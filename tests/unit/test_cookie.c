@@ -731,6 +731,18 @@ static void test_keyfile_mode_refused(void **state)
 	load_refused(write_key(state, "k602", KEY_HEX "\n", 0602), "mode 0602");
 }
 
+/* Owned by someone else, who could rewrite it: refused. Only root can give a
+ * file away; as another user this test has nothing to check. */
+static void test_keyfile_owner_refused(void **state)
+{
+	const char *path = write_key(state, "other", KEY_HEX "\n", 0600);
+
+	if (geteuid() != 0)
+		skip();
+	assert_int_equal(chown(path, 4242, 4242), 0);
+	load_refused(path, "owned by uid 4242, neither root nor this user");
+}
+
 static void test_keyfile_length_refused(void **state)
 {
 	char text[80];
@@ -843,6 +855,7 @@ int main(void)
 		cmocka_unit_test(test_verdict_str),
 		cmocka_unit_test_setup_teardown(test_keyfile_good, dir_setup, dir_teardown),
 		cmocka_unit_test_setup_teardown(test_keyfile_mode_refused, dir_setup, dir_teardown),
+		cmocka_unit_test_setup_teardown(test_keyfile_owner_refused, dir_setup, dir_teardown),
 		cmocka_unit_test_setup_teardown(test_keyfile_length_refused, dir_setup, dir_teardown),
 		cmocka_unit_test_setup_teardown(test_keyfile_non_hex_refused, dir_setup, dir_teardown),
 		cmocka_unit_test_setup_teardown(test_keyfile_missing_refused, dir_setup, dir_teardown),

@@ -85,9 +85,38 @@ static void test_ack_flood_counts_bad_and_expired(void **state)
 	assert_int_equal(r.flood_syns, 0);
 }
 
+static void test_status_line(void **state)
+{
+	struct report r;
+	char buf[160];
+
+	(void)state;
+	memset(now, 0, sizeof(now));
+	report_init(&r, now);
+	advance(STAT_syn_received, 20);
+	advance(STAT_ack_valid, 20);
+	report_tick(&r, now);
+	assert_string_equal(report_status(&r, 2, "kernel", 12, buf, sizeof(buf)),
+	                    "protecting 2 endpoint(s), data path kernel, 12 conns, no flood");
+	advance(STAT_syn_received, 93456);
+	advance(STAT_ack_bad_cookie, 1200);
+	report_tick(&r, now);
+	assert_string_equal(
+	        report_status(&r, 1, "ring", 0, buf, sizeof(buf)),
+	        "protecting 1 endpoint(s), data path ring, 0 conns, flood: 93k SYN/s, 1200 bad ACK/s");
+	advance(STAT_syn_received, 12345678);
+	report_tick(&r, now);
+	assert_string_equal(
+	        report_status(&r, 1, "xdp", 3, buf, sizeof(buf)),
+	        "protecting 1 endpoint(s), data path xdp, 3 conns, flood: 12M SYN/s, 0 bad ACK/s");
+	/* Truncated, never overrun. */
+	assert_string_equal(report_status(&r, 1, "xdp", 3, buf, 11), "protecting");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_status_line),
 		cmocka_unit_test(test_quiet_is_no_flood),
 		cmocka_unit_test(test_syn_flood_starts_and_ends),
 		cmocka_unit_test(test_busy_is_not_a_flood),
