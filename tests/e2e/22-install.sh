@@ -206,7 +206,15 @@ assert_eq "running: ids and capabilities" "$got" "Uid $USER_UID; Gid $USER_GID; 
 retry 20 grep -q '^READY=1' "$SG_TMP/notified" || sg_fail "no READY=1 on NOTIFY_SOCKET: $(cat "$SG_TMP/notified" 2>/dev/null)"
 STATUS=$(grep -m 1 '^STATUS=' "$SG_TMP/notified" || true)
 assert_eq "status line" "$STATUS" "STATUS=protecting 2 endpoint(s), data path $SG_DATAPATH, 0 conns, no flood"
+# systemctl reload: RELOADING=1 (with the time, as systemd >= 253 wants it), then READY=1 again.
+kill -HUP "$SG_PID"
+retry 40 grep -q 'reloaded ' "$SG_LOG" || sg_fail "no 'reloaded' line after SIGHUP: $(sg_log_tail 2 | tr '\n' ' ')"
+retry 20 grep -q '^RELOADING=1' "$SG_TMP/notified" || sg_fail "no RELOADING=1 on NOTIFY_SOCKET after SIGHUP"
+grep -q '^RELOADING=1 MONOTONIC_USEC=[0-9]' "$SG_TMP/notified" || sg_fail "RELOADING=1 without MONOTONIC_USEC"
+assert_cmp "READY=1 messages (start, end of the reload)" "$(grep -c '^READY=1' "$SG_TMP/notified")" == 2
+BODY=$(client_curl "$SG_URL") || sg_fail "curl after the reload failed: $BODY"
 sg_stop TERM
+grep -q '^STOPPING=1' "$SG_TMP/notified" || sg_fail "no STOPPING=1 on NOTIFY_SOCKET after SIGTERM"
 assert_cmp "exit status after SIGTERM" "$SG_EXIT_RC" == 0
 sg_bpf_clean "after SIGTERM"
 assert_cmp "nft tables named synguard after SIGTERM" "$(in_proxy nft list tables | grep -c synguard || true)" == 0
@@ -260,4 +268,4 @@ SG_PID=""
 sg_bpf_clean "after the failed start"
 assert_cmp "failed start: nft tables named synguard" "$(in_proxy nft list tables | grep -c synguard || true)" == 0
 
-sg_pass "installed (prefix $PREFIX), units verified, man pages clean ($n settings documented); as $SG_USER with the unit's capabilities ($CAPS${WITHHELD:+; withheld here:$WITHHELD}) on the $SG_DATAPATH path: port $SG_PORT served, READY=1 and status sent, journal priorities, nothing left after TERM; -t refused a missing interface, a missing key, a 0640 key, no CAP_NET_BIND_SERVICE; a failed start printed no counters and left nothing"
+sg_pass "installed (prefix $PREFIX), units verified, man pages clean ($n settings documented); as $SG_USER with the unit's capabilities ($CAPS${WITHHELD:+; withheld here:$WITHHELD}) on the $SG_DATAPATH path: port $SG_PORT served, READY=1, status, RELOADING=1 on HUP, STOPPING=1 on TERM, journal priorities, nothing left after TERM; -t refused a missing interface, a missing key, a 0640 key, no CAP_NET_BIND_SERVICE; a failed start printed no counters and left nothing"
