@@ -24,7 +24,7 @@
 	X(synack_xdp, "of those, sent from the driver by the XDP fast path")                                 \
 	X(syn_to_kernel,                                                                                     \
 	  "kernel path: SYNs left to the kernel (a socket on their 4-tuple, data, IP options)")              \
-	X(syn_draining, "SYNs not answered because synguard is stopping (SIGTERM: draining)")            \
+	X(syn_draining, "SYNs not answered because synguard is stopping (SIGTERM: draining)")                \
 	X(synack_send_failed, "SYN-ACKs (and resets) dropped: the TX ring was full")                         \
 	X(ack_valid, "handshake ACKs whose cookie checked out")                                              \
 	X(ack_bad_cookie, "ACKs with a wrong cookie (forged or stale), dropped")                             \

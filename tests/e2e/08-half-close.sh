@@ -18,6 +18,8 @@ for _ in $(seq 100); do
 	grep -q listening "$SG_TMP/halfclose-backend.log" && break
 	sleep 0.05
 done
+# It serves exactly one connection: no health check may take it.
+sg_config_edit() { printf 'health_check = { enabled = false; };\n' >>"$1"; }
 sg_start
 
 legit_run half-close -n 1 --path /big.bin --half-close --expect-sha256 "$SG_BIG_SHA" --timeout 20

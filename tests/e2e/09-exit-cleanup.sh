@@ -7,6 +7,7 @@
 # state goes with the process too; a restart serves, and a SIGTERM then
 # leaves nothing again.
 set -euo pipefail
+SG_PATHS="ring kernel" SG_PATHS_WHY="what it leaves behind: the ring path's table and the kernel path's XDP and TC programs cover the xdp path's (its table and XDP program)"
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 

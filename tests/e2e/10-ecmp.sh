@@ -31,6 +31,7 @@
 # B restarted with a different key: plain still all succeed, crossed all fail
 # (each host counts the other's cookies as bad).
 set -euo pipefail
+SG_PATHS="ring kernel" SG_PATHS_WHY="the XDP program's cookies are held to cookie_make() bit for bit by test_fastpath, and the kernel path crosses XDP cookies between hosts here"
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 

@@ -8,6 +8,7 @@
 # given in digits works without a passwd entry; a user that does not exist is
 # refused at start, naming the setting, before anything is installed.
 set -euo pipefail
+SG_PATHS="ring kernel" SG_PATHS_WHY="the privilege drop and the filter are the same on every path; the kernel path runs with the BPF programs loaded, as the xdp path does"
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 

@@ -15,7 +15,7 @@
 # for port 80; a start that fails after set-up began prints the error and no
 # counters, and leaves no nft table, BPF program or link.
 set -euo pipefail
-SG_PATHS="kernel xdp" SG_PATHS_WHY="the installed service runs the default configuration (datapath auto, one of these two here); what each path needs is privs_needed()'s unit test"
+SG_PATHS=auto SG_PATHS_WHY="the installed service runs the path datapath = \"auto\" picks here; what each path needs is privs_needed()'s unit test"
 SG_DATAPATH=${SG_DATAPATH:-auto}
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"

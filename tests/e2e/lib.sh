@@ -157,7 +157,9 @@ if [[ $SG_FAMILY == 6 && " ${SG_FAMILIES:-4} " != *" 6 "* ]]; then
 	exit 77
 fi
 
-# A test that cannot apply to a data path runs only on those it declares.
+# A test that cannot apply to a data path runs only on those it declares;
+# SG_PATHS=auto: on the one datapath = "auto" picks here.
+[[ ${SG_PATHS:-} == auto ]] && SG_PATHS=$(sg_auto_path)
 if [[ " ${SG_PATHS:-ring xdp kernel} " != *" $SG_DATAPATH "* ]]; then
 	sg_skip "not on the $SG_DATAPATH path (runs on: $SG_PATHS): ${SG_PATHS_WHY:-no reason given}"
 	exit 77
