@@ -54,6 +54,8 @@ struct admin {
 	struct admin_source src;
 	bool has_src;
 	const char *datapath, *mode; /* for synguard_build_info */
+	void (*refresh)(void *ctx);
+	void *refresh_ctx;
 };
 
 /* snprintf at buf + *off, advancing *off; false once the text is cut. */
@@ -251,6 +253,8 @@ static int admin_respond(struct admin_conn *c, enum admin_request r, bool head_o
 	if (r == ADMIN_REQ_METRICS) {
 		uint64_t v[STAT_COUNT];
 
+		if (a->refresh)
+			a->refresh(a->refresh_ctx);
 		stats_sum(v, a->all, a->n);
 		len = admin_format_metrics(v, a->datapath, a->mode, a->has_src ? &a->src : NULL, body,
 		                           sizeof(body));
@@ -422,6 +426,12 @@ void admin_set_source(struct admin *a, const struct admin_source *src)
 	a->has_src = src != NULL;
 	if (src)
 		a->src = *src;
+}
+
+void admin_set_refresh(struct admin *a, void (*refresh)(void *ctx), void *ctx)
+{
+	a->refresh = refresh;
+	a->refresh_ctx = ctx;
 }
 
 void admin_set_build_info(struct admin *a, const char *datapath, const char *mode)

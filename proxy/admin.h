@@ -68,6 +68,11 @@ void admin_set_source(struct admin *a, const struct admin_source *src); /* NULL:
  * "protect"). Both borrowed, static strings; "unknown" until set. */
 void admin_set_build_info(struct admin *a, const char *datapath, const char *mode);
 
+/* Called on the main thread before each /metrics answer sums the counters:
+ * counters kept elsewhere (the BPF programs' maps) are brought up to date,
+ * so that two reads a second apart give a second's worth. NULL: none. */
+void admin_set_refresh(struct admin *a, void (*refresh)(void *ctx), void *ctx);
+
 /* The /metrics body into `buf`: the counters `values`, the build info of
  * `datapath` and `mode`, then `src`'s series (src or its metrics NULL: none).
  * Returns its length, < cap; when it does not fit, it ends after the last

@@ -235,6 +235,12 @@ static void daemon_stop_health(struct daemon *d)
 	d->health = NULL;
 }
 
+/* The BPF programs' counters, read now (admin_set_refresh). */
+static void daemon_refresh_fastpath(void *fastpath)
+{
+	fastpath_update_stats(fastpath);
+}
+
 static int daemon_start_admin(struct daemon *d)
 {
 	char err[256];
@@ -249,6 +255,8 @@ static int daemon_start_admin(struct daemon *d)
 	}
 	admin_set_build_info(d->admin, datapath_name(d->path),
 	                     d->cfg.mode == CONFIG_MODE_PROTECT ? "protect" : "relay");
+	if (d->fastpath)
+		admin_set_refresh(d->admin, daemon_refresh_fastpath, d->fastpath);
 	daemon_set_health_source(d);
 	return 0;
 }

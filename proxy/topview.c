@@ -30,7 +30,7 @@ static const struct {
 	{ "synguard_backend_up", offsetof(struct topview_backend, up) },
 	{ "synguard_backend_connections", offsetof(struct topview_backend, connections) },
 	{ "synguard_backend_connect_failures_total", offsetof(struct topview_backend, failures) },
-	{ "synguard_backend_probe_seconds", offsetof(struct topview_backend, probe_s) },
+	{ "synguard_backend_check_seconds", offsetof(struct topview_backend, check_s) },
 };
 
 /* The value of label `key` in labels[0..len) (what is between the braces:
@@ -76,7 +76,7 @@ static struct topview_backend *topview_backend(struct topview_sample *s, const c
 		return NULL;
 	struct topview_backend *b = &s->backends[s->n_backends++];
 	snprintf(b->name, sizeof(b->name), "%s", name);
-	b->up = b->connections = b->failures = b->probe_s = NAN;
+	b->up = b->connections = b->failures = b->check_s = NAN;
 	return b;
 }
 
@@ -265,7 +265,7 @@ static void topview_backends(struct topview_out *o, const struct topview_sample 
 	}
 	topview_put(o, "backends: %zu up, %zu down", up, down);
 	topview_put(o, "%-40s %5s %11s %10s %9s", "backend", "state", "connections", "failures/s",
-	            "probe ms");
+	            "check ms");
 	for (size_t i = 0; i < cur->n_backends; i++) {
 		const struct topview_backend *x = &cur->backends[i], *px = topview_find(prev, x->name);
 
@@ -275,7 +275,7 @@ static void topview_backends(struct topview_out *o, const struct topview_sample 
 		                         : "DOWN",
 		            topview_num(x->connections, a, sizeof(a)),
 		            topview_num(px ? topview_rate(px->failures, x->failures, dt) : NAN, b, sizeof(b)),
-		            topview_num(x->probe_s * 1000, c, sizeof(c)));
+		            topview_num(x->check_s * 1000, c, sizeof(c)));
 	}
 	if (cur->backends_over)
 		topview_put(o, "(%zu more not shown)", cur->backends_over);

@@ -4,7 +4,7 @@
  * topview_parse() keeps what the screen needs of one sample: the counters and
  * gauges below by their /metrics names, synguard_build_info's labels (the
  * numeric synguard_datapath gauge if it is absent) and the per-backend series
- * synguard_backend_{up,connections,connect_failures_total,probe_seconds}
+ * synguard_backend_{up,connections,connect_failures_total,check_seconds}
  * keyed by their backend="ip:port" label. Anything absent stays NAN ("-" on
  * screen); other lines are skipped, so a newer daemon's extra series do no
  * harm. topview_format() turns two samples into per-second rates and the
@@ -33,7 +33,7 @@ enum topview_value {
 
 struct topview_backend {
 	char name[64];                             /* the backend label */
-	double up, connections, failures, probe_s; /* NAN: absent */
+	double up, connections, failures, check_s; /* NAN: absent */
 };
 
 struct topview_sample {

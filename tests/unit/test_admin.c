@@ -400,7 +400,7 @@ static const char *const fake_series[6][2] = {
 	{ "synguard_backend_up", "gauge" },
 	{ "synguard_backend_connections", "gauge" },
 	{ "synguard_backend_connect_failures_total", "counter" },
-	{ "synguard_backend_probe_seconds", "gauge" },
+	{ "synguard_backend_check_seconds", "gauge" },
 	{ "synguard_backend_probes_total", "counter" },
 	{ "synguard_backend_bytes_total", "counter" },
 };
@@ -883,6 +883,34 @@ static void test_http_metrics(void **state)
 
 /* A source's series follow the counters on /metrics; /health is 503 with its
  * reason while it says unhealthy; replaced or removed, it is no longer asked. */
+/* The refresh hook runs before the counters are summed: what it stores is
+ * in that very answer (the BPF programs' counters are not a second old). */
+static void refresh_counter(void *arg)
+{
+	struct server *s = arg;
+
+	stats_add(&s->w[1], STAT_synack_xdp, 7);
+}
+
+static void test_http_refresh(void **state)
+{
+	struct server *s = *state;
+	char *hdr, *body, *resp;
+
+	admin_set_refresh(s->admin, refresh_counter, s);
+	resp = http_exchange(s, "GET /metrics HTTP/1.0\r\n\r\n");
+	assert_int_equal(http_status(resp, &hdr, &body), 200);
+	assert_non_null(strstr(body, "\nsynguard_synack_xdp_total 7\n"));
+	free(resp);
+	resp = http_exchange(s, "GET /metrics HTTP/1.0\r\n\r\n");
+	assert_non_null(strstr(resp, "\nsynguard_synack_xdp_total 14\n"));
+	free(resp);
+	admin_set_refresh(s->admin, NULL, NULL);
+	resp = http_exchange(s, "GET /metrics HTTP/1.0\r\n\r\n");
+	assert_non_null(strstr(resp, "\nsynguard_synack_xdp_total 14\n"));
+	free(resp);
+}
+
 static void test_http_source(void **state)
 {
 	struct server *s = *state;
@@ -1138,6 +1166,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_http_health_and_404, server_setup, server_teardown),
 		cmocka_unit_test_setup_teardown(test_http_metrics, server_setup, server_teardown),
 		cmocka_unit_test_setup_teardown(test_http_source, server_setup, server_teardown),
+		cmocka_unit_test_setup_teardown(test_http_refresh, server_setup, server_teardown),
 		cmocka_unit_test_setup_teardown(test_http_methods_and_bodies, server_setup, server_teardown),
 		cmocka_unit_test_setup_teardown(test_http_half_close, server_setup, server_teardown),
 		cmocka_unit_test_setup_teardown(test_http_endless_header, server_setup, server_teardown),

@@ -89,8 +89,8 @@ static const char backends_text[] =
         "synguard_backend_connections{backend=\"10.0.0.2:80\"} 17\n"
         "synguard_backend_connect_failures_total{backend=\"10.0.0.2:80\"} 4\n"
         "synguard_backend_connect_failures_total{backend=\"[2001:db8::1]:8080\"} 90\n"
-        "synguard_backend_probe_seconds{backend=\"10.0.0.2:80\"} 0.00042\n"
-        "synguard_backend_probe_seconds{weight=\"3\",backend=\"a\\\"b\\\\c\"} 2.5\n"
+        "synguard_backend_check_seconds{backend=\"10.0.0.2:80\"} 0.00042\n"
+        "synguard_backend_check_seconds{weight=\"3\",backend=\"a\\\"b\\\\c\"} 2.5\n"
         "synguard_backend_new_series{backend=\"10.0.0.2:80\"} 1\n"
         "synguard_backend_up 1\n"                  /* no backend label: skipped */
         "synguard_backend_up{backend=\"x\" 1\n"    /* no closing brace */
@@ -107,12 +107,12 @@ static void test_parse_backends(void **state)
 	assert_int_equal(a.n_backends, 3);
 	assert_string_equal(a.backends[0].name, "10.0.0.2:80");
 	assert_true(a.backends[0].up == 1 && a.backends[0].connections == 17 && a.backends[0].failures == 4);
-	assert_true(a.backends[0].probe_s == 0.00042);
+	assert_true(a.backends[0].check_s == 0.00042);
 	assert_string_equal(a.backends[1].name, "[2001:db8::1]:8080");
 	assert_true(a.backends[1].up == 0 && a.backends[1].failures == 90);
-	assert_true(isnan(a.backends[1].connections) && isnan(a.backends[1].probe_s));
+	assert_true(isnan(a.backends[1].connections) && isnan(a.backends[1].check_s));
 	assert_string_equal(a.backends[2].name, "a\"b\\c");
-	assert_true(a.backends[2].probe_s == 2.5 && isnan(a.backends[2].up));
+	assert_true(a.backends[2].check_s == 2.5 && isnan(a.backends[2].up));
 	assert_true(a.v[TOPVIEW_CONN_ACTIVE] == 1000);
 	/* What the text does not have. */
 	assert_true(isnan(a.v[TOPVIEW_SYN]) && isnan(a.v[TOPVIEW_FLOOD]));
