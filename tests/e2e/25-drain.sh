@@ -17,9 +17,9 @@ sg_setup curl sha256sum
 in_client sysctl -qw net.ipv4.tcp_rmem="4096 32768 65536"
 in_proxy sysctl -qw net.ipv4.tcp_wmem="4096 32768 65536"
 
-# slow_download TAG — 10 MB at 2 MB/s (5 s) in the background.
+# slow_download TAG — 10 MB at 4 MB/s (2.5 s) in the background.
 slow_download() {
-	sg_bg "$SG_TMP/$1.out" "$NS_CLIENT" curl -s -S --max-time 30 --limit-rate 2M -o "$SG_TMP/$1.got" \
+	sg_bg "$SG_TMP/$1.out" "$NS_CLIENT" curl -s -S --max-time 30 --limit-rate 4M -o "$SG_TMP/$1.got" \
 		-w '%{http_code} %{size_download}' "${SG_URL}big.bin"
 	DL_PID=$SG_LAST_PID
 	sleep 1 # under way
