@@ -8,6 +8,7 @@
 #include <net/if.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +59,7 @@ struct worker {
 	struct event *ev_mail; /* made active by the main thread when there is mail */
 	pthread_mutex_t lock;  /* guards mail */
 	struct worker_mail mail;
+	_Atomic bool behind; /* it could not switch to the last version posted: the tick posts it again */
 };
 
 struct daemon {
@@ -142,6 +144,8 @@ static void daemon_notify_status(const struct daemon *d, const uint64_t v[STAT_C
 	                                  v[STAT_conn_active], line, sizeof(line)));
 }
 
+static void daemon_post(struct worker *w, struct runconf *run, bool drain);
+
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
@@ -163,6 +167,9 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 		atomic_store(&d->main_stats.v[STAT_flood], (uint64_t)d->report.flood);
 		daemon_notify_status(d, v);
 	}
+	for (unsigned w = 0; w < d->n_workers; w++)
+		if (atomic_exchange(&d->workers[w].behind, false))
+			daemon_post(&d->workers[w], d->run, false);
 	if (d->draining)
 		daemon_drain_tick(d);
 }
@@ -427,9 +434,12 @@ static void worker_on_mail(evutil_socket_t fd, short what, void *arg)
 			runconf_drop(w->run);
 			w->run = m.run;
 		} else {
-			log_error("reload: a worker keeps the previous configuration: %s", err);
+			log_error("reload: a worker keeps the previous configuration for now: %s; it tries "
+			          "again every second",
+			          err);
 			runconf_drop(m.run);
 		}
+		atomic_store(&w->behind, rc != 0);
 	}
 	if (m.drain && w->fe)
 		frontend_drain(w->fe); /* the acceptor's share is the fast path's: it answers no SYN */
