@@ -452,20 +452,17 @@ static void worker_on_mail(evutil_socket_t fd, short what, void *arg)
 static int daemon_reload_master(const struct daemon *d, const struct config *next,
                                 uint8_t master[COOKIE_MASTER_LEN], char *err, size_t errlen)
 {
-	if (next->key_file[0] && faccessat(AT_FDCWD, next->key_file, R_OK, 0) < 0 && errno == EACCES &&
-	    strcmp(next->key_file, d->cfg.key_file) == 0) {
-		log_warn(
-		        "reload: user %s cannot read the key file %s: the running key stays (a restart reads "
-		        "it again)",
-		        d->cfg.user, next->key_file);
-		memcpy(master, d->master, COOKIE_MASTER_LEN);
-		return 0;
-	}
-	if (!next->key_file[0]) {
-		memcpy(master, d->master, COOKIE_MASTER_LEN);
-		return 0;
-	}
-	return keyfile_load(next->key_file, master, err, errlen);
+	bool kept_unreadable = next->key_file[0] && strcmp(next->key_file, d->cfg.key_file) == 0 &&
+	                       faccessat(AT_FDCWD, next->key_file, R_OK, 0) < 0 && errno == EACCES;
+
+	if (next->key_file[0] && !kept_unreadable)
+		return keyfile_load(next->key_file, master, err, errlen);
+	if (kept_unreadable)
+		log_warn("reload: user %s cannot read the key file %s: the running key stays (a restart "
+		         "reads it again)",
+		         d->cfg.user, next->key_file);
+	memcpy(master, d->master, COOKIE_MASTER_LEN);
+	return 0;
 }
 
 /* On the kernel path the workers will listen on each endpoint `next` adds:

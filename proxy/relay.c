@@ -578,8 +578,7 @@ void relay_ctx_reconfigure(struct relay_ctx *ctx, const struct config *cfg, stru
 	backend_pool_free(old);
 	health_ref(health);
 	ctx->health = health;
-	if (old_health)
-		health_unref(old_health);
+	health_unref(old_health); /* NULL the first time */
 	ctx->connect_timeout.tv_sec = cfg->connect_timeout_ms / 1000;
 	ctx->connect_timeout.tv_usec = (cfg->connect_timeout_ms % 1000) * 1000;
 	/* config bounds relay_buffer_kb to 16 MiB, well inside an int. */
